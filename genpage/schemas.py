@@ -1,0 +1,245 @@
+"""The data genpage reads and writes, as pydantic v2 models.
+
+Input models (Product, User, Event, Campaign) forbid unknown fields: a typo in an export's column mapping is an
+error, not silently dropped data. Output models (RankedItem, Section, Page ...) describe what the stages produce.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+EVENT_TYPES = ("view", "click", "add_to_cart", "purchase", "search", "review", "return")
+EventType = Literal["view", "click", "add_to_cart", "purchase", "search", "review", "return"]
+CopyLevel = Literal["segment", "user"]
+
+
+def _http_url_or_none(value: Any) -> str | None:
+    """Only http(s) URLs are kept; anything else (javascript:, data:, relative junk) is refused."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if not text.lower().startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return text
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Product(_Input):
+    id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    description: str = ""
+    category: str = ""
+    brand: str | None = None
+    price: float | None = Field(default=None, ge=0)
+    currency: str = Field(default="GBP", min_length=3, max_length=3)
+    in_stock: bool = True
+    url: str | None = None
+    image_url: str | None = None
+    created_at: datetime | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    _check_urls = field_validator("url", "image_url", mode="before")(_http_url_or_none)
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _split_tags(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [t.strip() for t in value.replace(";", ",").split(",") if t.strip()]
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _upper_currency(cls, value: str) -> str:
+        return value.upper()
+
+
+class User(_Input):
+    id: str = Field(min_length=1)
+    country: str | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class Event(_Input):
+    user_id: str = Field(min_length=1)
+    type: EventType
+    item_id: str | None = None
+    query: str | None = None
+    quantity: int = 1
+    value: float | None = None
+    timestamp: datetime
+    rating: float | None = Field(default=None, ge=0, le=5)
+
+    @model_validator(mode="after")
+    def _needs_target(self) -> Event:
+        if self.type == "search":
+            if not self.query:
+                raise ValueError("a search event needs a query")
+        elif not self.item_id:
+            raise ValueError(f"a {self.type} event needs an item_id")
+        return self
+
+
+class Theme(_Input):
+    primary_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
+    accent_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
+    hero_title: str | None = None
+    hero_text: str | None = None
+    mode: Literal["light", "dark", "auto"] = "auto"
+
+
+class Audience(_Input):
+    """Who a campaign is for. Empty means everyone; the given filters combine with AND."""
+
+    all: bool = False
+    segments: list[str] = Field(default_factory=list)
+    countries: list[str] = Field(default_factory=list)
+    active_within_days: int | None = Field(default=None, gt=0)
+    min_spend: float | None = Field(default=None, ge=0)
+    bought_categories: list[str] = Field(default_factory=list)
+    users: list[str] = Field(default_factory=list)
+
+
+class Campaign(_Input):
+    name: str = Field(min_length=1)
+    starts: date | None = None
+    ends: date | None = None
+    brief: str = ""
+    tone: str = "warm, friendly"
+    theme: Theme = Field(default_factory=Theme)
+    featured_products: list[str] = Field(default_factory=list)
+    featured_categories: list[str] = Field(default_factory=list)
+    boost: float = Field(default=0.2, ge=0, le=10)
+    add_sections: list[str] = Field(default_factory=list)
+    drop_sections: list[str] = Field(default_factory=list)
+    copy_level: CopyLevel = "segment"
+    audience: Audience = Field(default_factory=Audience)
+    locale: str = "en-GB"
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Campaign:
+        if self.starts and self.ends and self.ends < self.starts:
+            raise ValueError("ends must not be before starts")
+        return self
+
+
+# ---------------------------------------------------------------- what the stages produce
+
+ReasonKind = Literal[
+    "because_bought",  # anchor: an item the user bought
+    "because_viewed",  # anchor: an item the user viewed / clicked / carted
+    "because_searched",  # anchor: a query
+    "buy_again",  # anchor: the item itself, bought before
+    "similar_shoppers",  # collaborative signal
+    "for_you",  # semantic match to the user's interests
+    "trending",  # anchor: a category, or none
+    "popular_in_country",  # anchor: a country
+    "new_arrival",
+    "campaign",  # anchor: the campaign name
+]
+
+
+class Reason(BaseModel):
+    kind: ReasonKind
+    anchor_id: str | None = None
+    anchor_label: str | None = None
+
+    @property
+    def text(self) -> str:
+        label = self.anchor_label or self.anchor_id or ""
+        return {
+            "because_bought": f"Because you bought {label}",
+            "because_viewed": f"Because you viewed {label}",
+            "because_searched": f"Because you searched for “{label}”",
+            "buy_again": "Bought before: buy again",
+            "similar_shoppers": "Popular with shoppers like you",
+            "for_you": "Matches your interests",
+            "trending": f"Trending in {label}" if label else "Trending now",
+            "popular_in_country": f"Popular in {label}" if label else "Popular near you",
+            "new_arrival": "New arrival",
+            "campaign": f"Featured in {label}" if label else "Featured",
+        }[self.kind]
+
+
+class RankedItem(BaseModel):
+    item_id: str
+    score: float
+    reason: Reason
+
+
+class RankedList(BaseModel):
+    user_id: str
+    items: list[RankedItem]
+    cold_start: bool = False
+    interests: list[str] = Field(default_factory=list)  # categories / themes, never personal data
+
+
+SectionKind = Literal[
+    "for_you",
+    "because_bought",
+    "because_viewed",
+    "buy_again",
+    "trending",
+    "new_arrivals",
+    "campaign",
+]
+
+
+class SectionCopy(BaseModel):
+    title: str = Field(min_length=1, max_length=80)
+    blurb: str = Field(min_length=1, max_length=240)
+    cta: str | None = Field(default=None, max_length=40)
+
+
+class PageItem(BaseModel):
+    product: Product
+    score: float
+    reason: Reason
+    badge: str | None = None
+
+
+class Section(BaseModel):
+    id: str
+    kind: SectionKind
+    intent: str  # a short, model-free description of what the section is for
+    anchor_label: str | None = None
+    items: list[PageItem]
+    copy_: SectionCopy | None = Field(default=None, alias="copy")
+    copy_source: str = "pending"  # model name, "cache:<model>", or "fallback"
+    copy_violations: list[str] = Field(default_factory=list)
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class PagePlan(BaseModel):
+    user_id: str
+    sections: list[Section]
+    interests: list[str] = Field(default_factory=list)
+    cold_start: bool = False
+    campaign: Campaign | None = None
+
+
+class Page(BaseModel):
+    user_id: str
+    shop_name: str
+    sections: list[Section]
+    categories: list[str] = Field(default_factory=list)
+    campaign: Campaign | None = None
+    cold_start: bool = False
+    generator: str = ""
+    encoder: str = ""
+    generated_at: datetime
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def fallback_sections(self) -> list[str]:
+        return [s.id for s in self.sections if s.copy_source == "fallback"]

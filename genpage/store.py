@@ -1,0 +1,281 @@
+"""The embedded SQLite store: catalogue, users, events, cached embeddings and cached copy.
+
+One file, WAL mode, named migrations recorded in `_migrations` and run on open. Writes happen inside
+`store.transaction()`, so an ingest is all or nothing. The connection is shared between threads behind a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from genpage.schemas import Event, Product, User
+
+logger = logging.getLogger(__name__)
+
+
+def _m001_core(conn: sqlite3.Connection) -> None:
+    conn.executescript(
+        """
+        CREATE TABLE products (
+            id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+            category TEXT NOT NULL DEFAULT '', brand TEXT, price REAL, currency TEXT NOT NULL DEFAULT 'GBP',
+            in_stock INTEGER NOT NULL DEFAULT 1, url TEXT, image_url TEXT, created_at TEXT,
+            tags TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE TABLE users (id TEXT PRIMARY KEY, country TEXT, attributes TEXT NOT NULL DEFAULT '{}');
+        CREATE TABLE events (
+            id TEXT PRIMARY KEY, user_id TEXT NOT NULL, type TEXT NOT NULL, item_id TEXT, query TEXT,
+            quantity INTEGER NOT NULL DEFAULT 1, value REAL, timestamp TEXT NOT NULL, rating REAL
+        );
+        CREATE INDEX events_user ON events(user_id, timestamp);
+        CREATE INDEX events_item ON events(item_id);
+        CREATE TABLE embeddings (
+            model TEXT NOT NULL, content_hash TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,
+            PRIMARY KEY (model, content_hash)
+        );
+        CREATE TABLE copy_cache (
+            key TEXT PRIMARY KEY, model TEXT NOT NULL, copy TEXT NOT NULL, created_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("001_core", _m001_core),
+]
+
+
+def _iso(ts: datetime | None) -> str | None:
+    if ts is None:
+        return None
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(timezone.utc).replace(tzinfo=None)
+    return ts.isoformat(sep=" ")
+
+
+class Store:
+    """The SQLite store. `Store(path)` opens (creating and migrating) the database file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._in_tx = False
+        self.version = 0  # bumped on every committed write; caches derived from the store key on it
+        self._migrate()
+
+    # ------------------------------------------------------------------ plumbing
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            done = {r[0] for r in self._conn.execute("SELECT name FROM _migrations")}
+            for name, fn in MIGRATIONS:
+                if name in done:
+                    continue
+                with self.transaction():
+                    fn(self._conn)
+                    self._conn.execute(
+                        "INSERT INTO _migrations VALUES (?, ?)", (name, datetime.now(timezone.utc).isoformat())
+                    )
+                logger.info("applied migration %s to %s", name, self.path)
+
+    def migrations(self) -> list[str]:
+        return [r[0] for r in self.query("SELECT name FROM _migrations ORDER BY name")]
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All writes inside commit together or not at all. Nested calls join the outer transaction."""
+        with self._lock:
+            if self._in_tx:
+                yield self._conn
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._in_tx = True
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+                self.version += 1
+            finally:
+                self._in_tx = False
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def _write_many(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> int:
+        with self.transaction() as conn:
+            cur = conn.executemany(sql, rows)
+            return cur.rowcount
+
+    # ------------------------------------------------------------------ catalogue
+    def upsert_products(self, products: Iterable[Product]) -> int:
+        rows = [
+            (
+                p.id, p.title, p.description, p.category, p.brand, p.price, p.currency, int(p.in_stock),
+                p.url, p.image_url, _iso(p.created_at), json.dumps(p.tags),
+            )
+            for p in products
+        ]
+        return self._write_many(
+            """INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT(id) DO UPDATE SET title=excluded.title, description=excluded.description,
+               category=excluded.category, brand=excluded.brand, price=excluded.price, currency=excluded.currency,
+               in_stock=excluded.in_stock, url=excluded.url, image_url=excluded.image_url,
+               created_at=excluded.created_at, tags=excluded.tags""",
+            rows,
+        )
+
+    @staticmethod
+    def _product(row: sqlite3.Row) -> Product:
+        data = dict(row)
+        data["tags"] = json.loads(data["tags"])
+        data["in_stock"] = bool(data["in_stock"])
+        return Product.model_validate(data)
+
+    def products(self, ids: Iterable[str] | None = None) -> list[Product]:
+        """All products (ordered by id), or the given ids in the given order (unknown ids are left out)."""
+        if ids is None:
+            return [self._product(r) for r in self.query("SELECT * FROM products ORDER BY id")]
+        wanted = list(ids)
+        found: dict[str, Product] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.query(f"SELECT * FROM products WHERE id IN ({marks})", chunk):
+                found[r["id"]] = self._product(r)
+        return [found[i] for i in wanted if i in found]
+
+    def product(self, product_id: str) -> Product | None:
+        rows = self.products([product_id])
+        return rows[0] if rows else None
+
+    def categories(self) -> list[tuple[str, int]]:
+        """Categories with product counts, largest first."""
+        rows = self.query(
+            "SELECT category, COUNT(*) n FROM products WHERE category != '' GROUP BY category ORDER BY n DESC, category"
+        )
+        return [(r["category"], r["n"]) for r in rows]
+
+    # ------------------------------------------------------------------ users and events
+    def upsert_users(self, users: Iterable[User]) -> int:
+        rows = [(u.id, u.country, json.dumps(u.attributes, sort_keys=True)) for u in users]
+        return self._write_many(
+            """INSERT INTO users VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET
+               country=COALESCE(excluded.country, users.country), attributes=excluded.attributes""",
+            rows,
+        )
+
+    def user(self, user_id: str) -> User | None:
+        rows = self.query("SELECT * FROM users WHERE id = ?", (user_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        return User(id=r["id"], country=r["country"], attributes=json.loads(r["attributes"]))
+
+    def user_ids(self) -> list[str]:
+        return [r[0] for r in self.query("SELECT id FROM users ORDER BY id")]
+
+    def upsert_events(self, keyed_events: Iterable[tuple[str, Event]]) -> int:
+        """Insert events under stable keys (the ingest derives them from the row), so re-ingesting is a no-op."""
+        rows = [
+            (key, e.user_id, e.type, e.item_id, e.query, e.quantity, e.value, _iso(e.timestamp), e.rating)
+            for key, e in keyed_events
+        ]
+        return self._write_many(
+            """INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET
+               user_id=excluded.user_id, type=excluded.type, item_id=excluded.item_id, query=excluded.query,
+               quantity=excluded.quantity, value=excluded.value, timestamp=excluded.timestamp,
+               rating=excluded.rating""",
+            rows,
+        )
+
+    def user_events(self, user_id: str) -> list[Event]:
+        rows = self.query(
+            "SELECT user_id, type, item_id, query, quantity, value, timestamp, rating FROM events "
+            "WHERE user_id = ? ORDER BY timestamp, id",
+            (user_id,),
+        )
+        return [Event.model_validate({k: r[k] for k in r.keys() if r[k] is not None}) for r in rows]
+
+    def events_frame(self, types: Iterable[str] | None = None) -> Any:
+        """All events as a pandas DataFrame (timestamp parsed), optionally only some types."""
+        import pandas as pd
+
+        sql = "SELECT id, user_id, type, item_id, query, quantity, value, timestamp, rating FROM events"
+        params: list[str] = []
+        if types is not None:
+            params = list(types)
+            sql += f" WHERE type IN ({','.join('?' * len(params))})"
+        with self._lock:
+            frame = pd.read_sql_query(sql + " ORDER BY timestamp, id", self._conn, params=params)
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+        return frame
+
+    def counts(self) -> dict[str, int]:
+        out = {t: self.query(f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("products", "users", "events")}
+        for r in self.query("SELECT type, COUNT(*) n FROM events GROUP BY type"):
+            out[f"events.{r['type']}"] = r["n"]
+        return out
+
+    # ------------------------------------------------------------------ caches
+    def get_embeddings(self, model: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.query(
+                f"SELECT content_hash, vector FROM embeddings WHERE model = ? AND content_hash IN ({marks})",
+                [model, *chunk],
+            ):
+                found[r["content_hash"]] = np.frombuffer(r["vector"], dtype=np.float32)
+        return found
+
+    def put_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        rows = [
+            (model, h, int(v.shape[0]), np.ascontiguousarray(v, dtype=np.float32).tobytes())
+            for h, v in vectors.items()
+        ]
+        self._write_many("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?)", rows)
+
+    def get_copy(self, key: str) -> dict[str, Any] | None:
+        rows = self.query("SELECT copy, model FROM copy_cache WHERE key = ?", (key,))
+        if not rows:
+            return None
+        return {"copy": json.loads(rows[0]["copy"]), "model": rows[0]["model"]}
+
+    def put_copy(self, key: str, model: str, copy: dict[str, Any]) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO copy_cache VALUES (?,?,?,?)",
+                (key, model, json.dumps(copy, sort_keys=True), datetime.now(timezone.utc).isoformat()),
+            )

@@ -78,6 +78,7 @@ class Event(_Input):
     value: float | None = None
     timestamp: datetime
     rating: float | None = Field(default=None, ge=0, le=5)
+    session_id: str | None = None  # a visit or an invoice: events that belong together (evaluation holds them out)
 
     @model_validator(mode="after")
     def _needs_target(self) -> Event:

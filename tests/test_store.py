@@ -1,0 +1,68 @@
+"""The SQLite store: migrations recorded and run on open, WAL, all-or-nothing transactions, idempotent upserts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from genpage.schemas import Event, Product, User
+from genpage.store import MIGRATIONS, Store
+
+
+def test_migrations_are_recorded_and_run_once(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        assert store.migrations() == [name for name, _ in MIGRATIONS]
+        assert store.query("PRAGMA journal_mode")[0][0] == "wal"
+    with Store(path) as again:  # reopening applies nothing twice
+        assert again.migrations() == [name for name, _ in MIGRATIONS]
+
+
+def test_transaction_is_all_or_nothing(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    store.upsert_products([Product(id="a", title="A")])
+    with pytest.raises(RuntimeError), store.transaction():
+        store.upsert_products([Product(id="b", title="B")])
+        store.upsert_users([User(id="u1")])
+        raise RuntimeError("boom")
+    assert [p.id for p in store.products()] == ["a"]
+    assert store.user_ids() == []
+
+
+def test_upserts_are_idempotent_and_round_trip(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    product = Product(id="a", title="Lamp", price=9.5, tags=["home", "light"], url="https://shop.example/a",
+                      created_at=datetime(2026, 1, 2, 3, 4, 5))
+    event = Event(user_id="u1", type="purchase", item_id="a", quantity=2, value=19.0,
+                  timestamp=datetime(2026, 2, 1, 10, 0))
+    for _ in range(2):
+        store.upsert_products([product])
+        store.upsert_users([User(id="u1", country="France")])
+        store.upsert_events([("k1", event)])
+    assert store.counts()["products"] == 1 and store.counts()["events"] == 1
+    assert store.product("a") == product
+    assert store.user("u1").country == "France"
+    assert store.user_events("u1") == [event]
+    frame = store.events_frame(types=["purchase"])
+    assert list(frame["item_id"]) == ["a"] and frame["timestamp"].iloc[0] == datetime(2026, 2, 1, 10, 0)
+
+
+def test_embedding_and_copy_caches(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    vec = np.arange(4, dtype=np.float32)
+    store.put_embeddings("minilm", {"h1": vec})
+    got = store.get_embeddings("minilm", ["h1", "h2"])
+    assert list(got) == ["h1"] and np.array_equal(got["h1"], vec)
+    assert store.get_embeddings("other-model", ["h1"]) == {}
+    store.put_copy("key", "m", {"title": "T", "blurb": "B"})
+    assert store.get_copy("key") == {"copy": {"title": "T", "blurb": "B"}, "model": "m"}
+    assert store.get_copy("missing") is None
+
+
+def test_version_counts_committed_writes(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    before = store.version
+    store.upsert_products([Product(id="a", title="A")])
+    assert store.version == before + 1

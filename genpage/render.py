@@ -1,0 +1,320 @@
+"""Render a Page as one self-contained HTML document.
+
+The page makes no request to any host but the catalogue's image hosts: CSS is inline, placeholders are CSS, there
+is no script. Product text and model copy are untrusted, so the Jinja environment autoescapes everything, URLs are
+limited to http(s) once more here (schemas.Product already refuses others), theme colours must be #rrggbb, and the
+JSON-LD block is serialised with `<`, `>`, `&` written as \\u escapes so `</script>` in a title cannot end it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import zlib
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from genpage.resources import templates_dir
+from genpage.schemas import Campaign, Page, PageItem, Section
+
+logger = logging.getLogger(__name__)
+
+PAGE_TEMPLATE = "page.html.j2"
+
+# Symbol, and whether it goes after the amount in the "continental" style locales below.
+_CURRENCY_SYMBOLS: dict[str, str] = {
+    "GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥", "CNY": "¥", "INR": "₹", "KRW": "₩", "BRL": "R$",
+    "AUD": "A$", "CAD": "CA$", "NZD": "NZ$", "HKD": "HK$", "SGD": "S$", "CHF": "CHF", "SEK": "kr",
+    "NOK": "kr", "DKK": "kr", "PLN": "zł", "CZK": "Kč", "ILS": "₪", "TRY": "₺", "ZAR": "R", "MXN": "MX$",
+}
+_ZERO_DECIMAL = {"JPY", "KRW", "ISK", "HUF", "CLP", "VND"}
+# Languages that write 1.234,50 € (or 1 234,50 €): decimal comma, symbol after the amount.
+_COMMA_DECIMAL_LANGS = {"de", "fr", "es", "it", "nl", "pt", "da", "sv", "nb", "no", "fi", "pl", "cs", "tr", "ru"}
+_SPACE_GROUP_LANGS = {"fr", "sv", "nb", "no", "fi", "pl", "cs", "ru"}
+_HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_NBSP = "\u00a0"
+
+_DEFAULT_TITLES: dict[str, str] = {
+    "for_you": "Picked for you",
+    "because_bought": "Goes well with your last order",
+    "because_viewed": "More like what you looked at",
+    "buy_again": "Buy again",
+    "trending": "Trending now",
+    "new_arrivals": "New arrivals",
+    "campaign": "Featured",
+}
+_GRID_KINDS = {"for_you", "campaign"}  # shown as a grid; the other sections are rows (a carousel on phones)
+
+
+# ---------------------------------------------------------------------- small pure helpers
+def format_price(amount: float | None, currency: str = "GBP", locale: str = "en-GB") -> str:
+    """`12.5, "GBP", "en-GB"` -> "£12.50"; `1234.5, "EUR", "de-DE"` -> "1.234,50 €". Empty for no price."""
+    if amount is None:
+        return ""
+    code = (currency or "").upper()
+    symbol = _CURRENCY_SYMBOLS.get(code, code)
+    decimals = 0 if code in _ZERO_DECIMAL else 2
+    number = f"{amount:,.{decimals}f}"  # 1,234.50
+    lang = (locale or "en").replace("_", "-").split("-")[0].lower()
+    if lang in _COMMA_DECIMAL_LANGS:
+        group = _NBSP if lang in _SPACE_GROUP_LANGS else "."
+        number = number.replace(",", "\0").replace(".", ",").replace("\0", group)
+        return f"{number}{_NBSP}{symbol}"
+    if len(symbol) > 1 and symbol.isalpha():  # CHF 12.00, kr 12.00
+        return f"{symbol}{_NBSP}{number}"
+    return f"{symbol}{number}"
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is a plain http(s) URL (no spaces or control characters), else None."""
+    if not url:
+        return None
+    text = str(url).strip()
+    if not text.lower().startswith(("http://", "https://")):
+        return None
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return None
+    return text
+
+
+def json_ld(data: Any) -> Markup:
+    """JSON for a <script type="application/ld+json"> block: `<`, `>`, `&` and line separators are escaped as
+    \\uXXXX, so no product text can close the script element or open a comment; the JSON value is unchanged."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, escaped)
+    return Markup(text)
+
+
+def _hue(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8")) % 360
+
+
+def _luminance(hex_color: str) -> float:
+    def channel(v: int) -> float:
+        c = v / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def readable_on(hex_color: str) -> str:
+    """Black or white, whichever has the higher contrast on `hex_color`."""
+    lum = _luminance(hex_color)
+    on_white = 1.05 / (lum + 0.05)
+    on_black = (lum + 0.05) / (_luminance("#111111") + 0.05)
+    return "#111111" if on_black >= on_white else "#ffffff"
+
+
+def readable_pair(hex_color: str, minimum: float = 4.5) -> tuple[str, str]:
+    """(background, text) for a campaign colour: black or white text, and when neither reaches `minimum`
+    (mid-tones such as #777777) the colour darkened step by step until white text does."""
+    text = readable_on(hex_color)
+    background = hex_color
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    while contrast_ratio(background, text) < minimum and (r or g or b):
+        r, g, b = (int(c * 0.92) for c in (r, g, b))
+        background, text = f"#{r:02x}{g:02x}{b:02x}", "#ffffff"
+    return background, text
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG contrast ratio of two #rrggbb colours (1 to 21)."""
+    a, b = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def _color(value: str | None) -> str | None:
+    return value if value and _HEX_COLOR.match(value) else None
+
+
+def _truncate(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# ---------------------------------------------------------------------- the view model
+def _card(item: PageItem, locale: str) -> dict[str, Any]:
+    product = item.product
+    label = product.category or product.title
+    badge = (item.badge or "").strip()
+    if not badge and not product.in_stock:
+        badge = "Sold out"
+    return {
+        "id": product.id,
+        "title": product.title,
+        "url": safe_url(product.url),
+        "image_url": safe_url(product.image_url),
+        "price": format_price(product.price, product.currency, locale) if product.in_stock or product.price else "",
+        "badge": badge[:1].upper() + badge[1:] if badge else "",
+        "badge_kind": re.sub(r"[^a-z0-9]+", "-", badge.lower()).strip("-"),
+        "reason": item.reason.text,
+        "initial": (label.strip()[:1] or "?").upper(),
+        "hue": _hue(label),
+        "category": product.category,
+        "in_stock": product.in_stock,
+    }
+
+
+def _section_view(section: Section, index: int, locale: str) -> dict[str, Any]:
+    copy = section.copy_
+    title = copy.title if copy else _DEFAULT_TITLES.get(section.kind, "Picked for you")
+    cards = [_card(item, locale) for item in section.items]
+    first_url = next((c["url"] for c in cards if c["url"]), None)
+    return {
+        "id": re.sub(r"[^A-Za-z0-9_-]+", "-", section.id) or f"section-{index}",
+        "kind": section.kind,
+        "title": title,
+        "blurb": copy.blurb if copy else "",
+        "cta": copy.cta if copy and copy.cta and first_url else "",
+        "cta_url": first_url,
+        "copy_source": section.copy_source,
+        "layout": "grid" if section.kind in _GRID_KINDS or index == 0 else "row",
+        "cards": cards,
+        "eager": index == 0,
+    }
+
+
+def _nav(sections: list[dict[str, Any]], categories: list[str], limit: int = 8) -> list[dict[str, str]]:
+    """The catalogue's categories, each linking to the first section on this page that shows one of its items."""
+    where: dict[str, str] = {}
+    for section in sections:
+        for card in section["cards"]:
+            where.setdefault(card["category"], section["id"])
+    links = [{"label": c, "href": f"#{where[c]}"} for c in categories if c in where]
+    return links[:limit]
+
+
+def _theme(campaign: Campaign | None) -> dict[str, Any]:
+    theme = campaign.theme if campaign else None
+    primary = _color(theme.primary_color) if theme else None
+    accent = _color(theme.accent_color) if theme else None
+    primary_pair = readable_pair(primary) if primary else (None, None)
+    accent_pair = readable_pair(accent) if accent else (None, None)
+    return {
+        "mode": theme.mode if theme else "auto",
+        "primary": primary_pair[0],
+        "on_primary": primary_pair[1],
+        "accent": accent_pair[0],
+        "on_accent": accent_pair[1],
+    }
+
+
+def _hero(page: Page) -> dict[str, str]:
+    theme = page.campaign.theme if page.campaign else None
+    if theme and theme.hero_title:
+        title = theme.hero_title
+    elif page.campaign:
+        title = page.campaign.name
+    elif page.cold_start:
+        title = f"Welcome to {page.shop_name}"
+    else:
+        title = "Picked for you"
+    if theme and theme.hero_text:
+        text = theme.hero_text
+    elif page.campaign and page.campaign.brief:
+        text = _truncate(page.campaign.brief, 200)
+    elif page.cold_start:
+        text = "Discover what other shoppers love right now, and our newest arrivals."
+    else:
+        text = "Fresh finds and old favourites, chosen around what you like."
+    return {"title": title, "text": text}
+
+
+def _structured_data(page: Page, sections: list[dict[str, Any]]) -> dict[str, Any]:
+    lists = []
+    for view, section in zip(sections, page.sections, strict=True):
+        elements = []
+        for position, item in enumerate(section.items, start=1):
+            p = item.product
+            product: dict[str, Any] = {"@type": "Product", "name": p.title, "sku": p.id}
+            if p.description:
+                product["description"] = _truncate(p.description, 300)
+            if p.category:
+                product["category"] = p.category
+            if p.brand:
+                product["brand"] = {"@type": "Brand", "name": p.brand}
+            if safe_url(p.image_url):
+                product["image"] = safe_url(p.image_url)
+            if safe_url(p.url):
+                product["url"] = safe_url(p.url)
+            if p.price is not None:
+                product["offers"] = {
+                    "@type": "Offer", "price": f"{p.price:.2f}", "priceCurrency": p.currency,
+                    "availability": f"https://schema.org/{'InStock' if p.in_stock else 'OutOfStock'}",
+                }
+            elements.append({"@type": "ListItem", "position": position, "item": product})
+        lists.append({"@type": "ItemList", "name": view["title"], "numberOfItems": len(elements),
+                      "itemListElement": elements})
+    return {"@context": "https://schema.org", "@graph": lists}
+
+
+def page_context(page: Page, *, preview: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the page template needs, as plain values (so the template never touches the models)."""
+    locale = page.campaign.locale if page.campaign else "en-GB"
+    sections = [_section_view(s, i, locale) for i, s in enumerate(page.sections)]
+    hero = _hero(page)
+    sources = sorted({s.copy_source for s in page.sections})
+    description = f"{hero['text']} " + ", ".join(s["title"] for s in sections)
+    return {
+        "lang": (locale or "en").split("-")[0].lower() if locale else "en",
+        "shop_name": page.shop_name,
+        "shop_initial": (page.shop_name.strip()[:1] or "g").upper(),
+        "title": f"{hero['title']} · {page.shop_name}",
+        "description": _truncate(description, 160),
+        "hero": hero,
+        "theme": _theme(page.campaign),
+        "nav": _nav(sections, page.categories),
+        "sections": sections,
+        "campaign_name": page.campaign.name if page.campaign else "",
+        "json_ld": json_ld(_structured_data(page, sections)),
+        "meta": {
+            "generator": page.generator or "none",
+            "encoder": page.encoder or "none",
+            "copy_sources": " ".join(sources),
+            "cold_start": "true" if page.cold_start else "false",
+            "generated_at": page.generated_at.isoformat(timespec="seconds"),
+        },
+        "year": page.generated_at.year,
+        "preview": preview,
+    }
+
+
+# ---------------------------------------------------------------------- the environment
+@lru_cache(maxsize=4)
+def _environment(folder: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters["safe_url"] = safe_url
+    return env
+
+
+def environment() -> Environment:
+    """The cached Jinja environment over genpage's templates (autoescape on, StrictUndefined)."""
+    return _environment(str(templates_dir()))
+
+
+def render_page(page: Page, *, preview: dict[str, Any] | None = None) -> str:
+    """The page as a complete HTML5 document.
+
+    `preview` (used by the preview server) adds a toolbar: {"index_url", "json_url", "action", "campaign",
+    "campaigns": [names]}. Customer-facing pages leave it out.
+    """
+    return environment().get_template(PAGE_TEMPLATE).render(**page_context(page, preview=preview))
+
+
+def render_template(name: str, **context: Any) -> str:
+    """Render another shipped template (the preview server's index) with the same environment."""
+    return environment().get_template(name).render(**context)

@@ -1,0 +1,245 @@
+"""The local preview server: browse shoppers, see each one's page, switch campaigns, read the page as JSON.
+
+    app = create_app(engine, campaigns_dir="campaigns/")
+    serve(engine, port=8000)                          # what `genpage serve` runs
+
+Routes: `/` (index: search box, sample shoppers per segment), `/u/{user_id}` (the page; `?campaign=NAME`,
+`?toolbar=0` for the bare customer page), `/u/{user_id}.json` (Page.model_dump), `/healthz`.
+It is meant for 127.0.0.1: there is no authentication.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import webbrowser
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode
+
+from fastapi import FastAPI, HTTPException, Query
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from genpage.campaigns import load_campaign
+from genpage.errors import GenpageError
+from genpage.render import render_page, render_template
+from genpage.schemas import Campaign, Page
+from genpage.store import Store
+
+logger = logging.getLogger(__name__)
+
+CAMPAIGN_SUFFIXES = (".yaml", ".yml", ".toml")
+SAMPLES_PER_SEGMENT = 5
+MAX_SEGMENTS = 6
+MAX_SEARCH_RESULTS = 50
+COLD_START_DEMO_USER = "new-visitor"  # an id with no history: its page shows the cold-start sections
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class PageEngine(Protocol):
+    """What the server needs from genpage.engine.Engine."""
+
+    @property
+    def store(self) -> Store: ...
+
+    def build_page(self, user_id: str, *, campaign: Any = None, strict: bool = False) -> Page: ...
+
+
+# ---------------------------------------------------------------------- campaign files
+@dataclass
+class CampaignFolder:
+    """The campaign files of a folder, re-read when a file changes. Bad files are kept as errors, not raised."""
+
+    folder: Path | None
+    _stamp: tuple[tuple[str, float], ...] = ()
+    campaigns: dict[str, Campaign] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _files(self) -> list[Path]:
+        if self.folder is None or not self.folder.is_dir():
+            return []
+        return sorted(p for p in self.folder.iterdir() if p.suffix.lower() in CAMPAIGN_SUFFIXES and p.is_file())
+
+    def refresh(self) -> None:
+        files = self._files()
+        stamp = tuple((str(p), p.stat().st_mtime) for p in files)
+        with self._lock:
+            if stamp == self._stamp:
+                return
+            campaigns: dict[str, Campaign] = {}
+            errors: dict[str, str] = {}
+            for path in files:
+                try:
+                    campaign = load_campaign(path)
+                except GenpageError as exc:
+                    errors[path.name] = str(exc)
+                    logger.warning("skipping campaign file %s: %s", path, exc)
+                    continue
+                campaigns[campaign.name] = campaign
+            self.campaigns, self.errors, self._stamp = campaigns, errors, stamp
+
+    def names(self) -> list[str]:
+        self.refresh()
+        return sorted(self.campaigns)
+
+    def get(self, name: str | None) -> Campaign | None:
+        """The campaign called `name` (its `name` field or its file's stem); None for no name; 404 if unknown."""
+        if not name:
+            return None
+        self.refresh()
+        if name in self.campaigns:
+            return self.campaigns[name]
+        for path_text, _ in self._stamp:
+            if Path(path_text).stem == name:
+                return load_campaign(path_text)
+        known = ", ".join(sorted(self.campaigns)) or "none"
+        raise HTTPException(404, f"no campaign called {name!r} (known: {known}); add a .yaml file to the folder")
+
+
+# ---------------------------------------------------------------------- index data
+def sample_users(store: Store, *, per_segment: int = SAMPLES_PER_SEGMENT,
+                 max_segments: int = MAX_SEGMENTS) -> list[dict[str, Any]]:
+    """A few of the most active shoppers per segment (the user's `segment` attribute, else their country)."""
+    segment_sql = "COALESCE(json_extract(attributes, '$.segment'), country, 'Other')"
+    segments = store.query(
+        f"SELECT {segment_sql} AS segment, COUNT(*) AS n FROM users GROUP BY segment ORDER BY n DESC, segment LIMIT ?",
+        (max_segments,),
+    )
+    out = []
+    for row in segments:
+        users = store.query(
+            f"""SELECT u.id, (SELECT COUNT(*) FROM events e WHERE e.user_id = u.id) AS events
+                FROM users u WHERE {segment_sql} = ? ORDER BY events DESC, u.id LIMIT ?""",
+            (row["segment"], per_segment),
+        )
+        out.append({"name": row["segment"], "size": row["n"],
+                    "users": [{"id": u["id"], "events": u["events"]} for u in users]})
+    return out
+
+
+def search_users(store: Store, text: str, limit: int = MAX_SEARCH_RESULTS) -> list[dict[str, Any]]:
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = store.query("SELECT id FROM users WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT ?", (pattern, limit))
+    return [{"id": r["id"], "events": None} for r in rows]
+
+
+def _user_url(user_id: str, campaign: str | None, suffix: str = "") -> str:
+    url = f"/u/{quote(user_id, safe='')}{suffix}"
+    return f"{url}?{urlencode({'campaign': campaign})}" if campaign else url
+
+
+# ---------------------------------------------------------------------- the app
+def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -> FastAPI:
+    """The preview server's FastAPI app over `engine` (anything with `.store` and `.build_page`)."""
+    app = FastAPI(title="genpage preview", docs_url=None, redoc_url=None, openapi_url=None)
+    folder = CampaignFolder(Path(campaigns_dir) if campaigns_dir else None)
+    samples: dict[str, Any] = {"version": None, "data": []}
+    samples_lock = threading.Lock()
+
+    def cached_samples() -> list[dict[str, Any]]:
+        store = engine.store
+        with samples_lock:
+            if samples["version"] != store.version:
+                samples["data"] = sample_users(store)
+                samples["version"] = store.version
+            return list(samples["data"])
+
+    def build(user_id: str, campaign_name: str | None) -> Page:
+        campaign = folder.get(campaign_name)
+        try:
+            return engine.build_page(user_id, campaign=campaign, strict=False)
+        except GenpageError as exc:
+            raise HTTPException(400, str(exc)) from exc
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        store = engine.store
+        products = store.query("SELECT COUNT(*) FROM products")[0][0]
+        users = store.query("SELECT COUNT(*) FROM users")[0][0]
+        return {"status": "ok", "products": products, "users": users, "campaigns": len(folder.names())}
+
+    @app.get("/", response_class=HTMLResponse)
+    def index(q: str = Query("", max_length=200), campaign: str = Query("", max_length=200)) -> HTMLResponse:
+        query = q.strip()
+        if campaign:
+            folder.get(campaign)  # 404 for an unknown name
+        groups = ([{"name": f"Shoppers matching “{query}”", "size": None, "users": search_users(engine.store, query)}]
+                  if query else cached_samples())
+        for group in groups:
+            for user in group["users"]:
+                user["url"] = _user_url(user["id"], campaign or None)
+        html = render_template(
+            "preview_index.html.j2",
+            query=query,
+            groups=groups,
+            campaign=campaign,
+            campaigns=folder.names(),
+            campaign_errors=folder.errors,
+            cold_start_url=_user_url(COLD_START_DEMO_USER, campaign or None),
+            cold_start_json_url=_user_url(COLD_START_DEMO_USER, campaign or None, ".json"),
+        )
+        return HTMLResponse(html, headers=_NO_STORE)
+
+    # registered before /u/{user_id} so that "12347.json" is not taken for a user id
+    @app.get("/u/{user_id}.json")
+    def user_page_json(user_id: str, campaign: str = Query("", max_length=200)) -> JSONResponse:
+        page = build(user_id, campaign or None)
+        return JSONResponse(page.model_dump(mode="json", by_alias=True), headers=_NO_STORE)
+
+    @app.get("/u/{user_id}", response_class=HTMLResponse)
+    def user_page(user_id: str, campaign: str = Query("", max_length=200), toolbar: int = 1) -> HTMLResponse:
+        page = build(user_id, campaign or None)
+        preview = None
+        if toolbar:
+            preview = {
+                "user_id": user_id,
+                "index_url": "/" + (f"?{urlencode({'campaign': campaign})}" if campaign else ""),
+                "json_url": _user_url(user_id, campaign or None, ".json"),
+                "action": _user_url(user_id, None),
+                "campaign": page.campaign.name if page.campaign else "",
+                "campaigns": folder.names(),
+            }
+        return HTMLResponse(render_page(page, preview=preview), headers=_NO_STORE)
+
+    return app
+
+
+# ---------------------------------------------------------------------- running it
+def serve(engine: PageEngine, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
+          campaigns_dir: str | Path | None = None) -> None:
+    """Run the preview server in the foreground (Ctrl-C stops it)."""
+    import uvicorn
+
+    app = create_app(engine, campaigns_dir=campaigns_dir)
+    if open_browser:
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@contextmanager
+def serve_in_thread(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0,
+                    timeout: float = 20.0) -> Iterator[str]:
+    """Run `app` with uvicorn in a background thread; yields its base URL (port 0: a free port) and stops it."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name="genpage-preview", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the preview server did not start on {host}:{port}")
+        time.sleep(0.02)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,585 @@
+"""Stage 1: load products, users and events into the store.
+
+`ingest(store, source)` reads a CSV / TSV / JSONL / JSON / Parquet file (gzip allowed: `.csv.gz`, `.jsonl.gz`) or
+a pandas DataFrame, renames columns with an optional mapping, validates every row with the pydantic models in
+`genpage.schemas`, and only then writes everything in ONE store transaction: a bad row refuses the whole ingest
+and leaves the store unchanged (or, with `skip_invalid=True`, the good rows load and the report lists the bad ones).
+
+Re-ingesting is a no-op: products and users are upserted by id, and each event is stored under a stable key,
+the sha1 of its content plus an occurrence counter for identical rows within one source (two identical invoice
+lines are two events; loading the file again adds none). Events may name users that have no user row (a minimal
+user is created) and products that are not in the catalogue (kept, counted as a warning).
+
+`preset="online-retail"` reads a known export with its own rules (see `genpage.presets`).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from genpage.errors import IngestError
+from genpage.presets import PresetRows, get_preset
+from genpage.schemas import Event, Product, User
+from genpage.store import Store, _iso
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("products", "users", "events")
+FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
+MODELS: dict[str, type[BaseModel]] = {"products": Product, "users": User, "events": Event}
+REQUIRED = {"products": ("id", "title"), "users": ("id",), "events": ("user_id", "type", "timestamp")}
+_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
+             ".parquet": "parquet", ".pq": "parquet"}
+
+
+class InvalidRow(BaseModel):
+    """One row that failed validation: where it is and what is wrong with it."""
+
+    source: str
+    row: int | None = None  # 1-based data row (the header is not a row)
+    line: int | None = None  # 1-based line of the file where the row starts (text formats)
+    field: str | None = None
+    message: str
+
+    @property
+    def where(self) -> str:
+        text = self.source
+        if self.row is not None:
+            text += f" row {self.row}"
+            if self.line is not None:
+                text += f" (line {self.line})"
+        if self.field:
+            text += f", field {self.field!r}"
+        return text
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+class IngestReport(BaseModel):
+    """What one ingest read, loaded, skipped and refused. `summary()` is the text the CLI prints."""
+
+    source: str
+    kind: str  # products / users / events, or the preset name for a preset that fills all three
+    preset: str | None = None
+    rows_read: int = 0
+    loaded: dict[str, int] = Field(default_factory=dict)  # rows accepted per table, events also per type
+    new: dict[str, int] = Field(default_factory=dict)  # rows the store did not hold before
+    skipped: dict[str, int] = Field(default_factory=dict)  # rows dropped on purpose, by reason
+    invalid: list[InvalidRow] = Field(default_factory=list)  # rows refused (only kept with skip_invalid)
+    warnings: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        head = f"{self.source}" + (f" (preset {self.preset})" if self.preset else f" ({self.kind})")
+        lines = [f"{head}: read {self.rows_read:,} rows in {self.seconds:.1f} s"]
+        parts = [f"{self.loaded[t]:,} {t}" for t in KINDS if t in self.loaded]
+        by_type = [f"{k.split('.', 1)[1]} {v:,}" for k, v in sorted(self.loaded.items()) if k.startswith("events.")]
+        if by_type:
+            parts[-1] += f" ({', '.join(by_type)})"
+        if self.loaded.get("users_created"):
+            parts.append(f"{self.loaded['users_created']:,} users created for events")
+        lines.append("  loaded: " + (", ".join(parts) or "nothing"))
+        if self.new:
+            lines.append("  new in store: " + ", ".join(f"{v:,} {k}" for k, v in self.new.items()))
+        if self.skipped:
+            total = sum(self.skipped.values())
+            detail = ", ".join(f"{k} {v:,}" for k, v in sorted(self.skipped.items(), key=lambda kv: -kv[1]))
+            lines.append(f"  skipped {total:,} rows: {detail}")
+        if self.invalid:
+            lines.append(f"  invalid: {len(self.invalid):,} rows refused, first: {self.invalid[0]}")
+        lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ column mappings
+
+
+@dataclass
+class ColumnMapping:
+    """How a file's columns become genpage fields.
+
+    `columns`: file column -> genpage field (None drops the column; for users, "attributes.NAME" files it under
+    User.attributes). `constants`: field -> value for fields the file lacks (e.g. {"currency": "EUR"}).
+    `kind`: products / users / events, when the columns do not make it obvious.
+    """
+
+    columns: dict[str, str | None] = field(default_factory=dict)
+    constants: dict[str, Any] = field(default_factory=dict)
+    kind: str | None = None
+
+    @classmethod
+    def parse(cls, mapping: ColumnMapping | dict[str, Any] | str | Path | None) -> ColumnMapping:
+        """Accept a ColumnMapping, a flat {column: field} dict, a {columns, constants, kind} dict or a file path."""
+        if mapping is None:
+            return cls()
+        if isinstance(mapping, ColumnMapping):
+            return mapping
+        if isinstance(mapping, (str, Path)):
+            return load_mapping(mapping)
+        structured = {"columns", "constants", "kind"}
+        if set(mapping) <= structured and any(isinstance(mapping.get(k), dict) for k in ("columns", "constants")):
+            return cls(dict(mapping.get("columns") or {}), dict(mapping.get("constants") or {}), mapping.get("kind"))
+        return cls(columns=dict(mapping))
+
+
+def load_mapping(path: str | Path) -> ColumnMapping:
+    """Read a mapping file (.json, .yaml/.yml or .toml): {columns: {...}, constants: {...}, kind: ...} or flat."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        suffix = path.suffix.lower()
+        if suffix == ".json":
+            data = json.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        elif suffix == ".toml":
+            from genpage.config import tomllib
+
+            data = tomllib.loads(text)
+        else:
+            raise IngestError(f"mapping file {path}: use a .json, .yaml or .toml file", source=str(path))
+    except IngestError:
+        raise
+    except OSError as exc:
+        raise IngestError(f"cannot read mapping file {path}: {exc.strerror or exc}", source=str(path)) from exc
+    except Exception as exc:  # the three parsers raise different error types
+        raise IngestError(f"mapping file {path} is not valid {path.suffix[1:]}: {exc}", source=str(path)) from exc
+    if not isinstance(data, dict):
+        raise IngestError(f"mapping file {path} must hold a table of column -> field", source=str(path))
+    return ColumnMapping.parse(data)
+
+
+# ------------------------------------------------------------------ reading sources
+
+
+@dataclass
+class _Raw:
+    name: str
+    columns: list[str]
+    rows: list[tuple[int, int | None, dict[str, Any]]]  # (row, line, values)
+    malformed: list[InvalidRow]
+
+
+def detect_format(path: Path) -> str:
+    """The format of a file from its extension (a trailing .gz is looked through)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    fmt = _SUFFIXES.get(suffixes[-1]) if suffixes else None
+    if fmt is None:
+        raise IngestError(
+            f"cannot tell the format of {path.name} from its extension; name it .csv, .tsv, .jsonl, .json or "
+            f".parquet (optionally .gz), or pass fmt= (--format) one of {', '.join(FORMATS)}",
+            source=str(path),
+        )
+    return fmt
+
+
+def _open_text(path: Path) -> Any:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open("r", encoding="utf-8-sig", newline="")
+
+
+def _read_csv(path: Path, delimiter: str) -> _Raw:
+    rows: list[tuple[int, int | None, dict[str, Any]]] = []
+    malformed: list[InvalidRow] = []
+    with _open_text(path) as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        header = [h.strip() for h in next(reader, [])]
+        if not any(header):
+            raise IngestError(f"{path.name} is empty: the first line must name the columns", source=str(path))
+        last_line, row = reader.line_num, 0
+        for record in reader:
+            start, last_line = last_line + 1, reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue
+            row += 1
+            if len(record) != len(header):
+                malformed.append(InvalidRow(source=path.name, row=row, line=start,
+                                            message=f"has {len(record)} values but the header has {len(header)}"))
+                continue
+            rows.append((row, start, dict(zip(header, record, strict=True))))
+    return _Raw(path.name, header, rows, malformed)
+
+
+def _read_jsonl(path: Path) -> _Raw:
+    rows: list[tuple[int, int | None, dict[str, Any]]] = []
+    malformed: list[InvalidRow] = []
+    columns: dict[str, None] = {}
+    with _open_text(path) as fh:
+        row = 0
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            row += 1
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                malformed.append(InvalidRow(source=path.name, row=row, line=line_no,
+                                            message=f"bad JSON: {exc.msg} at column {exc.colno}"))
+                continue
+            if not isinstance(value, dict):
+                malformed.append(InvalidRow(source=path.name, row=row, line=line_no,
+                                            message=f"expected a JSON object, got {type(value).__name__}"))
+                continue
+            columns.update(dict.fromkeys(value))
+            rows.append((row, line_no, value))
+    return _Raw(path.name, list(columns), rows, malformed)
+
+
+def _read_json(path: Path) -> _Raw:
+    with _open_text(path) as fh:
+        data = json.load(fh)
+    if not isinstance(data, list) or not all(isinstance(v, dict) for v in data):
+        raise IngestError(f"{path.name} must hold a JSON array of objects (or use .jsonl)", source=str(path))
+    columns = list(dict.fromkeys(k for v in data for k in v))
+    return _Raw(path.name, columns, [(i, None, v) for i, v in enumerate(data, start=1)], [])
+
+
+def _read_frame(frame: Any, name: str) -> _Raw:
+    columns = [str(c) for c in frame.columns]
+    records = frame.to_dict("records")
+    rows = [(i, None, {str(k): v for k, v in r.items()}) for i, r in enumerate(records, start=1)]
+    return _Raw(name, columns, rows, [])
+
+
+def _read_source(source: Any, fmt: str | None) -> _Raw:
+    if not isinstance(source, (str, Path)):
+        if hasattr(source, "to_dict") and hasattr(source, "columns"):
+            return _read_frame(source, "DataFrame")
+        raise IngestError(f"cannot ingest a {type(source).__name__}: pass a file path or a pandas DataFrame")
+    path = Path(source)
+    if path.is_dir():
+        raise IngestError(f"{path} is a folder: use ingest_directory() (genpage ingest FOLDER)", source=str(path))
+    if not path.exists():
+        raise IngestError(f"{path} does not exist", source=str(path))
+    fmt = (fmt or detect_format(path)).lower()
+    if fmt not in FORMATS:
+        raise IngestError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", source=str(path))
+    try:
+        if fmt in ("csv", "tsv"):
+            return _read_csv(path, "\t" if fmt == "tsv" else ",")
+        if fmt == "jsonl":
+            return _read_jsonl(path)
+        if fmt == "json":
+            return _read_json(path)
+        import pandas as pd
+
+        return _read_frame(pd.read_parquet(path), path.name)
+    except IngestError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise IngestError(f"{path.name} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                          f"re-save it as UTF-8", source=str(path)) from exc
+    except (csv.Error, json.JSONDecodeError) as exc:
+        raise IngestError(f"cannot read {path.name} as {fmt}: {exc}", source=str(path)) from exc
+    except Exception as exc:  # pyarrow, gzip and OS errors: the file is not what its name says
+        raise IngestError(f"cannot read {path.name} as {fmt}: {exc}", source=str(path)) from exc
+
+
+# ------------------------------------------------------------------ mapping and validating rows
+
+
+def _is_empty(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, float):
+        return math.isnan(value)
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
+def _native(value: Any) -> Any:
+    return value.tolist() if hasattr(value, "tolist") else value  # numpy scalars and arrays
+
+
+def infer_kind(columns: Iterable[str], name: str = "") -> str:
+    """products if there is a title, events if there are type + timestamp, users if there is an id."""
+    cols = set(columns)
+    if "title" in cols:
+        return "products"
+    if {"type", "timestamp"} <= cols or {"user_id", "timestamp"} <= cols:
+        return "events"
+    stem = Path(name).name.split(".")[0].lower()
+    if stem in KINDS:
+        return stem
+    if "id" in cols:
+        return "users"
+    raise IngestError(
+        f"cannot tell whether {name or 'the source'} holds products, users or events from its columns "
+        f"({', '.join(sorted(cols)) or 'none'}); pass kind= (--kind) or map a column to id / title / timestamp",
+        source=name,
+    )
+
+
+def _check_columns(raw: _Raw, kind: str, mapping: ColumnMapping) -> list[str]:
+    """The genpage field names of the source's columns; refuses missing required or unknown columns."""
+    fields = set(MODELS[kind].model_fields)
+    for column, target in mapping.columns.items():
+        if target is not None and target not in fields and not (kind == "users" and target.startswith("attributes.")):
+            raise IngestError(f"mapping: column {column!r} maps to {target!r}, which is not a {kind} field "
+                              f"({', '.join(sorted(fields))})", source=raw.name, field=target)
+    mapped = [mapping.columns.get(c, c) for c in raw.columns]
+    present = {c for c in mapped if c is not None} | set(mapping.constants)
+    missing = [f for f in REQUIRED[kind] if f not in present]
+    if missing:
+        raise IngestError(
+            f"{raw.name}: missing required column {missing[0]!r} for {kind} (columns found: "
+            f"{', '.join(raw.columns) or 'none'}); add it, or map a column to it with a mapping (--mapping)",
+            source=raw.name, field=missing[0],
+        )
+    unknown = [c for c, m in zip(raw.columns, mapped, strict=True)
+               if m is not None and m not in fields and kind != "users"]
+    if unknown:
+        raise IngestError(
+            f"{raw.name}: column(s) {', '.join(map(repr, unknown))} are not {kind} fields "
+            f"({', '.join(sorted(fields))}); map them to a field or drop them with a mapping, e.g. "
+            f"{{{unknown[0]!r}: None}}",
+            source=raw.name, field=unknown[0],
+        )
+    return mapped
+
+
+def _to_fields(values: dict[str, Any], kind: str, mapping: ColumnMapping) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    attributes: dict[str, Any] = {}
+    user_fields = User.model_fields
+    for column, value in values.items():
+        target = mapping.columns.get(column, column)
+        value = _native(value)
+        if target is None or _is_empty(value):
+            continue
+        if kind == "users" and target.startswith("attributes."):
+            attributes[target.split(".", 1)[1]] = value
+        elif kind == "users" and target not in user_fields:
+            attributes[target] = value
+        else:
+            out[target] = value
+    for name, value in mapping.constants.items():
+        out.setdefault(name, value)
+    if kind == "users":
+        given = out.get("attributes")
+        if isinstance(given, str):
+            try:
+                given = json.loads(given)
+            except json.JSONDecodeError:
+                given = {"attributes": given}  # leave it to the model to refuse
+        if attributes or given is not None:
+            merged = dict(given) if isinstance(given, dict) else {}
+            merged.update(attributes)
+            out["attributes"] = {k: v if isinstance(v, str) else json.dumps(v) if isinstance(v, (list, dict))
+                                 else str(v) for k, v in merged.items()}
+    return out
+
+
+def _invalid(exc: ValidationError, name: str, row: int | None, line: int | None, kind: str) -> InvalidRow:
+    first = exc.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    message = first["msg"]
+    if not loc:  # a model-level check: name the field its message mentions
+        loc = [f for f in MODELS[kind].model_fields if f in message][:1]
+    extra = len(exc.errors()) - 1
+    if extra:
+        message += f" (and {extra} more problem{'s' if extra > 1 else ''} in this row)"
+    return InvalidRow(source=name, row=row, line=line, field=".".join(loc) or None, message=message)
+
+
+def event_key(event: Event) -> str:
+    """The sha1 of an event's content (the occurrence counter is appended by the caller)."""
+    parts = (event.user_id, event.type, event.item_id or "", event.query or "", str(event.quantity),
+             repr(event.value), _iso(event.timestamp) or "", repr(event.rating), event.session_id or "")
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+# ------------------------------------------------------------------ preparing and writing
+
+
+@dataclass
+class _Batch:
+    report: IngestReport
+    products: list[Product] = field(default_factory=list)
+    users: list[User] = field(default_factory=list)
+    events: list[tuple[str, Event]] = field(default_factory=list)
+
+
+def _validate(batch: _Batch, kind: str, rows: Iterable[tuple[int | None, int | None, dict[str, Any]]],
+              name: str) -> None:
+    model = MODELS[kind]
+    valid: list[Any] = []
+    for row, line, values in rows:
+        try:
+            valid.append(model.model_validate(values))
+        except ValidationError as exc:
+            batch.report.invalid.append(_invalid(exc, name, row, line, kind))
+    if kind == "events":
+        seen: Counter[str] = Counter()
+        for event in valid:
+            key = event_key(event)
+            batch.events.append((f"{key}:{seen[key]}", event))
+            seen[key] += 1
+        batch.report.loaded["events"] = len(valid)
+        for event_type, n in sorted(Counter(e.type for _, e in batch.events).items()):
+            batch.report.loaded[f"events.{event_type}"] = n
+        return
+    unique = {item.id: item for item in valid}
+    if len(unique) < len(valid):
+        batch.report.warnings.append(f"{len(valid) - len(unique)} {kind} rows repeat an id; the last row wins")
+    getattr(batch, kind).extend(unique.values())
+    batch.report.loaded[kind] = len(unique)
+
+
+def _prepare_file(source: Any, kind: str | None, fmt: str | None, mapping: ColumnMapping) -> _Batch:
+    raw = _read_source(source, fmt)
+    renamed = [mapping.columns.get(c, c) for c in raw.columns]
+    kind = kind or mapping.kind or infer_kind([c for c in renamed if c] + list(mapping.constants), raw.name)
+    if kind not in KINDS:
+        raise IngestError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}", source=raw.name)
+    _check_columns(raw, kind, mapping)
+    batch = _Batch(IngestReport(source=raw.name, kind=kind, rows_read=len(raw.rows) + len(raw.malformed)))
+    batch.report.invalid.extend(raw.malformed)
+    _validate(batch, kind, ((r, ln, _to_fields(v, kind, mapping)) for r, ln, v in raw.rows), raw.name)
+    batch.report.invalid.sort(key=lambda bad: bad.row or 0)
+    return batch
+
+
+def _prepare_preset(source: Any, preset: str) -> _Batch:
+    if not isinstance(source, (str, Path)):
+        raise IngestError(f"preset {preset!r} reads a file: pass its path, not a {type(source).__name__}")
+    path = Path(source)
+    if not path.exists():
+        raise IngestError(f"{path} does not exist", source=str(path))
+    rows: PresetRows = get_preset(preset)(path)
+    report = IngestReport(source=path.name, kind=preset, preset=preset, rows_read=rows.rows_read,
+                          skipped=dict(rows.skipped), notes=list(rows.notes))
+    batch = _Batch(report)
+    _validate(batch, "products", ((None, None, r) for r in rows.products), f"{path.name} [products]")
+    _validate(batch, "users", ((None, None, r) for r in rows.users), f"{path.name} [users]")
+    _validate(batch, "events", ((n, n + 1, r) for n, r in zip(rows.event_rows, rows.events, strict=True)), path.name)
+    return batch
+
+
+def _refuse_or_keep(batches: list[_Batch], skip_invalid: bool) -> None:
+    bad = [row for b in batches for row in b.report.invalid]
+    if bad and not skip_invalid:
+        more = f" ({len(bad) - 1} more invalid rows)" if len(bad) > 1 else ""
+        raise IngestError(
+            f"{bad[0]}{more}; nothing was loaded: fix the file, or pass skip_invalid=True (--skip-invalid) to "
+            f"load only the valid rows",
+            source=bad[0].source, row=bad[0].row, field=bad[0].field,
+        )
+    for b in batches:
+        if b.report.invalid:
+            b.report.skipped["invalid"] = len(b.report.invalid)
+
+
+def _write(store: Store, batches: list[_Batch]) -> None:
+    """Write every batch in ONE transaction (products, then users, then events)."""
+    with store.transaction():
+        known_users = set(store.user_ids())
+        for b in batches:
+            before = store.counts()
+            if b.products:
+                store.upsert_products(b.products)
+            if b.users:
+                store.upsert_users(b.users)
+                known_users.update(u.id for u in b.users)
+            if b.events:
+                missing = sorted({e.user_id for _, e in b.events} - known_users)
+                if missing:
+                    store.upsert_users([User(id=u) for u in missing])
+                    known_users.update(missing)
+                    b.report.loaded["users_created"] = len(missing)
+                store.upsert_events(b.events)
+                known_items = {r[0] for r in store.query("SELECT id FROM products")}
+                orphans = [e.item_id for _, e in b.events if e.item_id and e.item_id not in known_items]
+                if orphans:
+                    b.report.warnings.append(
+                        f"{len(orphans):,} events name {len(set(orphans)):,} item ids that are not in the catalogue "
+                        f"(e.g. {sorted(set(orphans))[0]!r}); they are kept but those items cannot be shown"
+                    )
+            after = store.counts()
+            b.report.new = {t: after[t] - before[t] for t in KINDS if after[t] != before[t]}
+
+
+def ingest(
+    store: Store,
+    source: str | Path | Any,
+    *,
+    kind: str | None = None,
+    fmt: str | None = None,
+    mapping: ColumnMapping | dict[str, Any] | str | Path | None = None,
+    preset: str | None = None,
+    skip_invalid: bool = False,
+) -> IngestReport:
+    """Validate `source` (a file path or a pandas DataFrame) and load it into `store` in one transaction.
+
+    kind: products / users / events (inferred from the columns when None). fmt: csv / tsv / jsonl / json /
+    parquet (from the extension when None). mapping: file column -> genpage field (or a mapping file). preset: a
+    name in `genpage.presets.PRESETS`. Raises IngestError (store unchanged) on a malformed file or, unless
+    skip_invalid, on any invalid row.
+    """
+    started = time.perf_counter()
+    if preset is not None:
+        if kind or fmt or mapping:
+            raise IngestError(f"preset {preset!r} reads its own columns: drop kind/format/mapping (--kind, --format, "
+                              f"--mapping) when using it")
+        batch = _prepare_preset(source, preset)
+    else:
+        batch = _prepare_file(source, kind, fmt, ColumnMapping.parse(mapping))
+    _refuse_or_keep([batch], skip_invalid)
+    _write(store, [batch])
+    batch.report.seconds = round(time.perf_counter() - started, 3)
+    logger.info("ingested %s: %s", batch.report.source, batch.report.loaded)
+    return batch.report
+
+
+def shop_files(folder: str | Path) -> dict[str, Path]:
+    """The products / users / events files of a shop folder (e.g. products.csv, events.jsonl)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise IngestError(f"{folder} is not a folder", source=str(folder))
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        stem = path.name.split(".")[0].lower()
+        if stem not in KINDS or not path.is_file():
+            continue
+        if stem in found:
+            raise IngestError(f"{folder} has two {stem} files ({found[stem].name}, {path.name}); keep one",
+                              source=str(folder))
+        found[stem] = path
+    if not found:
+        raise IngestError(f"{folder} holds no products.*, users.* or events.* file (.csv, .jsonl, .parquet ...)",
+                          source=str(folder))
+    return {k: found[k] for k in KINDS if k in found}
+
+
+def ingest_directory(store: Store, folder: str | Path, *, skip_invalid: bool = False) -> list[IngestReport]:
+    """Load a shop folder (products.*, users.*, events.*, each optional) in ONE transaction; one report per file."""
+    started = time.perf_counter()
+    batches = [_prepare_file(path, kind, None, ColumnMapping()) for kind, path in shop_files(folder).items()]
+    _refuse_or_keep(batches, skip_invalid)
+    _write(store, batches)
+    seconds = round(time.perf_counter() - started, 3)
+    for b in batches:
+        b.report.seconds = seconds
+    return [b.report for b in batches]

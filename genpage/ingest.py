@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -269,7 +269,8 @@ def _read_source(source: Any, fmt: str | None) -> _Raw:
         raise IngestError(f"cannot ingest a {type(source).__name__}: pass a file path or a pandas DataFrame")
     path = Path(source)
     if path.is_dir():
-        raise IngestError(f"{path} is a folder: use ingest_directory() (genpage ingest FOLDER)", source=str(path))
+        raise IngestError(f"{path} is a folder: load a shop folder (products.*, users.*, events.*) with "
+                          f"ingest_directory()", source=str(path))
     if not path.exists():
         raise IngestError(f"{path} does not exist", source=str(path))
     fmt = (fmt or detect_format(path)).lower()
@@ -573,13 +574,33 @@ def shop_files(folder: str | Path) -> dict[str, Path]:
     return {k: found[k] for k in KINDS if k in found}
 
 
-def ingest_directory(store: Store, folder: str | Path, *, skip_invalid: bool = False) -> list[IngestReport]:
+@dataclass
+class ShopReport:
+    """The reports of a shop folder's files (iterate over it for each file's IngestReport)."""
+
+    folder: str
+    reports: list[IngestReport]
+    seconds: float = 0.0
+
+    def __iter__(self) -> Iterator[IngestReport]:
+        return iter(self.reports)
+
+    def __len__(self) -> int:
+        return len(self.reports)
+
+    def summary(self) -> str:
+        head = f"{self.folder}: {len(self.reports)} files loaded in one transaction in {self.seconds:.1f} s"
+        return "\n".join([head] + [r.summary() for r in self.reports])
+
+
+def ingest_directory(store: Store, folder: str | Path, *, skip_invalid: bool = False) -> ShopReport:
     """Load a shop folder (products.*, users.*, events.*, each optional) in ONE transaction; one report per file."""
     started = time.perf_counter()
-    batches = [_prepare_file(path, kind, None, ColumnMapping()) for kind, path in shop_files(folder).items()]
+    batches = []
+    for kind, path in shop_files(folder).items():
+        file_started = time.perf_counter()
+        batches.append(_prepare_file(path, kind, None, ColumnMapping()))
+        batches[-1].report.seconds = round(time.perf_counter() - file_started, 3)  # reading and validating
     _refuse_or_keep(batches, skip_invalid)
     _write(store, batches)
-    seconds = round(time.perf_counter() - started, 3)
-    for b in batches:
-        b.report.seconds = seconds
-    return [b.report for b in batches]
+    return ShopReport(str(folder), [b.report for b in batches], round(time.perf_counter() - started, 3))

@@ -170,11 +170,14 @@ def load_mapping(path: str | Path) -> ColumnMapping:
 # ------------------------------------------------------------------ reading sources
 
 
+_Row = tuple[int, "int | None", dict[str, Any]]  # (1-based data row, line or None, values)
+
+
 @dataclass
 class _Raw:
     name: str
     columns: list[str]
-    rows: list[tuple[int, int | None, dict[str, Any]]]  # (row, line, values)
+    rows: list[_Row]
     malformed: list[InvalidRow]
 
 
@@ -200,7 +203,7 @@ def _open_text(path: Path) -> Any:
 
 
 def _read_csv(path: Path, delimiter: str) -> _Raw:
-    rows: list[tuple[int, int | None, dict[str, Any]]] = []
+    rows: list[_Row] = []
     malformed: list[InvalidRow] = []
     with _open_text(path) as fh:
         reader = csv.reader(fh, delimiter=delimiter)
@@ -222,7 +225,7 @@ def _read_csv(path: Path, delimiter: str) -> _Raw:
 
 
 def _read_jsonl(path: Path) -> _Raw:
-    rows: list[tuple[int, int | None, dict[str, Any]]] = []
+    rows: list[_Row] = []
     malformed: list[InvalidRow] = []
     columns: dict[str, None] = {}
     with _open_text(path) as fh:
@@ -252,13 +255,14 @@ def _read_json(path: Path) -> _Raw:
     if not isinstance(data, list) or not all(isinstance(v, dict) for v in data):
         raise IngestError(f"{path.name} must hold a JSON array of objects (or use .jsonl)", source=str(path))
     columns = list(dict.fromkeys(k for v in data for k in v))
-    return _Raw(path.name, columns, [(i, None, v) for i, v in enumerate(data, start=1)], [])
+    rows: list[_Row] = [(i, None, v) for i, v in enumerate(data, start=1)]
+    return _Raw(path.name, columns, rows, [])
 
 
 def _read_frame(frame: Any, name: str) -> _Raw:
     columns = [str(c) for c in frame.columns]
     records = frame.to_dict("records")
-    rows = [(i, None, {str(k): v for k, v in r.items()}) for i, r in enumerate(records, start=1)]
+    rows: list[_Row] = [(i, None, {str(k): v for k, v in r.items()}) for i, r in enumerate(records, start=1)]
     return _Raw(name, columns, rows, [])
 
 
@@ -333,8 +337,8 @@ def infer_kind(columns: Iterable[str], name: str = "") -> str:
     )
 
 
-def _check_columns(raw: _Raw, kind: str, mapping: ColumnMapping) -> list[str]:
-    """The genpage field names of the source's columns; refuses missing required or unknown columns."""
+def _check_columns(raw: _Raw, kind: str, mapping: ColumnMapping) -> None:
+    """Refuse a source that lacks a required column or has a column that maps to no field."""
     fields = set(MODELS[kind].model_fields)
     for column, target in mapping.columns.items():
         if target is not None and target not in fields and not (kind == "users" and target.startswith("attributes.")):
@@ -358,7 +362,6 @@ def _check_columns(raw: _Raw, kind: str, mapping: ColumnMapping) -> list[str]:
             f"{{{unknown[0]!r}: None}}",
             source=raw.name, field=unknown[0],
         )
-    return mapped
 
 
 def _to_fields(values: dict[str, Any], kind: str, mapping: ColumnMapping) -> dict[str, Any]:

@@ -114,7 +114,7 @@ class IngestReport(BaseModel):
 class ColumnMapping:
     """How a file's columns become genpage fields.
 
-    `columns`: file column -> genpage field (None drops the column; for users, "attributes.NAME" files it under
+    `columns`: file column -> genpage field (None or "" drops the column; for users, "attributes.NAME" files it under
     User.attributes). `constants`: field -> value for fields the file lacks (e.g. {"currency": "EUR"}).
     `kind`: products / users / events, when the columns do not make it obvious.
     """
@@ -122,6 +122,9 @@ class ColumnMapping:
     columns: dict[str, str | None] = field(default_factory=dict)
     constants: dict[str, Any] = field(default_factory=dict)
     kind: str | None = None
+
+    def __post_init__(self) -> None:
+        self.columns = {column: target or None for column, target in self.columns.items()}  # TOML has no null
 
     @classmethod
     def parse(cls, mapping: ColumnMapping | dict[str, Any] | str | Path | None) -> ColumnMapping:

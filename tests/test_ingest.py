@@ -196,13 +196,13 @@ def test_mapping_files(store: Store, tmp_path: Path, suffix: str) -> None:
         path.write_text(json.dumps(EXPORT_MAPPING))
     elif suffix == "yaml":
         path.write_text(yaml.safe_dump(EXPORT_MAPPING))
-    else:  # TOML has no null: drop the column by mapping it to an empty string is not allowed, so skip 'note'
-        path.write_text('[columns]\nsku = "id"\nname = "title"\ncost = "price"\ndept = "category"\n'
+    else:  # TOML has no null: an empty string drops the column
+        path.write_text('[columns]\nsku = "id"\nname = "title"\ncost = "price"\ndept = "category"\nnote = ""\n'
                         '[constants]\ncurrency = "EUR"\n')
     mapping = load_mapping(path)
     assert isinstance(mapping, ColumnMapping) and mapping.constants == {"currency": "EUR"}
-    rows = EXPORT if suffix != "toml" else [{k: v for k, v in r.items() if k != "note"} for r in EXPORT]
-    report = ingest(store, write_csv(tmp_path / "export.csv", rows), mapping=path)
+    assert mapping.columns["note"] is None
+    report = ingest(store, write_csv(tmp_path / "export.csv", EXPORT), mapping=path)
     assert report.loaded == {"products": 2} and store.product("A-2").currency == "EUR"
 
 

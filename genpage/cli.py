@@ -91,14 +91,17 @@ def _demo_users(store: Any, count: int) -> list[str]:
 
 
 def cmd_ingest(args: argparse.Namespace, out: _Console) -> int:
-    from genpage.ingest import ingest, load_mapping
+    from genpage.ingest import ingest, ingest_directory, load_mapping
     from genpage.store import Store
 
     config = _config(args)
-    mapping = load_mapping(args.mapping) if args.mapping else None
     store = Store(config.database)
-    report = ingest(store, args.path, kind=args.kind, fmt=args.format, mapping=mapping, preset=args.preset,
-                    skip_invalid=args.skip_invalid)
+    if Path(args.path).is_dir():  # a shop folder: products.*, users.*, events.* in one transaction
+        report = ingest_directory(store, args.path, skip_invalid=args.skip_invalid)
+    else:
+        mapping = load_mapping(args.mapping) if args.mapping else None
+        report = ingest(store, args.path, kind=args.kind, fmt=args.format, mapping=mapping, preset=args.preset,
+                        skip_invalid=args.skip_invalid)
     print(report.summary())
     out.status(f"store: {config.database}")
     return 0
@@ -186,9 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = add("ingest", "Load products, users or events (CSV, JSONL, Parquet) into the store.")
-    p.add_argument("path", help="the file to load")
+    p.add_argument("path", help="the file to load, or a shop folder with products.*, users.*, events.*")
     p.add_argument("--kind", choices=["products", "users", "events"], help="what the file holds (default: guessed)")
-    p.add_argument("--format", choices=["csv", "jsonl", "parquet"], help="file format (default: from extension)")
+    p.add_argument("--format", choices=["csv", "tsv", "jsonl", "json", "parquet"], help="file format (default: from extension)")
     p.add_argument("--preset", help="a known export layout, e.g. online-retail")
     p.add_argument("--mapping", help="JSON/YAML/TOML file mapping the file's columns to genpage fields")
     p.add_argument("--skip-invalid", action="store_true", help="load the good rows, report the bad ones")

@@ -1,0 +1,156 @@
+"""The text-model contract every backend implements, and the registry that finds backends by name.
+
+A backend is one class with one method to implement, `generate_batch(requests) -> results`. What it can do is
+said by class attributes (`supports_json_schema`, `supports_prefill`, `supports_batching`), so callers choose a
+strategy without type checks. Built-in backends register through `register_backend` exactly like a third-party
+one would:
+
+    @register_backend("my-server")
+    class MyServer(TextModel):
+        def generate_batch(self, requests): ...
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from genpage.errors import ConfigError
+
+if TYPE_CHECKING:
+    from genpage.config import Config
+
+logger = logging.getLogger(__name__)
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Role
+    content: str
+
+
+class GenerationOptions(BaseModel):
+    """Per-request decoding options. Unknown options are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_new_tokens: int = Field(default=64, ge=1, le=4096)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)  # 0 means greedy
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    repetition_penalty: float = Field(default=1.1, ge=1.0, le=2.0)
+    seed: int | None = None
+    stop: list[str] = Field(default_factory=list)
+
+
+class GenerationRequest(BaseModel):
+    """Chat messages plus options. When the last message is from the assistant, a backend that
+    `supports_prefill` continues it, and the result's text starts with that message's content."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[Message] = Field(min_length=1)
+    options: GenerationOptions = Field(default_factory=GenerationOptions)
+    json_schema: dict[str, Any] | None = None
+
+    @property
+    def prefill(self) -> str:
+        last = self.messages[-1]
+        return last.content if last.role == "assistant" else ""
+
+
+class GenerationResult(BaseModel):
+    text: str
+    tokens_generated: int = 0
+    prompt_tokens: int = 0
+    seconds: float = 0.0
+    finish_reason: str = "stop"  # "stop" or "length"
+
+
+class TextModel(ABC):
+    """A model that turns chat requests into text, many at a time."""
+
+    name: str = "text-model"  # the model's name as recorded in copy_source and the copy cache key
+    backend_name: str = ""  # the registry name, set by register_backend
+    supports_json_schema: bool = False  # honours GenerationRequest.json_schema (constrained output)
+    supports_prefill: bool = False  # continues a trailing assistant message
+    supports_batching: bool = False  # runs a list of requests faster than one at a time
+    precision: str = "n/a"
+
+    @abstractmethod
+    def generate_batch(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        """One result per request, in order. Raises BackendError when the model cannot answer."""
+
+    @property
+    def model_name(self) -> str:
+        return self.name
+
+    def generate(self, request: GenerationRequest) -> GenerationResult:
+        return self.generate_batch([request])[0]
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (threads, connections, memory). Safe to call twice."""
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend_name,
+            "model": self.name,
+            "precision": self.precision,
+            "supports_json_schema": self.supports_json_schema,
+            "supports_prefill": self.supports_prefill,
+            "supports_batching": self.supports_batching,
+        }
+
+
+BackendFactory = Callable[["Config"], TextModel]
+_REGISTRY: dict[str, type[TextModel]] = {}
+T = TypeVar("T", bound=type[TextModel])
+
+
+def register_backend(name: str) -> Callable[[T], T]:
+    """Class decorator: make a TextModel subclass available as `Config(backend=name)`.
+
+    The class is built with `cls.from_config(config)` when it defines that classmethod, else `cls()`.
+    """
+
+    def decorate(cls: T) -> T:
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            logger.warning("backend %r re-registered: %s replaces %s", name, cls.__name__, _REGISTRY[name].__name__)
+        cls.backend_name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+def backend_names() -> list[str]:
+    _load_builtins()
+    return sorted(_REGISTRY)
+
+
+def backend_class(name: str) -> type[TextModel]:
+    _load_builtins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown backend {name!r}; choose one of {', '.join(sorted(_REGISTRY))} (setting `backend`)"
+        ) from None
+
+
+def get_backend(config: Config) -> TextModel:
+    """Build the backend named by `config.backend`, configured from the rest of `config`."""
+    cls = backend_class(config.backend)
+    factory = getattr(cls, "from_config", None)
+    return factory(config) if factory is not None else cls()
+
+
+def _load_builtins() -> None:
+    """Import the built-in backends so that their @register_backend runs (they import torch lazily)."""
+    from genpage.backends import echo, local, openai_compat  # noqa: F401

@@ -1,0 +1,189 @@
+"""The local backend: a causal language model run in-process with transformers.
+
+The device is chosen once, at load (`genpage.models.pick_device`). On CUDA the model runs in bf16 (fp16 where
+bf16 is missing) placed by accelerate's `device_map`; on CPU it runs in the configured precision: fp32 by default,
+because that is what measured best for copy quality (see `bench/copy.py`); "int8" quantizes the linear layers'
+weights per output channel (dynamic int8, the output head kept in fp32), faster but measure its text first.
+Requests are batched with left padding, greedy unless a temperature is given, under `torch.inference_mode`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from genpage.backends.base import GenerationOptions, GenerationRequest, GenerationResult, TextModel, register_backend
+from genpage.errors import BackendError, ConfigError
+
+if TYPE_CHECKING:
+    from genpage.config import Config
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 16
+
+
+def cpu_threads() -> int:
+    """The cores this process may use (affinity-aware), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _quantize_int8_per_channel(model: Any) -> Any:
+    """Dynamic int8 quantization of every nn.Linear but the output head, with per-channel weight scales."""
+    import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    head = model.get_output_embeddings()
+    spec = {
+        name: per_channel_dynamic_qconfig
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and module is not head
+    }
+    return quantize_dynamic(model, qconfig_spec=spec, dtype=torch.qint8, inplace=True)
+
+
+@register_backend("local")
+class LocalModel(TextModel):
+    """A transformers causal LM: `LocalModel(path_or_name, device="auto", precision="auto")`."""
+
+    supports_prefill = True
+    supports_batching = True
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str = "auto",
+        precision: str = "auto",
+        home: Any = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        threads: int | None = None,
+    ) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from genpage.models import lookup, pick_device, resolve
+
+        spec = lookup(model)
+        self.name = spec.name if spec else model
+        self.batch_size = batch_size
+        path = resolve(model, kind="generator", home=home)
+        self.device = pick_device(device)
+        if self.device == "cpu":
+            torch.set_num_threads(threads or cpu_threads())
+        self.precision, dtype = self._choose_precision(precision, torch)
+        start = time.perf_counter()
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        load_kwargs: dict[str, Any] = {"dtype": dtype}
+        if self.device == "cuda":
+            load_kwargs["device_map"] = "cuda"
+        self.model = AutoModelForCausalLM.from_pretrained(path, **load_kwargs)
+        self.model.eval()
+        if self.precision == "int8":
+            self.model = _quantize_int8_per_channel(self.model)
+        self._torch = torch
+        logger.info(
+            "loaded %s on %s (%s) in %.1fs", self.name, self.device, self.precision, time.perf_counter() - start
+        )
+
+    @classmethod
+    def from_config(cls, config: Config) -> LocalModel:
+        return cls(config.generator, device=config.device, precision=config.precision, home=config.home)
+
+    def _choose_precision(self, precision: str, torch: Any) -> tuple[str, Any]:
+        if self.device == "cuda":
+            if precision in ("auto", "bf16"):
+                if torch.cuda.is_bf16_supported():
+                    return "bf16", torch.bfloat16
+                return "fp16", torch.float16
+            if precision == "int8":
+                raise ConfigError("precision 'int8' is CPU-only; use bf16 or fp16 on CUDA (setting `precision`)")
+            return precision, {"fp32": torch.float32, "fp16": torch.float16}[precision]
+        if precision in ("auto", "fp32", "int8"):
+            return ("fp32" if precision == "auto" else precision), torch.float32
+        if precision == "bf16":
+            return "bf16", torch.bfloat16
+        raise ConfigError("precision 'fp16' is too slow on CPU: use fp32, bf16 or int8 (setting `precision`)")
+
+    # ------------------------------------------------------------------ generation
+
+    def render_prompt(self, request: GenerationRequest) -> str:
+        """The chat template applied to the request; a trailing assistant message is continued verbatim."""
+        messages = [m.model_dump() for m in request.messages]
+        prefill = request.prefill
+        if prefill:
+            messages = messages[:-1]
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return str(text) + prefill
+
+    def generate_batch(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        results: list[GenerationResult | None] = [None] * len(requests)
+        groups: dict[str, list[int]] = defaultdict(list)
+        for index, request in enumerate(requests):
+            groups[request.options.model_dump_json()].append(index)
+        for indices in groups.values():
+            prompts = {i: self.render_prompt(requests[i]) for i in indices}
+            ordered = sorted(indices, key=lambda i: len(prompts[i]))  # similar lengths share a batch: less padding
+            for start in range(0, len(ordered), self.batch_size):
+                chunk = ordered[start : start + self.batch_size]
+                texts = [prompts[i] for i in chunk]
+                prefills = [requests[i].prefill for i in chunk]
+                for i, result in zip(chunk, self._generate(texts, prefills, requests[chunk[0]].options), strict=True):
+                    results[i] = result
+        return [r for r in results if r is not None]
+
+    def _generate(self, prompts: list[str], prefills: list[str], options: GenerationOptions) -> list[GenerationResult]:
+        torch = self._torch
+        start = time.perf_counter()
+        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        encoded = {k: v.to(self.model.device) for k, v in encoded.items()}
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": options.max_new_tokens,
+            "repetition_penalty": options.repetition_penalty,
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
+        if options.temperature > 0:
+            kwargs.update(do_sample=True, temperature=options.temperature, top_p=options.top_p)
+            if options.seed is not None:
+                torch.manual_seed(options.seed)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if options.stop:
+            kwargs.update(stop_strings=options.stop, tokenizer=self.tokenizer)
+        try:
+            with torch.inference_mode():
+                output = self.model.generate(**encoded, **kwargs)
+        except RuntimeError as exc:  # out of memory and the like
+            raise BackendError(f"local generation with {self.name} failed: {exc}; try a smaller batch") from exc
+        seconds = time.perf_counter() - start
+        prompt_len = encoded["input_ids"].shape[1]
+        stop_ids = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id}
+        results = []
+        for row, prefill in zip(output, prefills, strict=True):
+            new = row[prompt_len:].tolist()
+            count = next((n for n, tok in enumerate(new) if tok in stop_ids), len(new))
+            text = self.tokenizer.decode(new[:count], skip_special_tokens=True)
+            finish = "length" if count >= options.max_new_tokens else "stop"
+            for stop in options.stop:
+                cut = text.find(stop)
+                if cut >= 0:
+                    text, finish = text[:cut], "stop"
+            results.append(
+                GenerationResult(
+                    text=prefill + text,
+                    tokens_generated=count,
+                    prompt_tokens=int(encoded["attention_mask"][len(results)].sum()),
+                    seconds=seconds / len(prompts),
+                    finish_reason=finish,
+                )
+            )
+        return results

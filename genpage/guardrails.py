@@ -1,0 +1,243 @@
+"""Checks that section copy is safe to publish. Pure functions, no model.
+
+Each rule takes the copy (and what it needs to know about the section) and returns a list of violations, as
+strings "<rule>: <detail>". `check_copy` runs every rule; copy with any violation is not published (the caller
+swaps in fallback copy and records the violations).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from genpage.schemas import SectionCopy
+
+
+@dataclass(frozen=True)
+class CopyLimits:
+    title_words: int = 6
+    title_chars: int = 50
+    blurb_words: int = 25
+    blurb_chars: int = 200
+
+
+DEFAULT_LIMITS = CopyLimits()
+
+
+@dataclass(frozen=True)
+class SectionFacts:
+    """What the copy may talk about: the section's own data, and words it must not borrow from elsewhere."""
+
+    product_names: tuple[str, ...] = ()
+    anchor: str = ""
+    categories: tuple[str, ...] = ()
+    campaign_text: str = ""  # the campaign's name and brief: may allow "sale" or "gift" claims
+    foreign_texts: tuple[str, ...] = ()  # in-context examples and other sections' products
+    locale: str = "en-GB"
+    banned_words: tuple[str, ...] = ()
+
+    @property
+    def own_text(self) -> str:
+        return " ".join((*self.product_names, self.anchor, *self.categories, self.campaign_text))
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+_STOPWORDS = frozenset(
+    "a an and the of for with in on at to by from your you our this that these those it its is are be or as all "
+    "every each more most just so up out into over".split()
+)
+# Words too common in shop copy to count as borrowed from another section or an example.
+_GENERIC = frozenset(
+    """set pack box kit piece pieces item items gift gifts home house room day days time way ways idea ideas
+    new fresh little big small large mini jumbo style styles colour colours color design designs pretty lovely
+    perfect favourite favourites essential essentials everyday classic simple easy ready made make makes keep
+    keeps bring brings add adds look looks feel feels love loved touch treat treats choice pick picks picked
+    shop shopper shoppers shopping season festive cosy cozy bright warm soft fun playful practical charming
+    handy useful beautiful stylish selection collection range things everything something anyone everyone
+    red blue green pink white black yellow orange purple gold silver cream grey gray brown natural vintage retro
+    spot spotty polka dots stripe striped floral heart hearts star stars paper wooden wood glass metal""".split()
+)
+
+_CURRENCY = re.compile(r"[£$€¥]\s?\d|\d\s?(?:£|€|p\b|pence|pounds?|dollars?|euros?|usd|gbp|eur)\b", re.I)
+_PERCENT = re.compile(r"\d\s?%|\bper\s?cent\b|\bpercent\b", re.I)
+_DISCOUNT = re.compile(
+    r"\b(?:sale|on sale|discount\w*|% off|half price|free (?:shipping|delivery|postage)|cheap\w*|bargains?|"
+    r"deals?|clearance|lowest price|savings|coupons?|vouchers?|special offers?)\b",
+    re.I,
+)
+_SUPERLATIVE = re.compile(
+    r"(?:#\s?1\b|\bnumber one\b|\bbest\b|\bguarantee[ds]?\b|\bunbeatable\b|\bworld'?s\b|\bultimate\b|"
+    r"\bfinest\b|\bmost popular\b|\btop[- ]rated\b)",
+    re.I,
+)
+_MARKUP = re.compile(r"<[^>]+>|\*\*|__|`|\[[^\]]*\]\([^)]*\)|^\s*#|^\s*[-*]\s", re.M)
+_URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|co\.uk|net|org|io|shop)\b", re.I)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_ECHO = re.compile(
+    r"\b(?:title|blurb|anchor|products?|interests|campaign|tone|section)\s*:|\bsection\b|\bjson\b|[{}]|"
+    r"\bas an ai\b|\blanguage model\b|\bI(?:'m| am) sorry\b|\bI (?:cannot|can't|can not)\b|\bhere is\b|\bhere's\b|"
+    r"\bI don't have\b",
+    re.I,
+)
+_NON_LATIN = re.compile(r"[^\x00-\u024F\u2010-\u2027\u2030-\u205E\u00A0\u20AC]")
+_CJK = re.compile(r"[\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uAC00-\uD7AF\uF900-\uFAFF\uFF00-\uFFEF]")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def _stem(word: str) -> str:
+    w = word.lower().strip("'’-")
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith("es") and len(w) > 4 and w[-3] in "sxz":
+        return w[:-2]
+    if w.endswith("s") and len(w) > 3 and not w.endswith("ss"):
+        return w[:-1]
+    return w
+
+
+def stems(text: str) -> set[str]:
+    return {_stem(w) for w in words(text)}
+
+
+def distinctive_stems(text: str) -> set[str]:
+    """The stems of a text that would identify a product: not stopwords, not generic shop vocabulary."""
+    return {s for s in stems(text) if len(s) > 2 and s not in _STOPWORDS and s not in _GENERIC}
+
+
+# ---------------------------------------------------------------- the rules
+
+
+def check_length(copy: SectionCopy, limits: CopyLimits = DEFAULT_LIMITS) -> list[str]:
+    found = []
+    title_words, blurb_words = len(copy.title.split()), len(copy.blurb.split())
+    if title_words > limits.title_words:
+        found.append(f"length: title has {title_words} words (max {limits.title_words})")
+    if len(copy.title) > limits.title_chars:
+        found.append(f"length: title has {len(copy.title)} characters (max {limits.title_chars})")
+    if blurb_words > limits.blurb_words:
+        found.append(f"length: blurb has {blurb_words} words (max {limits.blurb_words})")
+    if len(copy.blurb) > limits.blurb_chars:
+        found.append(f"length: blurb has {len(copy.blurb)} characters (max {limits.blurb_chars})")
+    if blurb_words < 4:
+        found.append(f"length: blurb has only {blurb_words} words")
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+(?=\S)", copy.blurb.strip()) if s]
+    if len(sentences) > 1:
+        found.append(f"length: blurb has {len(sentences)} sentences (max 1)")
+    return found
+
+
+def check_claims(copy: SectionCopy, facts: SectionFacts) -> list[str]:
+    """No prices, percentages, discounts or superlatives, unless the section's own data says so."""
+    text, own = f"{copy.title} {copy.blurb}", facts.own_text.lower()
+    found = []
+    for rule, pattern in (("price", _CURRENCY), ("percentage", _PERCENT), ("discount", _DISCOUNT),
+                          ("superlative", _SUPERLATIVE)):  # fmt: skip
+        for match in pattern.finditer(text):
+            phrase = match.group(0).strip()
+            if phrase.lower() not in own:
+                found.append(f"{rule}: {phrase!r}")
+    return found
+
+
+def check_markup(copy: SectionCopy) -> list[str]:
+    found = []
+    for field_name, value in (("title", copy.title), ("blurb", copy.blurb)):
+        if _MARKUP.search(value):
+            found.append(f"markup: {field_name} contains markup")
+        if _URL.search(value):
+            found.append(f"url: {field_name} contains a URL")
+        if _EMAIL.search(value):
+            found.append(f"email: {field_name} contains an email address")
+    return found
+
+
+def check_prompt_echo(copy: SectionCopy) -> list[str]:
+    """Refusals, commentary, and pieces of the prompt repeated back."""
+    found = []
+    for field_name, value in (("title", copy.title), ("blurb", copy.blurb)):
+        match = _ECHO.search(value)
+        if match:
+            found.append(f"echo: {field_name} contains {match.group(0)!r}")
+    return found
+
+
+def check_banned(copy: SectionCopy, banned_words: Iterable[str]) -> list[str]:
+    text = f"{copy.title} {copy.blurb}".lower()
+    return [
+        f"banned: {word!r}"
+        for word in banned_words
+        if word.strip() and re.search(rf"(?<!\w){re.escape(word.strip().lower())}(?!\w)", text)
+    ]
+
+
+def check_language(copy: SectionCopy, locale: str = "en-GB") -> list[str]:
+    text = f"{copy.title} {copy.blurb}"
+    language = locale.split("-")[0].lower()
+    if language in ("zh", "ja", "ko"):
+        return []
+    if _CJK.search(text):
+        return [f"language: CJK characters in {locale} copy"]
+    if language == "en" and _NON_LATIN.search(text):
+        return [f"language: non-Latin characters in {locale} copy: {_NON_LATIN.search(text).group(0)!r}"]  # type: ignore[union-attr]
+    return []
+
+
+def check_list_pasting(copy: SectionCopy, facts: SectionFacts, max_names: int = 2) -> list[str]:
+    """The blurb must not paste more than `max_names` product names; the title must not be a product name."""
+    found = []
+    blurb = copy.blurb.lower()
+    pasted = [name for name in facts.product_names if len(name) > 3 and name.lower() in blurb]
+    if len(pasted) > max_names:
+        found.append(f"list: blurb pastes {len(pasted)} product names")
+    title = copy.title.strip().lower().rstrip("!.")
+    if title and any(title == name.lower() for name in (*facts.product_names, facts.anchor) if name):
+        found.append("list: the title is just a product name")
+    return found
+
+
+def check_foreign(copy: SectionCopy, facts: SectionFacts) -> list[str]:
+    """Words that identify other products (from the examples shown or other sections) but not this section's."""
+    own = distinctive_stems(facts.own_text)
+    foreign: set[str] = set()
+    for text in facts.foreign_texts:
+        foreign |= distinctive_stems(text)
+    leaked = sorted((distinctive_stems(f"{copy.title} {copy.blurb}") & foreign) - own)
+    # compounds count as the section's own: "tea" is fine where the section sells "teacups"
+    leaked = [w for w in leaked if not any(w in o or (len(o) > 3 and o in w) for o in own)]
+    return [f"foreign: mentions {w!r}, which is not in this section" for w in leaked]
+
+
+def check_repetition(copy: SectionCopy) -> list[str]:
+    found = []
+    for field_name, value in (("title", copy.title), ("blurb", copy.blurb)):
+        tokens = [w.lower() for w in words(value)]
+        if any(a == b for a, b in zip(tokens, tokens[1:], strict=False)):
+            found.append(f"repetition: {field_name} repeats a word")
+    content = [_stem(w) for w in words(copy.blurb) if w.lower() not in _STOPWORDS]
+    if content and max(content.count(w) for w in set(content)) >= 3:
+        found.append("repetition: blurb repeats a word three times")
+    return found
+
+
+def check_copy(copy: SectionCopy, facts: SectionFacts, limits: CopyLimits = DEFAULT_LIMITS) -> list[str]:
+    """Every rule's violations; empty means the copy may be published."""
+    return [
+        *check_length(copy, limits),
+        *check_claims(copy, facts),
+        *check_markup(copy),
+        *check_prompt_echo(copy),
+        *check_banned(copy, facts.banned_words),
+        *check_language(copy, facts.locale),
+        *check_list_pasting(copy, facts),
+        *check_foreign(copy, facts),
+        *check_repetition(copy),
+    ]
+
+
+def rule_of(violation: str) -> str:
+    """The rule name of a violation string ("length: ..." -> "length")."""
+    return violation.split(":", 1)[0]

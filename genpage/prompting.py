@@ -1,0 +1,239 @@
+"""Prompt building for section copy: a pure function of what a section shows.
+
+`build_prompt(section, interests=..., campaign=..., locale=..., limits=...)` renders `prompts/section_copy.j2`
+(Jinja, StrictUndefined) into chat messages: a system message with the rules, two or three retrieved examples as
+user/assistant pairs (from `prompts/examples/*.yaml`), then the section: its purpose, anchor, the shopper's
+interests as categories, the campaign, and its products' cleaned names and categories.
+
+It never sees who the shopper is: no user id, name or email reaches it, and interests that look like personal
+data are dropped. Two shoppers shown the same section get the same prompt, so they share cached copy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from genpage.backends.base import Message
+from genpage.guardrails import DEFAULT_LIMITS, CopyLimits, distinctive_stems
+from genpage.resources import prompts_dir
+from genpage.schemas import Campaign, Section
+
+logger = logging.getLogger(__name__)
+
+KIND_PURPOSE = {
+    "for_you": "picked for you, from the shopper's interests",
+    "because_bought": "because you bought the anchor product; these go well with it",
+    "because_viewed": "because you viewed the anchor product; these are similar alternatives",
+    "buy_again": "buy again: products the shopper ordered before",
+    "trending": "trending: what many shoppers are choosing now",
+    "new_arrivals": "new arrivals: products just added to the shop",
+    "campaign": "campaign: products featured by the current campaign",
+}
+MAX_PRODUCTS = 6
+_SMALL_WORDS = frozenset("a an and as at but by for in of on or the to with".split())
+_PERSONAL = re.compile(r"@|\d{3,}|https?://|\buser\b|\bcustomer\b", re.I)
+_LANGUAGES = {
+    "en-gb": "British English", "en-us": "American English", "en": "English", "de": "German", "fr": "French",
+    "es": "Spanish", "it": "Italian", "nl": "Dutch", "pt": "Portuguese", "sv": "Swedish", "da": "Danish",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Example:
+    """One good title/blurb pair from the bank, with the section it was written for."""
+
+    kind: str
+    products: tuple[str, ...]
+    title: str
+    blurb: str
+    category: str = ""
+    anchor: str = ""
+    interests: tuple[str, ...] = ()
+    campaign: str = ""
+    tone: str = ""
+
+    @property
+    def product_text(self) -> str:
+        """The example's product words: what leaks when a model copies from the example."""
+        return " ".join((*self.products, self.anchor))
+
+
+# ---------------------------------------------------------------- cleaning
+
+
+def title_case(text: str) -> str:
+    """Title Case with small words in lower case, hyphenated parts capitalised ("T-LIGHT" -> "T-Light")."""
+    out = []
+    for index, word in enumerate(text.split()):
+        lower = word.lower()
+        if index and lower in _SMALL_WORDS:
+            out.append(lower)
+        else:
+            out.append("-".join(part[:1].upper() + part[1:].lower() for part in word.split("-")))
+    return " ".join(out)
+
+
+def clean_name(title: str, max_words: int = 7) -> str:
+    """A product title as a shopper would write it: "SET/6 RED SPOTTY CUPS" -> "Set of 6 Red Spotty Cups"."""
+    text = re.sub(r"\s+", " ", title).strip().strip(".,;:-*").strip()
+    text = re.sub(r"\bSET\s*/\s*(\d+)\b", r"SET OF \1", text, flags=re.I)
+    text = re.sub(r"\bS/(\d+)\b", r"SET OF \1", text, flags=re.I)
+    text = re.sub(r"\s*/\s*", " / ", text) if "/" in text else text
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) / len(letters) > 0.7:
+        text = title_case(text)
+    return " ".join(text.split()[:max_words])
+
+
+def language_of(locale: str) -> str:
+    lowered = locale.lower()
+    return _LANGUAGES.get(lowered) or _LANGUAGES.get(lowered.split("-")[0]) or locale
+
+
+def safe_interests(interests: Iterable[str], limit: int = 4) -> list[str]:
+    """Interests as short category/theme labels; anything that looks like personal data is dropped."""
+    kept: list[str] = []
+    for interest in interests:
+        label = " ".join(str(interest).split())
+        if not label or len(label) > 40 or _PERSONAL.search(label):
+            continue
+        label = clean_name(label, max_words=4)
+        if label.lower() not in {k.lower() for k in kept}:
+            kept.append(label)
+    return kept[:limit]
+
+
+def section_categories(section: Section, limit: int = 3) -> list[str]:
+    """The section's products' categories, most common first (ties in order of appearance)."""
+    counts = Counter(item.product.category.strip() for item in section.items if item.product.category.strip())
+    return [clean_name(c, max_words=4) for c, _ in counts.most_common(limit)]
+
+
+# ---------------------------------------------------------------- examples
+
+
+@lru_cache(maxsize=4)
+def load_examples(directory: str | None = None) -> tuple[Example, ...]:
+    """The example bank: every `<kind>.yaml` under prompts/examples."""
+    folder = Path(directory) if directory else prompts_dir() / "examples"
+    bank = []
+    for path in sorted(folder.glob("*.yaml")):
+        for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            bank.append(
+                Example(
+                    kind=path.stem,
+                    products=tuple(entry["products"]),
+                    title=entry["title"],
+                    blurb=entry["blurb"],
+                    category=entry.get("category", ""),
+                    anchor=entry.get("anchor", ""),
+                    interests=tuple(entry.get("interests", ())),
+                    campaign=entry.get("campaign", ""),
+                    tone=entry.get("tone", ""),
+                )
+            )
+    return tuple(bank)
+
+
+def select_examples(section: Section, k: int = 2, bank: Sequence[Example] | None = None) -> list[Example]:
+    """The k examples of the section's kind whose products share the most words with the section's (pure)."""
+    bank = load_examples() if bank is None else bank
+    same_kind = [e for e in bank if e.kind == section.kind] or list(bank)
+    section_words = distinctive_stems(
+        " ".join([*(item.product.title for item in section.items), *(item.product.category for item in section.items)])
+    )
+
+    def overlap(example: Example) -> float:
+        example_words = distinctive_stems(" ".join((*example.products, example.category)))
+        union = section_words | example_words
+        return len(section_words & example_words) / len(union) if union else 0.0
+
+    ranked = sorted(enumerate(same_kind), key=lambda pair: (-overlap(pair[1]), pair[0]))
+    return [example for _, example in ranked[:k]]
+
+
+# ---------------------------------------------------------------- rendering
+
+
+@lru_cache(maxsize=4)
+def _environment(directory: str) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # plain text for a model, never HTML
+        keep_trailing_newline=False,
+        trim_blocks=False,
+    )
+
+
+def template_module(name: str, directory: Path | None = None) -> Any:
+    """The macros of a prompt template (`system`, `user` ...), rendered with StrictUndefined."""
+    return _environment(str(directory or prompts_dir())).get_template(name).module
+
+
+def _campaign_line(campaign: Campaign | None) -> str:
+    if campaign is None:
+        return ""
+    return f"{campaign.name}: {campaign.brief}".strip().rstrip(":") if campaign.brief else campaign.name
+
+
+def example_view(example: Example) -> dict[str, Any]:
+    return {
+        "purpose": KIND_PURPOSE.get(example.kind, example.kind),
+        "anchor": example.anchor,
+        "interests": list(example.interests),
+        "campaign": example.campaign,
+        "tone": example.tone,
+        "products": [{"name": name, "category": example.category} for name in example.products],
+    }
+
+
+def section_view(section: Section, *, interests: Sequence[str], campaign: Campaign | None) -> dict[str, Any]:
+    """The facts about a section that go into the prompt: what it shows, never who sees it."""
+    in_campaign = section.kind == "campaign"
+    return {
+        "purpose": KIND_PURPOSE[section.kind],
+        "anchor": clean_name(section.anchor_label) if section.anchor_label else "",
+        "interests": safe_interests(interests),
+        "campaign": _campaign_line(campaign) if in_campaign else "",
+        "tone": campaign.tone if campaign is not None else "",
+        "products": [
+            {"name": clean_name(item.product.title), "category": clean_name(item.product.category, max_words=4)}
+            for item in section.items[:MAX_PRODUCTS]
+        ],
+    }
+
+
+def build_prompt(
+    section: Section,
+    *,
+    interests: Sequence[str],
+    campaign: Campaign | None,
+    locale: str,
+    limits: CopyLimits = DEFAULT_LIMITS,
+    shop: str = "the shop",
+    examples: Sequence[Example] | None = None,
+    directory: Path | None = None,
+) -> list[Message]:
+    """Chat messages asking for one section's copy as JSON (pure: same input, same messages)."""
+    module = template_module("section_copy.j2", directory)
+    chosen = select_examples(section) if examples is None else examples
+    messages = [Message(role="system", content=str(module.system(shop, language_of(locale), limits)).strip())]
+    for example in chosen:
+        messages.append(Message(role="user", content=str(module.user(example_view(example))).strip()))
+        answer = json.dumps({"title": example.title, "blurb": example.blurb}, ensure_ascii=False)
+        messages.append(Message(role="assistant", content=answer))
+    view = section_view(section, interests=interests, campaign=campaign)
+    messages.append(Message(role="user", content=str(module.user(view)).strip()))
+    return messages

@@ -1,0 +1,250 @@
+"""One contract, every backend: echo, openai (against a real local HTTP server answering with the echo model)
+and local (the real smollm2-135m generator, slow)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from copy_helpers import page
+from pydantic import ValidationError
+
+from genpage.backends import (
+    GenerationOptions,
+    GenerationRequest,
+    Message,
+    TextModel,
+    backend_class,
+    backend_names,
+    get_backend,
+    register_backend,
+)
+from genpage.backends.echo import EchoModel
+from genpage.backends.openai_compat import OpenAICompatModel
+from genpage.backends.server import make_app
+from genpage.config import Config
+from genpage.errors import BackendError, ConfigError
+from genpage.generate import generate_copy
+
+
+class _Server:
+    """A uvicorn server in a thread on a free 127.0.0.1 port."""
+
+    def __init__(self, app) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.app = app
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> _Server:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def echo_server() -> Iterator[_Server]:
+    with _Server(make_app(EchoModel())) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def smollm(genpage_home):
+    config = Config(home=genpage_home, backend="local", generator="smollm2-135m-instruct", device="cpu")
+    return get_backend(config)
+
+
+@pytest.fixture(params=["echo", "openai", pytest.param("local", marks=pytest.mark.slow)])
+def backend(request) -> TextModel:
+    if request.param == "echo":
+        return get_backend(Config(backend="echo"))
+    if request.param == "openai":
+        server = request.getfixturevalue("echo_server")
+        return get_backend(Config(backend="openai", openai_base_url=server.url, openai_model="echo"))
+    return request.getfixturevalue("smollm")
+
+
+def _request(products: list[str], **options) -> GenerationRequest:
+    lines = "\n".join(f"- {p} (Kitchen)" for p in products)
+    return GenerationRequest(
+        messages=[
+            Message(role="system", content="Reply with JSON copy for a shop section: title and blurb."),
+            Message(role="user", content=f"Section: trending\nProducts:\n{lines}"),
+        ],
+        options=GenerationOptions(max_new_tokens=options.pop("max_new_tokens", 48), **options),
+    )
+
+
+# ---------------------------------------------------------------- the contract
+
+
+def test_one_result_per_request_in_order(backend):
+    requests = [_request(["Enamel Teapot", "Tea Cup"]), _request(["Garden Trowel"]), _request(["Wool Scarf"])]
+    results = backend.generate_batch(requests)
+    assert len(results) == 3
+    for result in results:
+        assert isinstance(result.text, str) and result.text.strip()
+        assert 0 < result.tokens_generated <= 48
+        assert result.seconds >= 0 and result.finish_reason in ("stop", "length")
+    alone = backend.generate_batch([requests[1]])[0]
+    assert alone.text == results[1].text  # greedy: a request's answer does not depend on its batch
+
+
+def test_empty_batch(backend):
+    assert backend.generate_batch([]) == []
+
+
+def test_greedy_is_deterministic(backend):
+    request = _request(["Linen Tea Towel", "Wooden Spoon"])
+    assert backend.generate(request).text == backend.generate(request).text
+
+
+def test_max_new_tokens_is_respected(backend):
+    result = backend.generate(_request(["Linen Tea Towel"], max_new_tokens=3))
+    assert result.tokens_generated <= 3
+    assert result.finish_reason == "length"
+
+
+def test_prefill_is_continued(backend):
+    if not backend.supports_prefill:
+        pytest.skip(f"{backend.backend_name} does not continue an assistant message")
+    request = _request(["Linen Tea Towel"])
+    request = request.model_copy(
+        update={"messages": [*request.messages, Message(role="assistant", content='{"title": "')]}
+    )
+    assert backend.generate(request).text.startswith('{"title": "')
+
+
+def test_json_schema_gives_json(backend):
+    if not backend.supports_json_schema:
+        pytest.skip(f"{backend.backend_name} does not constrain output to a JSON schema")
+    request = _request(["Linen Tea Towel", "Wooden Spoon"]).model_copy(
+        update={"json_schema": {"type": "object", "required": ["title", "blurb"]}}
+    )
+    data = json.loads(backend.generate(request).text)
+    assert set(data) >= {"title", "blurb"}
+
+
+def test_copy_for_a_page(backend):
+    [plan] = generate_copy([page()], backend=backend, store=None, config=Config(backend="echo"))
+    for section in plan.sections:
+        assert section.copy_ is not None
+        assert section.copy_source in (backend.name, "fallback")
+        assert (section.copy_source == "fallback") == bool(section.copy_violations)
+
+
+def test_describe_names_the_capabilities(backend):
+    described = backend.describe()
+    assert described["backend"] in backend_names()
+    assert set(described) >= {"model", "precision", "supports_json_schema", "supports_prefill", "supports_batching"}
+
+
+# ---------------------------------------------------------------- registry and options
+
+
+def test_registry_lists_the_builtins_and_builds_from_config():
+    assert {"local", "openai", "echo", "canned"} <= set(backend_names())
+    assert isinstance(get_backend(Config(backend="echo")), EchoModel)
+
+
+def test_unknown_backend_names_the_choices():
+    with pytest.raises(ConfigError, match="unknown backend 'nope'; choose one of .*echo"):
+        get_backend(Config(backend="nope"))
+
+
+def test_a_third_party_backend_registers_like_a_builtin():
+    @register_backend("shout-test")
+    class Shout(EchoModel):
+        name = "shout"
+
+    assert backend_class("shout-test") is Shout
+    assert get_backend(Config(backend="shout-test")).name == "shout"
+
+
+def test_options_forbid_unknown_fields():
+    with pytest.raises(ValidationError):
+        GenerationOptions(max_tokens=5)
+    with pytest.raises(ValidationError):
+        GenerationOptions(temperature=-1)
+
+
+# ---------------------------------------------------------------- the HTTP backend's own behaviour
+
+
+def test_openai_sends_the_schema_and_options(echo_server):
+    model = OpenAICompatModel("echo", base_url=echo_server.url, api_key="sk-test")
+    request = _request(["Linen Tea Towel"], seed=3).model_copy(update={"json_schema": {"type": "object"}})
+    model.generate(request)
+    body = echo_server.app.state.requests[-1]
+    assert body["response_format"]["type"] == "json_schema"
+    assert body["response_format"]["json_schema"]["schema"] == {"type": "object"}
+    assert body["max_tokens"] == 48 and body["seed"] == 3 and body["model"] == "echo"
+
+
+def _flaky_app(failures: int, status: int):
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    app = FastAPI()
+    app.state.calls = 0
+
+    @app.post("/v1/chat/completions")
+    def answer(body: dict):
+        app.state.calls += 1
+        if app.state.calls <= failures:
+            return JSONResponse({"error": {"message": "overloaded"}}, status_code=status)
+        return {"choices": [{"message": {"content": '{"title": "Ok", "blurb": "Fine."}'}, "finish_reason": "stop"}]}
+
+    return app
+
+
+def test_openai_retries_server_errors_with_backoff():
+    with _Server(_flaky_app(failures=2, status=503)) as server:
+        model = OpenAICompatModel("m", base_url=server.url, backoff_s=0.01, retries=3)
+        assert json.loads(model.generate(_request(["Scarf"])).text)["title"] == "Ok"
+        assert server.app.state.calls == 3
+
+
+def test_openai_does_not_retry_client_errors():
+    with _Server(_flaky_app(failures=5, status=401)) as server:
+        model = OpenAICompatModel("m", base_url=server.url, backoff_s=0.01)
+        with pytest.raises(BackendError, match="answered 401 .*OPENAI_API_KEY"):
+            model.generate(_request(["Scarf"]))
+        assert server.app.state.calls == 1
+
+
+def test_openai_gives_up_with_a_clear_message_when_nothing_listens():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    model = OpenAICompatModel("m", base_url=f"http://127.0.0.1:{port}/v1", backoff_s=0.01, retries=1, timeout_s=2)
+    with pytest.raises(BackendError, match="gave up after 2 tries; is the server up"):
+        model.generate(_request(["Scarf"]))
+
+
+def test_openai_reads_settings_from_config_and_environment(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_MODEL", "env-model")
+    model = get_backend(Config(backend="openai"))
+    assert model.base_url == "http://127.0.0.1:9/v1" and model.name == "env-model"
+    configured = get_backend(Config(backend="openai", openai_base_url="http://h/v1/", openai_model="m"))
+    assert configured.base_url == "http://h/v1" and configured.name == "m"

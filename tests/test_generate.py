@@ -1,0 +1,163 @@
+"""generate_copy: parsing and repair, the copy cache, one batched call, retries and the fallback path."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from copy_helpers import page
+
+from genpage.backends import backend_class, get_backend
+from genpage.config import Config
+from genpage.generate import PREFILL, CopyStats, fallback_copy, generate_copy, parse_copy
+from genpage.guardrails import SectionFacts, check_copy
+from genpage.schemas import SectionCopy
+from genpage.store import Store
+
+GOOD = {"title": "Soft Light for Evenings", "blurb": "Lanterns and holders that fill a room with a warm glow."}
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "genpage.sqlite") as opened:
+        yield opened
+
+
+@pytest.fixture
+def config(tmp_path):
+    return Config(home=tmp_path, backend="echo")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(GOOD),
+        "```json\n" + json.dumps(GOOD) + "\n```",
+        "Sure! " + json.dumps(GOOD) + " Hope that helps.",
+        '{"title": "Soft Light for Evenings", "blurb": "Lanterns and holders that fill a room with a warm glow.',
+        "{'title': 'Soft Light for Evenings', 'blurb': 'Lanterns and holders that fill a room with a warm glow.',}",
+        "Title: Soft Light for Evenings\nBlurb: Lanterns and holders that fill a room with a warm glow.",
+        '{"title": "  Soft Light for Evenings. ", "blurb": "Lanterns and holders that fill a room with a warm glow."',
+    ],
+)
+def test_parse_and_repair(text):
+    assert parse_copy(text) == SectionCopy(**GOOD)
+
+
+@pytest.mark.parametrize("text", ["", "I'm sorry, I can't help with that.", '{"title": "Only a title"}', "{]"])
+def test_parse_gives_up_on_hopeless_text(text):
+    assert parse_copy(text) is None
+
+
+def test_echo_copy_fills_every_section(store, config):
+    echo = get_backend(config)
+    [plan] = generate_copy([page()], backend=echo, store=store, config=config)
+    for section in plan.sections:
+        assert section.copy_source == "echo", section.copy_violations
+        assert section.copy_ is not None and section.copy_violations == []
+    assert echo.calls == 1 and echo.requests_seen == 3
+
+
+def test_second_call_is_served_from_the_cache_with_no_backend_call(store, config):
+    echo = get_backend(config)
+    first = generate_copy([page()], backend=echo, store=store, config=config)
+    calls = echo.calls
+    again = generate_copy([page(user_id="someone-else")], backend=echo, store=store, config=config)
+    assert echo.calls == calls
+    assert [s.copy_source for s in again[0].sections] == ["cache:echo"] * 3
+    assert [s.copy_ for s in again[0].sections] == [s.copy_ for s in first[0].sections]
+
+
+def test_all_plans_go_to_the_backend_in_one_call_without_duplicates(config):
+    echo = get_backend(config)
+    plans = [page(user_id=f"user-{n}") for n in range(4)]
+    stats = CopyStats()
+    result = generate_copy(plans, backend=echo, store=None, config=config, stats=stats)
+    assert echo.calls == 1
+    assert echo.requests_seen == 3  # four shoppers, the same three sections
+    assert stats.sections == 12 and stats.generated == 3
+    assert len(result) == 4 and result[3].user_id == "user-3"
+    assert plans[0].sections[0].copy_ is None  # the input plans are not modified
+
+
+def test_user_level_copy_depends_on_the_shoppers_interests(config):
+    echo = get_backend(config)
+    user_config = config.model_copy(update={"copy_level": "user"})
+    generate_copy([page("a", ["Garden"]), page("b", ["Toys"])], backend=echo, store=None, config=user_config)
+    assert echo.requests_seen == 6
+
+
+def test_bad_copy_is_retried_once_then_falls_back(store, config):
+    canned = backend_class("canned")(
+        [
+            "I'm sorry, but I don't have any specific information.",  # section 1: refusal
+            json.dumps({"title": "Bags", "blurb": "The best bags, only £5 in our sale."}),  # section 2: claims
+            json.dumps({"title": "Tea Time in Style", "blurb": "Teacups and a cake stand for an elegant afternoon."}),
+            json.dumps({"title": "Glow", "blurb": "Lanterns to light your evenings softly."}),  # retry 1: fixed
+            "not json at all",  # retry 2: still broken
+        ]
+    )
+    stats = CopyStats()
+    [plan] = generate_copy([page()], backend=canned, store=store, config=config, stats=stats)
+    lights, bags, tea = plan.sections
+    assert canned.calls == 2 and canned.requests_seen == 5
+    assert lights.copy_source == "canned" and lights.copy_.title == "Glow"
+    assert bags.copy_source == "fallback"
+    assert bags.copy_ == fallback_copy(page().sections[1])
+    assert any(v.startswith("superlative") for v in bags.copy_violations)
+    assert any(v.startswith("retry parse") for v in bags.copy_violations)
+    assert tea.copy_source == "canned" and tea.copy_violations == []
+    assert stats.fallback == 1 and stats.retried == 2
+    # the outcome is cached, fallback included: a second page view reaches no model
+    [again] = generate_copy([page()], backend=canned, store=store, config=config)
+    assert canned.calls == 2
+    assert [s.copy_source for s in again.sections] == ["cache:canned", "fallback", "cache:canned"]
+
+
+def test_prefill_is_sent_to_backends_without_json_schema(config):
+    canned = backend_class("canned")(['Glow", "blurb": "Lanterns to light your evenings softly."}'] * 6)
+    [plan] = generate_copy([page()], backend=canned, store=None, config=config)
+    assert plan.sections[0].copy_ == SectionCopy(title="Glow", blurb="Lanterns to light your evenings softly.")
+    assert PREFILL.startswith("{")
+
+
+def test_cached_copy_is_checked_again_against_new_banned_words(store, config):
+    echo = get_backend(config)
+    generate_copy([page()], backend=echo, store=store, config=config)
+    strict = config.model_copy(update={"banned_words": ["discover"]})
+    [plan] = generate_copy([page()], backend=echo, store=store, config=strict)
+    assert all(s.copy_source == "fallback" for s in plan.sections)
+    assert plan.sections[0].copy_violations == ["banned: 'discover'"]
+
+
+@pytest.mark.parametrize("kind", ["for_you", "because_bought", "because_viewed", "buy_again", "trending",
+                                  "new_arrivals", "campaign"])  # fmt: skip
+def test_fallback_copy_passes_the_guardrails(kind):
+    section = page().sections[1].model_copy(update={"kind": kind})
+    copy = fallback_copy(section, campaign_name="Christmas at Home")
+    facts = SectionFacts(product_names=tuple(i.product.title for i in section.items))
+    assert check_copy(copy, facts) == []
+    long_anchor = section.model_copy(update={"anchor_label": "A VERY LONG ANCHOR PRODUCT NAME INDEED HERE"})
+    assert check_copy(fallback_copy(long_anchor), facts) == []
+
+
+@pytest.mark.slow
+def test_real_small_generator_end_to_end(genpage_home, tmp_path):
+    """smollm2-135m writes poor copy: what matters is that every section gets checked copy, model or fallback."""
+    config = Config(home=genpage_home, db_path=tmp_path / "g.sqlite", backend="local",
+                    generator="smollm2-135m-instruct", device="cpu")  # fmt: skip
+    backend = get_backend(config)
+    with Store(config.database) as opened:
+        stats = CopyStats()
+        [plan] = generate_copy([page()], backend=backend, store=opened, config=config, stats=stats)
+        assert stats.tokens > 0 and stats.backend_calls >= 1
+        for section in plan.sections:
+            assert section.copy_ is not None
+            assert section.copy_source in ("smollm2-135m-instruct", "fallback")
+            if section.copy_source == "fallback":
+                assert section.copy_violations
+            else:
+                assert section.copy_violations == []
+        [again] = generate_copy([page()], backend=backend, store=opened, config=config)
+        assert [s.copy_ for s in again.sections] == [s.copy_ for s in plan.sections]
+        assert all(s.copy_source in ("cache:smollm2-135m-instruct", "fallback") for s in again.sections)

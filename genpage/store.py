@@ -63,9 +63,28 @@ def _m002_event_session(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE events ADD COLUMN session_id TEXT")
 
 
+def _m003_segments(conn: sqlite3.Connection) -> None:
+    """Cached shopper segments (genpage.segments), keyed by a fingerprint of the data and the settings."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE segments (
+            fingerprint TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL,
+            top_categories TEXT NOT NULL DEFAULT '[]', example_users TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL, PRIMARY KEY (fingerprint, id)
+        );
+        CREATE TABLE user_segments (
+            fingerprint TEXT NOT NULL, user_id TEXT NOT NULL, segment_id TEXT NOT NULL,
+            PRIMARY KEY (fingerprint, user_id)
+        );
+        """
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_core", _m001_core),
     ("002_event_session", _m002_event_session),
+    ("003_segments", _m003_segments),
 ]
 
 
@@ -91,7 +110,7 @@ class Store:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._in_tx = False
-        self.version = 0  # bumped on every committed write; caches derived from the store key on it
+        self.version = 0  # bumped on every committed write of data (not of caches); derived state keys on it
         self._migrate()
 
     # ------------------------------------------------------------------ plumbing
@@ -123,8 +142,11 @@ class Store:
         return [r[0] for r in self.query("SELECT name FROM _migrations ORDER BY name")]
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All writes inside commit together or not at all. Nested calls join the outer transaction."""
+    def transaction(self, *, data: bool = True) -> Iterator[sqlite3.Connection]:
+        """All writes inside commit together or not at all. Nested calls join the outer transaction.
+
+        data=False: the writes only fill caches (embeddings, copy, segments), so `version` stays: a ranker fitted
+        on the data is still current after a page's copy is cached."""
         with self._lock:
             if self._in_tx:
                 yield self._conn
@@ -138,7 +160,8 @@ class Store:
                 raise
             else:
                 self._conn.execute("COMMIT")
-                self.version += 1
+                if data:
+                    self.version += 1
             finally:
                 self._in_tx = False
 
@@ -280,7 +303,8 @@ class Store:
             (model, h, int(v.shape[0]), np.ascontiguousarray(v, dtype=np.float32).tobytes())
             for h, v in vectors.items()
         ]
-        self._write_many("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?)", rows)
+        with self.transaction(data=False) as conn:
+            conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?,?)", rows)
 
     def get_copy(self, key: str) -> dict[str, Any] | None:
         rows = self.query("SELECT copy, model FROM copy_cache WHERE key = ?", (key,))
@@ -289,7 +313,7 @@ class Store:
         return {"copy": json.loads(rows[0]["copy"]), "model": rows[0]["model"]}
 
     def put_copy(self, key: str, model: str, copy: dict[str, Any]) -> None:
-        with self.transaction() as conn:
+        with self.transaction(data=False) as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO copy_cache VALUES (?,?,?,?)",
                 (key, model, json.dumps(copy, sort_keys=True), datetime.now(timezone.utc).isoformat()),

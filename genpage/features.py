@@ -1,0 +1,330 @@
+"""What the ranker knows about users and items, computed once from an events frame, and the per-candidate features.
+
+`History.build(events, item_ids)` turns events into sparse user x item matrices (how many baskets hold an item, when
+it was last and first bought, a basket-recency-decayed vector in the spirit of TIFU-kNN, other interactions, returns),
+per-user and per-item statistics (rhythm of visits, rebuy rates and gaps, daily sales for trends) and two item-item
+neighbourhoods (shoppers who bought i also bought j; bought in the same basket). `feature_block` turns a batch of
+users at their own "now" into dense (users x items) feature planes; nothing here calls a model.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+logger = logging.getLogger(__name__)
+
+DAY_SECONDS = 86400.0
+# How much an event of each type says about interest, relative to a purchase.
+EVENT_WEIGHTS = {"purchase": 1.0, "add_to_cart": 0.5, "review": 0.6, "click": 0.3, "view": 0.2}
+BASKET_DECAY = 0.9  # weight of a basket = BASKET_DECAY ** (baskets since it)
+TREND_DAYS = 30
+NEIGHBOURS_PER_ITEM = 200
+NEIGHBOUR_USERS = 50
+
+FEATURE_GROUPS: dict[str, list[str]] = {
+    "repurchase": [
+        "ui_baskets", "ui_share", "ui_decay", "ui_days_since", "ui_gap", "ui_rhythm", "ui_rhythm_user",
+        "ui_in_last_basket", "ui_qty",
+    ],
+    "user": ["u_baskets", "u_days_since", "u_gap", "u_rhythm", "u_items", "u_repeat_share"],
+    "item": ["i_buyers", "i_trend", "i_trend_ratio", "i_rebuy_rate", "i_rebuy_gap", "i_is_new", "i_price"],
+    "copurchase": ["knn_user", "knn_basket", "knn_last_basket", "uknn", "ui_interact"],
+    "semantic": ["sem_interest", "sem_mean", "sem_last_basket", "sem_query"],
+}
+FEATURES: list[str] = [name for names in FEATURE_GROUPS.values() for name in names]
+
+
+def to_days(timestamps: pd.Series) -> np.ndarray:
+    """Timestamps -> float days since the epoch (naive timestamps are taken as UTC)."""
+    ts = pd.to_datetime(timestamps)
+    if getattr(ts.dt, "tz", None) is not None:
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    return ts.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9 / DAY_SECONDS
+
+
+def basket_keys(purchases: pd.DataFrame) -> pd.Series:
+    """One key per basket: the session id where the data has one, else the purchase minute."""
+    minute = pd.to_datetime(purchases["timestamp"]).dt.floor("min").astype(str)
+    if "session_id" in purchases.columns:
+        sid = purchases["session_id"].astype("string")
+        return sid.where(sid.notna() & (sid != ""), "t:" + minute).astype(str)
+    return "t:" + minute
+
+
+def _cosine_topk(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Item-item cosine over the rows of `matrix` (rows = users or baskets, cols = items), top k per item."""
+    binary = matrix.copy().tocsc().astype(np.float32)
+    binary.data[:] = 1.0
+    norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
+    norms[norms == 0] = 1.0
+    co = (binary.T @ binary).tocsr().astype(np.float32)
+    co.setdiag(0.0)
+    co.eliminate_zeros()
+    co = sp.diags(1.0 / norms) @ co @ sp.diags(1.0 / norms)
+    co = co.tocsr()
+    rows, cols, vals = [], [], []
+    for i in range(co.shape[0]):
+        start, end = co.indptr[i], co.indptr[i + 1]
+        if end == start:
+            continue
+        data, idx = co.data[start:end], co.indices[start:end]
+        if end - start > k:
+            keep = np.argpartition(-data, k)[:k]
+            data, idx = data[keep], idx[keep]
+        rows.append(np.full(len(idx), i))
+        cols.append(idx)
+        vals.append(data)
+    if not rows:
+        return sp.csr_matrix(co.shape, dtype=np.float32)
+    return sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=co.shape, dtype=np.float32
+    )
+
+
+@dataclass
+class History:
+    """Sparse user x item state and item statistics derived from events; rebuilt cheaply, never re-embeds."""
+
+    user_index: dict[str, int]
+    item_ids: list[str]
+    baskets: sp.csr_matrix  # baskets holding the item
+    decay: sp.csr_matrix  # sum of BASKET_DECAY ** (baskets since)
+    last_t: sp.csr_matrix  # day of the last purchase
+    first_t: sp.csr_matrix
+    qty: sp.csr_matrix
+    interact: sp.csr_matrix  # weighted non-purchase interactions
+    returned: sp.csr_matrix
+    last_basket: sp.csr_matrix
+    u_baskets: np.ndarray
+    u_last_t: np.ndarray
+    u_first_t: np.ndarray
+    u_repeat_share: np.ndarray
+    i_buyers: np.ndarray
+    i_rebuy_rate: np.ndarray
+    i_rebuy_gap: np.ndarray
+    day0: int
+    daily_cum: np.ndarray  # (items, days+1) cumulative purchases per day
+    sim_user: sp.csr_matrix  # bought by the same shoppers
+    sim_basket: sp.csr_matrix  # bought in the same basket
+    user_vectors: sp.csr_matrix  # row-normalised decay (for user-kNN)
+    queries: dict[str, list[str]] = field(default_factory=dict)
+    now: float = 0.0  # the latest event's day
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @classmethod
+    def build(cls, events: pd.DataFrame, item_ids: list[str]) -> History:
+        item_pos = {item: i for i, item in enumerate(item_ids)}
+        events = events[events["user_id"].notna()]
+        user_ids = sorted(events["user_id"].astype(str).unique())
+        user_index = {u: i for i, u in enumerate(user_ids)}
+        n_users, n_items = len(user_ids), len(item_ids)
+        days = to_days(events["timestamp"]) if len(events) else np.zeros(0)
+        frame = pd.DataFrame(
+            {
+                "u": events["user_id"].astype(str).map(user_index).to_numpy(),
+                "i": events["item_id"].map(item_pos).to_numpy() if "item_id" in events else np.nan,
+                "type": events["type"].to_numpy(),
+                "day": days,
+                "qty": events["quantity"].fillna(1).to_numpy() if "quantity" in events else 1,
+            },
+            index=events.index,
+        )
+        shape = (n_users, n_items)
+        known = frame[frame["i"].notna()].astype({"i": "int64"})
+        buys = known[known["type"] == "purchase"].copy()
+        buys["basket"] = basket_keys(events.loc[buys.index]).to_numpy()
+
+        per_basket = buys.groupby(["u", "basket"], sort=False).agg(day=("day", "max")).reset_index()
+        per_basket["order"] = per_basket.groupby("u")["day"].rank(method="first", ascending=False) - 1
+        per_basket["n"] = per_basket.groupby("u")["day"].transform("size")
+        buys = buys.merge(per_basket[["u", "basket", "order"]], on=["u", "basket"], how="left")
+        ui = buys.groupby(["u", "i"]).agg(
+            baskets=("basket", "nunique"), last=("day", "max"), first=("day", "min"), qty=("qty", "sum")
+        ).reset_index()
+        dec = buys.drop_duplicates(["u", "basket", "i"]).assign(w=lambda f: BASKET_DECAY ** f["order"])
+        dec = dec.groupby(["u", "i"])["w"].sum().reset_index()
+
+        def mat(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> sp.csr_matrix:
+            return sp.csr_matrix((vals.astype(np.float64), (rows, cols)), shape=shape).tocsr()
+
+        uu, ii = ui["u"].to_numpy(), ui["i"].to_numpy()
+        baskets = mat(uu, ii, ui["baskets"].to_numpy())
+        last_t = mat(uu, ii, ui["last"].to_numpy())
+        first_t = mat(uu, ii, ui["first"].to_numpy())
+        qty = mat(uu, ii, ui["qty"].to_numpy())
+        decay = mat(dec["u"].to_numpy(), dec["i"].to_numpy(), dec["w"].to_numpy())
+        lb = buys[buys["order"] == 0].drop_duplicates(["u", "i"])
+        last_basket = mat(lb["u"].to_numpy(), lb["i"].to_numpy(), np.ones(len(lb)))
+
+        others = known[known["type"].isin([t for t in EVENT_WEIGHTS if t != "purchase"])]
+        iw = others.assign(w=others["type"].map(EVENT_WEIGHTS)).groupby(["u", "i"])["w"].sum().reset_index()
+        interact = mat(iw["u"].to_numpy(), iw["i"].to_numpy(), iw["w"].to_numpy())
+        ret = known[known["type"] == "return"].drop_duplicates(["u", "i"])
+        returned = mat(ret["u"].to_numpy(), ret["i"].to_numpy(), np.ones(len(ret)))
+
+        u_baskets = np.zeros(n_users)
+        u_last = np.full(n_users, np.nan)
+        u_first = np.full(n_users, np.nan)
+        g = per_basket.groupby("u")["day"]
+        idx = g.size().index.to_numpy()
+        u_baskets[idx] = g.size().to_numpy()
+        u_last[idx] = g.max().to_numpy()
+        u_first[idx] = g.min().to_numpy()
+        lines = np.zeros(n_users)
+        repeats = np.zeros(n_users)
+        np.add.at(lines, uu, ui["baskets"].to_numpy())
+        np.add.at(repeats, uu, ui["baskets"].to_numpy() - 1)
+        u_repeat_share = np.divide(repeats, lines, out=np.zeros(n_users), where=lines > 0)
+
+        i_buyers = np.bincount(ii, minlength=n_items).astype(np.float64)
+        rebuyers = np.bincount(ii[ui["baskets"].to_numpy() > 1], minlength=n_items).astype(np.float64)
+        i_rebuy_rate = (rebuyers + 0.1) / (i_buyers + 1.0)
+        rep = ui[ui["baskets"] > 1]
+        gaps = (rep["last"] - rep["first"]) / (rep["baskets"] - 1)
+        gap_sum = np.bincount(rep["i"].to_numpy(), weights=gaps.to_numpy(), minlength=n_items)
+        i_rebuy_gap = np.divide(gap_sum, rebuyers, out=np.full(n_items, np.nan), where=rebuyers > 0)
+
+        day_idx = np.floor(buys["day"].to_numpy()).astype(np.int64)
+        day0 = int(day_idx.min()) if len(day_idx) else 0
+        n_days = int(day_idx.max()) - day0 + 2 if len(day_idx) else 2
+        daily = np.zeros((n_items, n_days), dtype=np.float32)
+        np.add.at(daily, (buys["i"].to_numpy(), day_idx - day0 + 1), 1.0)
+        daily_cum = np.cumsum(daily, axis=1)
+
+        basket_codes = buys["u"].astype(str) + "|" + buys["basket"].astype(str)
+        codes, uniq = pd.factorize(basket_codes)
+        basket_items = sp.csr_matrix(
+            (np.ones(len(codes)), (codes, buys["i"].to_numpy())), shape=(len(uniq), n_items)
+        )
+        interactions = (baskets + interact).tocsr()
+        weighted = (decay + 0.5 * interact).tocsr()
+        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        user_vectors = (sp.diags(1.0 / norms) @ weighted).tocsr().astype(np.float32)
+
+        queries: dict[str, list[str]] = {}
+        if "query" in events.columns:
+            searches = events[(events["type"] == "search") & events["query"].notna()]
+            for uid, group in searches.groupby("user_id", sort=False):
+                queries[str(uid)] = group.sort_values("timestamp")["query"].astype(str).tolist()[-5:]
+        now = float(days.max()) if len(days) else 0.0
+        return cls(
+            user_index=user_index, item_ids=list(item_ids), baskets=baskets, decay=decay, last_t=last_t,
+            first_t=first_t, qty=qty, interact=interact, returned=returned, last_basket=last_basket,
+            u_baskets=u_baskets, u_last_t=u_last, u_first_t=u_first, u_repeat_share=u_repeat_share,
+            i_buyers=i_buyers, i_rebuy_rate=i_rebuy_rate, i_rebuy_gap=i_rebuy_gap, day0=day0, daily_cum=daily_cum,
+            sim_user=_cosine_topk(interactions, NEIGHBOURS_PER_ITEM),
+            sim_basket=_cosine_topk(basket_items, NEIGHBOURS_PER_ITEM),
+            user_vectors=user_vectors, queries=queries, now=now,
+        )
+
+    # ------------------------------------------------------------------ per-batch pieces
+    def rows(self, user_ids: list[str]) -> np.ndarray:
+        """Row of each user in the matrices, -1 for users the history has never seen."""
+        return np.array([self.user_index.get(u, -1) for u in user_ids], dtype=np.int64)
+
+    def trend_counts(self, days: np.ndarray, window: int = TREND_DAYS) -> np.ndarray:
+        """(batch, items) purchases in the `window` days before each day."""
+        end = np.clip(np.floor(days).astype(np.int64) - self.day0 + 1, 0, self.daily_cum.shape[1] - 1)
+        start = np.clip(end - window, 0, None)
+        return (self.daily_cum[:, end] - self.daily_cum[:, start]).T
+
+    def neighbour_scores(self, rows: np.ndarray) -> np.ndarray:
+        """User-kNN: similarity-weighted mean of the NEIGHBOUR_USERS nearest shoppers' decayed baskets."""
+        out = np.zeros((len(rows), self.n_items), dtype=np.float32)
+        known = rows >= 0
+        if not known.any() or self.user_vectors.shape[0] < 2:
+            return out
+        vectors = self.user_vectors[rows[known]]
+        sims = (vectors @ self.user_vectors.T).toarray()
+        sims[np.arange(len(sims)), rows[known]] = 0.0
+        k = min(NEIGHBOUR_USERS, sims.shape[1] - 1)
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        weights = np.take_along_axis(sims, top, axis=1)
+        dense = sp.csr_matrix(
+            (weights.ravel(), (np.repeat(np.arange(len(top)), k), top.ravel())), shape=sims.shape
+        )
+        total = np.asarray(dense.sum(axis=1)).ravel()
+        total[total == 0] = 1.0
+        out[known] = (sp.diags(1.0 / total) @ dense @ self.user_vectors).toarray()
+        return out
+
+
+def feature_block(
+    history: History,
+    rows: np.ndarray,
+    days: np.ndarray,
+    semantic: dict[str, np.ndarray],
+    item_price: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Dense (batch, items) float32 planes, one per name in FEATURES, for users `rows` at their `days`."""
+    n, m = len(rows), history.n_items
+    safe = np.where(rows >= 0, rows, 0)
+    known = (rows >= 0)[:, None]
+
+    def dense(matrix: sp.csr_matrix) -> np.ndarray:
+        return np.where(known, matrix[safe].toarray(), 0.0).astype(np.float32)
+
+    baskets, last_t, first_t = dense(history.baskets), dense(history.last_t), dense(history.first_t)
+    bought = baskets > 0
+    now = days[:, None].astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u_baskets = np.where(rows >= 0, history.u_baskets[safe], 0.0)
+        u_last = np.where(rows >= 0, history.u_last_t[safe], np.nan)
+        u_gap = (u_last - np.where(rows >= 0, history.u_first_t[safe], np.nan)) / np.maximum(u_baskets - 1, 1)
+        u_gap = np.where(u_baskets > 1, u_gap, np.nan)
+        ui_days = np.where(bought, now - last_t, np.nan)
+        ui_gap = np.where(baskets > 1, (last_t - first_t) / np.maximum(baskets - 1, 1), np.nan)
+        trend = history.trend_counts(days)
+        overall = history.daily_cum[:, -1] / max(history.daily_cum.shape[1] - 1, 1) * TREND_DAYS
+        decay = dense(history.decay)
+        knn_user = np.asarray((history.decay[safe] @ history.sim_user).todense(), dtype=np.float32)
+        knn_basket = np.asarray((history.decay[safe] @ history.sim_basket).todense(), dtype=np.float32)
+        knn_last = np.asarray((history.last_basket[safe] @ history.sim_basket).todense(), dtype=np.float32)
+        planes: dict[str, np.ndarray] = {
+            "ui_baskets": baskets,
+            "ui_share": baskets / np.maximum(u_baskets, 1)[:, None],
+            "ui_decay": decay,
+            "ui_days_since": ui_days,
+            "ui_gap": ui_gap,
+            "ui_rhythm": ui_days / ui_gap,
+            "ui_rhythm_user": ui_days / u_gap[:, None],
+            "ui_in_last_basket": dense(history.last_basket),
+            "ui_qty": np.log1p(dense(history.qty)),
+            "u_baskets": np.broadcast_to(u_baskets[:, None], (n, m)),
+            "u_days_since": np.broadcast_to((days - u_last)[:, None], (n, m)),
+            "u_gap": np.broadcast_to(u_gap[:, None], (n, m)),
+            "u_rhythm": np.broadcast_to(((days - u_last) / u_gap)[:, None], (n, m)),
+            "u_items": np.broadcast_to(bought.sum(axis=1, keepdims=True), (n, m)),
+            "u_repeat_share": np.broadcast_to(
+                np.where(rows >= 0, history.u_repeat_share[safe], 0.0)[:, None], (n, m)
+            ),
+            "i_buyers": np.broadcast_to(np.log1p(history.i_buyers)[None, :], (n, m)),
+            "i_trend": np.log1p(trend),
+            "i_trend_ratio": (trend + 1.0) / (overall[None, :] + 1.0),
+            "i_rebuy_rate": np.broadcast_to(history.i_rebuy_rate[None, :], (n, m)),
+            "i_rebuy_gap": np.broadcast_to(history.i_rebuy_gap[None, :], (n, m)),
+            "i_is_new": np.broadcast_to((history.i_buyers == 0)[None, :].astype(np.float32), (n, m)),
+            "i_price": np.broadcast_to(np.log1p(item_price)[None, :], (n, m)),
+            "knn_user": np.where(known, knn_user, 0.0),
+            "knn_basket": np.where(known, knn_basket, 0.0),
+            "knn_last_basket": np.where(known, knn_last, 0.0),
+            "uknn": history.neighbour_scores(rows),
+            "ui_interact": dense(history.interact),
+        }
+    planes.update(semantic)
+    out = {}
+    for name in FEATURES:
+        plane = np.asarray(planes[name], dtype=np.float32)
+        if not np.isfinite(plane).all():
+            plane = np.where(np.isinf(plane), np.nan, plane)
+        out[name] = plane
+    return out

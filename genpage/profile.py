@@ -1,0 +1,117 @@
+"""User profiles in embedding space: a few interest vectors per shopper, never one blurred average.
+
+A profile is built from the user's current history row (purchases weighted by basket recency, other interactions by
+type) and their recent search queries, so a new event changes it at once; product vectors are never recomputed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from genpage.features import History
+
+logger = logging.getLogger(__name__)
+
+MAX_INTERESTS = 3
+ITEMS_PER_INTEREST = 4  # a user needs this many distinct items per extra interest
+
+
+@dataclass
+class Profile:
+    interests: np.ndarray  # (k, dim) unit vectors
+    weights: np.ndarray  # (k,) share of the user's weight in each interest
+    mean: np.ndarray | None  # (dim,) unit vector of the whole history
+    last_basket: np.ndarray | None  # (dim,) unit vector of the latest basket
+    queries: np.ndarray  # (q, dim) recent search queries, embedded as queries
+
+
+def _unit(vector: np.ndarray) -> np.ndarray | None:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else None
+
+
+def interest_vectors(
+    vectors: np.ndarray, weights: np.ndarray, max_interests: int = MAX_INTERESTS, iterations: int = 6
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted spherical k-means over item vectors: (k, dim) unit centroids and their weight shares.
+
+    k grows with the number of distinct items (one interest per ITEMS_PER_INTEREST), seeded farthest-first from the
+    heaviest item so that two separate tastes become two interests.
+    """
+    n = len(vectors)
+    if n == 0:
+        return np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32), np.zeros(0, np.float32)
+    k = int(min(max_interests, max(1, n // ITEMS_PER_INTEREST)))
+    seeds = [int(np.argmax(weights))]
+    for _ in range(1, k):
+        closest = (vectors @ vectors[seeds].T).max(axis=1)
+        seeds.append(int(np.argmin(closest)))
+    centroids = vectors[seeds].copy()
+    assign = np.zeros(n, dtype=np.int64)
+    for _ in range(iterations):
+        assign = np.argmax(vectors @ centroids.T, axis=1)
+        for c in range(k):
+            members = assign == c
+            if members.any():
+                merged = _unit((vectors[members] * weights[members, None]).sum(axis=0))
+                if merged is not None:
+                    centroids[c] = merged
+    shares = np.bincount(assign, weights=weights, minlength=k)
+    shares = shares / max(shares.sum(), 1e-9)
+    return centroids.astype(np.float32), shares.astype(np.float32)
+
+
+def build_profile(
+    history: History, row: int, item_vectors: np.ndarray, query_vectors: np.ndarray | None = None
+) -> Profile:
+    dim = item_vectors.shape[1]
+    empty = Profile(np.zeros((0, dim), np.float32), np.zeros(0, np.float32), None, None,
+                    query_vectors if query_vectors is not None else np.zeros((0, dim), np.float32))
+    if row < 0:
+        return empty
+    weighted = history.decay[row] + 0.5 * history.interact[row]
+    items, item_weights = weighted.indices, weighted.data.astype(np.float32)
+    if len(items) == 0:
+        return empty
+    vectors = item_vectors[items]
+    interests, shares = interest_vectors(vectors, item_weights)
+    last = history.last_basket[row].indices
+    return Profile(
+        interests=interests,
+        weights=shares,
+        mean=_unit((vectors * item_weights[:, None]).sum(axis=0)),
+        last_basket=_unit(item_vectors[last].sum(axis=0)) if len(last) else None,
+        queries=empty.queries,
+    )
+
+
+def semantic_planes(profiles: list[Profile], item_vectors: np.ndarray) -> dict[str, np.ndarray]:
+    """(batch, items) similarity planes: best interest (share-weighted), mean, latest basket, best query."""
+    n, dim = len(profiles), item_vectors.shape[1]
+    k = MAX_INTERESTS
+    interests = np.zeros((n, k, dim), np.float32)
+    scale = np.zeros((n, k, 1), np.float32)
+    singles = np.zeros((n, 2, dim), np.float32)
+    for r, profile in enumerate(profiles):
+        got = len(profile.interests)
+        interests[r, :got] = profile.interests
+        scale[r, :got, 0] = 0.5 + 0.5 * profile.weights
+        for c, vector in enumerate((profile.mean, profile.last_basket)):
+            if vector is not None:
+                singles[r, c] = vector
+    items_t = np.ascontiguousarray(item_vectors.T)
+    sims = (interests.reshape(n * k, dim) @ items_t).reshape(n, k, -1) * scale
+    both = (singles.reshape(n * 2, dim) @ items_t).reshape(n, 2, -1)
+    planes = {
+        "sem_interest": sims.max(axis=1),
+        "sem_mean": both[:, 0],
+        "sem_last_basket": both[:, 1],
+        "sem_query": np.zeros((n, item_vectors.shape[0]), np.float32),
+    }
+    for r, profile in enumerate(profiles):
+        if len(profile.queries):
+            planes["sem_query"][r] = (profile.queries @ items_t).max(axis=0)
+    return planes

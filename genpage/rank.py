@@ -1,0 +1,504 @@
+"""The ranker: who should see which product, and why.
+
+    events -> History (features.py) -> candidates (own items, co-purchase and neighbour, semantic, trending)
+           -> features -> a learned scorer (gradient-boosted trees trained on each user's latest basket held out)
+           -> business rules -> diversity (diversity.py) -> RankedList with a Reason per item
+
+`Ranker.fit(store, encoder)` reads the store; `Ranker.fit_frame(events, products, encoder)` is the same thing from an
+events DataFrame (the benchmark uses it). `ranker.rank(user_ids)` is batch first. New events reach the ranking at
+once: `rank` refreshes the user state from the store when the store has changed (product vectors are never
+recomputed), and `ranker.update(events)` does the same from a frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from genpage.diversity import diversify, interest_groups, product_families
+from genpage.embed import Encoder, embed_products
+from genpage.features import DAY_SECONDS, FEATURE_GROUPS, FEATURES, History, feature_block, to_days
+from genpage.profile import Profile, build_profile, semantic_planes
+from genpage.schemas import Campaign, Product, RankedItem, RankedList, Reason, User
+
+if TYPE_CHECKING:
+    from genpage.store import Store
+
+logger = logging.getLogger(__name__)
+
+NON_CANDIDATE = -1.0  # scores of items outside the candidate set sit below every candidate (model scores are >= 0)
+_SECTION_MIN = 8  # at least this many trending / new-arrival items per list, for the planner
+
+
+@dataclass
+class RankConfig:
+    """How the ranker is built. The `use_*` switches exist for ablations; keep them on in production."""
+
+    use_semantic: bool = True
+    use_copurchase: bool = True
+    use_repurchase: bool = True
+    use_diversity: bool = True
+    candidates_per_source: int = 50
+    max_train_users: int = 3000
+    learned: bool = True  # False: a hand-set blend (also used when there is too little data to learn)
+    min_train_users: int = 30
+    group_penalty: float = 0.05
+    dedup_threshold: float = 0.93
+    just_bought_days: float = 1.0  # items bought this recently are hidden unless shoppers rebuy them
+    repurchasable_rate: float = 0.1  # share of buyers who rebuy an item, above which it counts as repurchasable
+    new_arrival_days: float = 30.0
+    seed: int = 0
+
+    @property
+    def features(self) -> list[str]:
+        off = set()
+        if not self.use_semantic:
+            off |= set(FEATURE_GROUPS["semantic"])
+        if not self.use_copurchase:
+            off |= set(FEATURE_GROUPS["copurchase"])
+        if not self.use_repurchase:
+            off |= set(FEATURE_GROUPS["repurchase"])
+        return [f for f in FEATURES if f not in off]
+
+
+@dataclass
+class RankFilters:
+    """Optional filters on top of the business rules (in stock, not returned, not just bought)."""
+
+    price_min: float | None = None
+    price_max: float | None = None
+    categories: list[str] = field(default_factory=list)
+    exclude_items: list[str] = field(default_factory=list)
+    in_stock_only: bool = True
+
+    @classmethod
+    def coerce(cls, value: RankFilters | dict[str, Any] | None) -> RankFilters:
+        if value is None:
+            return cls()
+        return value if isinstance(value, RankFilters) else cls(**value)
+
+
+@dataclass
+class _Batch:
+    rows: np.ndarray
+    days: np.ndarray
+    profiles: list[Profile]
+    planes: dict[str, np.ndarray]
+    candidates: np.ndarray  # bool (batch, items)
+
+
+class Ranker:
+    def __init__(self, config: RankConfig | None = None):
+        self.config = config or RankConfig()
+        self.encoder_name = ""
+        self.products: list[Product] = []
+        self.item_ids: list[str] = []
+        self.item_index: dict[str, int] = {}
+        self.item_vectors = np.zeros((0, 0), np.float32)
+        self.history: History | None = None
+        self.models: dict[str, Any] = {}
+        self.users: dict[str, User] = {}
+        self.store: Store | None = None
+        self._store_version = -1
+        self._events: pd.DataFrame | None = None
+        self._encoder: Encoder | None = None
+        self._query_cache: dict[str, np.ndarray] = {}
+        self.fit_seconds = 0.0
+
+    # ------------------------------------------------------------------ fitting
+    @classmethod
+    def fit(cls, store: Store, encoder: Encoder, config: RankConfig | None = None) -> Ranker:
+        """Fit on everything in the store; embeddings come from (and go to) the store's cache."""
+        products = store.products()
+        users = [User(id=r["id"], country=r["country"]) for r in store.query("SELECT id, country FROM users")]
+        _, vectors = embed_products(store, encoder, products)
+        ranker = cls.fit_frame(store.events_frame(), products, encoder, config, users=users, item_vectors=vectors)
+        ranker.store = store
+        ranker._store_version = store.version
+        return ranker
+
+    @classmethod
+    def fit_frame(
+        cls,
+        events: pd.DataFrame,
+        products: list[Product],
+        encoder: Encoder | None,
+        config: RankConfig | None = None,
+        *,
+        users: list[User] | None = None,
+        item_vectors: np.ndarray | None = None,
+    ) -> Ranker:
+        """Fit from an events frame (columns user_id, type, item_id, timestamp; optional query, quantity,
+        session_id). The scorer is trained on each user's latest basket, predicted from everything before it."""
+        started = time.perf_counter()
+        ranker = cls(config)
+        ranker._encoder = encoder
+        ranker.encoder_name = encoder.name if encoder is not None else ""
+        ranker.products = list(products)
+        ranker.item_ids = [p.id for p in products]
+        ranker.item_index = {item: i for i, item in enumerate(ranker.item_ids)}
+        if item_vectors is None:
+            if encoder is None:
+                raise ValueError("fit_frame needs an encoder or precomputed item_vectors")
+            item_vectors = embed_products(None, encoder, ranker.products)[1]
+        ranker.item_vectors = np.ascontiguousarray(item_vectors, dtype=np.float32)
+        ranker.users = {u.id: u for u in users or []}
+        events = _normalise_events(events)
+        ranker._events = events
+        ranker._prepare_catalogue()
+        ranker._train(events)
+        ranker.history = History.build(events, ranker.item_ids)
+        ranker.fit_seconds = time.perf_counter() - started
+        logger.info("ranker fitted in %.1fs (%s)", ranker.fit_seconds, ", ".join(ranker.models) or "hand-set blend")
+        return ranker
+
+    def _prepare_catalogue(self) -> None:
+        cfg = self.config
+        titles = [p.title for p in self.products]
+        self.families = product_families(titles, self.item_vectors, cfg.dedup_threshold)
+        categories = [p.category for p in self.products]
+        if any(categories):
+            codes, _ = pd.factorize(pd.Series(categories))
+            self.groups = np.asarray(codes, dtype=np.int64)
+        else:
+            self.groups = interest_groups(self.item_vectors, seed=cfg.seed)
+        self.price = np.array([p.price or 0.0 for p in self.products], dtype=np.float32)
+        self.in_stock = np.array([p.in_stock for p in self.products], dtype=bool)
+        self.categories = np.array(categories, dtype=object)
+        created = [p.created_at for p in self.products]
+        self.created_day = np.array(
+            [c.timestamp() / DAY_SECONDS if c is not None else np.nan for c in created], dtype=np.float64
+        )
+
+    def _train(self, events: pd.DataFrame) -> None:
+        """Hold out each user's latest basket, build features from the rest, learn to find the held-out items."""
+        cfg = self.config
+        self.models = {}
+        if not cfg.learned:
+            return
+        from genpage.evaluate import split_last_basket
+
+        before, held_out = split_last_basket(events)
+        if len(held_out) < cfg.min_train_users:
+            logger.info("only %d users with two baskets: using the hand-set blend", len(held_out))
+            return
+        rng = np.random.default_rng(cfg.seed)
+        if len(held_out) > cfg.max_train_users:
+            held_out = held_out.iloc[np.sort(rng.choice(len(held_out), cfg.max_train_users, replace=False))]
+        history = History.build(before, self.item_ids)
+        names = cfg.features
+        feats, labels, owned, groups = [], [], [], []
+        for start in range(0, len(held_out), 256):
+            chunk = held_out.iloc[start : start + 256]
+            batch = self._batch(history, list(chunk["user_id"]), chunk["day"].to_numpy())
+            truth = np.zeros_like(batch.candidates)
+            for r, items in enumerate(chunk["items"]):
+                idx = [self.item_index[i] for i in items if i in self.item_index]
+                truth[r, idx] = True
+            rr, cc = np.nonzero(batch.candidates)
+            feats.append(np.column_stack([batch.planes[n][rr, cc] for n in names]))
+            labels.append(truth[rr, cc])
+            owned.append(batch.planes["ui_baskets"][rr, cc] > 0)
+            groups.append(rr + start)
+        x, y, own = np.vstack(feats), np.concatenate(labels), np.concatenate(owned)
+        for head, mask in (("all", np.ones(len(y), bool)), ("new", ~own)):
+            if y[mask].sum() < 5:
+                continue
+            self.models[head] = _fit_scorer(x[mask], y[mask], seed=cfg.seed)
+        logger.info("trained on %d candidate rows of %d users (%.1f%% positive)", len(y), len(held_out), 100 * y.mean())
+
+    # ------------------------------------------------------------------ state updates
+    def update(self, events: pd.DataFrame) -> None:
+        """Add new events (a frame like fit_frame's) and rebuild the user state; products are not re-embedded."""
+        events = _normalise_events(events)
+        self._events = pd.concat([self._events, events], ignore_index=True) if self._events is not None else events
+        self.history = History.build(self._events, self.item_ids)
+
+    def _refresh_from_store(self) -> None:
+        if self.store is None or self.store.version == self._store_version:
+            return
+        self._events = _normalise_events(self.store.events_frame())
+        self.history = History.build(self._events, self.item_ids)
+        for r in self.store.query("SELECT id, country FROM users"):
+            self.users[r["id"]] = User(id=r["id"], country=r["country"])
+        self._store_version = self.store.version
+        logger.info("user state refreshed from the store")
+
+    # ------------------------------------------------------------------ scoring
+    def _query_vectors(self, queries: list[str]) -> np.ndarray:
+        missing = [q for q in queries if q not in self._query_cache]
+        if missing and self._encoder is not None:
+            for q, v in zip(missing, self._encoder.encode_queries(missing)):
+                self._query_cache[q] = v
+        found = [self._query_cache[q] for q in queries if q in self._query_cache]
+        return np.vstack(found) if found else np.zeros((0, self.item_vectors.shape[1]), np.float32)
+
+    def _batch(self, history: History, user_ids: list[str], days: np.ndarray) -> _Batch:
+        rows = history.rows(user_ids)
+        profiles = []
+        for uid, row in zip(user_ids, rows):
+            profile = build_profile(history, int(row), self.item_vectors)
+            profile.queries = self._query_vectors(history.queries.get(uid, []))
+            profiles.append(profile)
+        planes = feature_block(history, rows, days, semantic_planes(profiles, self.item_vectors), self.price)
+        return _Batch(rows, days, profiles, planes, self._candidates(planes))
+
+    def _candidates(self, planes: dict[str, np.ndarray]) -> np.ndarray:
+        cfg = self.config
+        n = cfg.candidates_per_source
+        mask = (planes["ui_baskets"] > 0) | (planes["ui_interact"] > 0)
+        sources = ["i_trend", "i_is_new"]
+        if cfg.use_copurchase:
+            sources += ["knn_user", "knn_basket", "knn_last_basket", "uknn"]
+        if cfg.use_semantic:
+            sources += ["sem_interest", "sem_query", "sem_last_basket"]
+        for name in sources:
+            plane = planes[name]
+            if n < plane.shape[1]:
+                top = np.argpartition(-plane, n - 1, axis=1)[:, :n]
+                np.put_along_axis(mask, top, np.take_along_axis(plane, top, axis=1) > 0, axis=1)
+            else:
+                mask |= plane > 0
+        return mask
+
+    def _blend(self, planes: dict[str, np.ndarray], candidates: np.ndarray, head: str) -> np.ndarray:
+        """Candidate scores (others get 0): the learned scorer when there is one, else a hand-set blend."""
+        out = np.zeros(candidates.shape, dtype=np.float32)
+        rr, cc = np.nonzero(candidates)
+        model = self.models.get(head) or self.models.get("all")
+        if model is not None:
+            if len(rr):
+                x = np.column_stack([planes[n][rr, cc] for n in self.config.features])
+                out[rr, cc] = _predict(model, x)
+            return out
+        cfg = self.config
+        def row_max(plane: np.ndarray, floor: float) -> np.ndarray:
+            return np.maximum(plane.max(axis=1, keepdims=True), floor)
+
+        score = 0.3 * planes["i_trend"] / row_max(planes["i_trend"], 1.0)
+        if cfg.use_repurchase:
+            score = score + planes["ui_share"] + 0.5 * planes["ui_decay"]
+        if cfg.use_copurchase:
+            score = score + 0.5 * planes["knn_basket"] + 0.3 * planes["uknn"] / row_max(planes["uknn"], 1e-9)
+        if cfg.use_semantic:
+            score = score + 0.3 * np.maximum(planes["sem_interest"], planes["sem_query"])
+        score = score / row_max(score, 1e-9)
+        out[rr, cc] = score[rr, cc]
+        return out
+
+    def _now_days(self, history: History, n: int, now: datetime | float | np.ndarray | None) -> np.ndarray:
+        if now is None:
+            return np.full(n, history.now)
+        if isinstance(now, datetime):
+            return np.full(n, to_days(pd.Series([now]))[0])
+        return np.broadcast_to(np.asarray(now, dtype=np.float64), (n,)).copy()
+
+    def score_matrix(
+        self, user_ids: list[str], *, now: Any = None, explore: bool = False, chunk: int = 256
+    ) -> tuple[np.ndarray, list[_Batch]]:
+        """(users, items) scores over the whole catalogue (no rules, no diversity): the evaluation's view.
+
+        `explore=True` scores with the head trained on items new to the user."""
+        history = self._history()
+        days = self._now_days(history, len(user_ids), now)
+        scores = np.empty((len(user_ids), len(self.item_ids)), dtype=np.float32)
+        batches = []
+        for start in range(0, len(user_ids), chunk):
+            batch = self._batch(history, user_ids[start : start + chunk], days[start : start + chunk])
+            blended = self._blend(batch.planes, batch.candidates, "new" if explore else "all")
+            fallback = batch.planes["i_trend"] / 100.0 + batch.planes["sem_interest"] / 1000.0
+            scores[start : start + chunk] = np.where(batch.candidates, blended, NON_CANDIDATE + fallback / 10.0)
+            batches.append(batch)
+        return scores, batches
+
+    def _history(self) -> History:
+        self._refresh_from_store()
+        if self.history is None:
+            raise RuntimeError("the ranker is not fitted: call Ranker.fit(store, encoder) first")
+        return self.history
+
+    def page_order(self, scores: np.ndarray, page: int = 10, order: np.ndarray | None = None) -> np.ndarray:
+        """Item indices of one score row, best first, with the diversity re-ranking when it is on."""
+        if order is None:
+            order = np.argsort(-scores, kind="stable")
+        if not self.config.use_diversity:
+            return order
+        return diversify(order, scores, self.families, self.groups, page=page, group_penalty=self.config.group_penalty)
+
+    # ------------------------------------------------------------------ the public ranking
+    def rank(
+        self,
+        user_ids: list[str],
+        *,
+        k: int = 60,
+        campaign: Campaign | None = None,
+        filters: RankFilters | dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> list[RankedList]:
+        """Ranked products with a reason each, for many users in one call (unknown users get a cold-start list)."""
+        from genpage.reasons import explain
+
+        rules = RankFilters.coerce(filters)
+        history = self._history()
+        scores, batches = self.score_matrix(user_ids, now=now)
+        days = self._now_days(history, len(user_ids), now)
+        allowed = self._allowed(rules)
+        campaign_items = self._campaign_items(campaign)
+        new_items = self._new_arrivals(history, days[0] if len(days) else history.now)
+        trend_all = history.trend_counts(days[:1] if len(days) else np.array([history.now]))[0]
+        results: list[RankedList] = []
+        row = 0
+        for batch in batches:
+            for r in range(len(batch.rows)):
+                uid = user_ids[row]
+                cold = batch.rows[r] < 0 or not (batch.planes["ui_baskets"][r].any() or batch.planes["ui_interact"][r].any())
+                user_scores = self._cold_scores(uid, trend_all) if cold else scores[row].astype(np.float64)
+                keep = allowed & self._user_rules(history, batch, r, days[row])
+                boost = np.zeros(len(self.item_ids))
+                if campaign is not None and len(campaign_items):
+                    boost[campaign_items] = campaign.boost + 1.0
+                user_scores = np.where(keep, user_scores + boost, -np.inf)
+                picked = self._pick(user_scores, k, keep, new_items, trend_all, campaign_items)
+                items = explain(self, history, batch, r, picked, user_scores, cold=cold, campaign=campaign,
+                                new_items=new_items, trend=trend_all, user=self.users.get(uid))
+                for before, item in zip(items, items[1:]):  # diversity may lift an item: scores stay sorted
+                    item.score = min(item.score, before.score)
+                results.append(RankedList(user_id=uid, items=items, cold_start=bool(cold),
+                                          interests=self._interests(batch, r)))
+                row += 1
+        return results
+
+    def _pick(self, scores: np.ndarray, k: int, keep: np.ndarray, new_items: np.ndarray, trend: np.ndarray,
+              campaign_items: np.ndarray) -> np.ndarray:
+        order = np.argsort(-scores, kind="stable")
+        order = self.page_order(scores, page=min(k, 30), order=order[np.isfinite(scores[order])])
+        top = list(order[:k])
+        extras: list[int] = [int(i) for i in campaign_items if keep[i] and i not in top]
+        for pool in (new_items, np.argsort(-trend, kind="stable")):
+            pool = [int(i) for i in pool if keep[i]]
+            have = sum(1 for i in top + extras if i in set(pool[: 10 * _SECTION_MIN]))
+            extras += [i for i in pool[: 10 * _SECTION_MIN] if i not in top and i not in extras][: max(0, _SECTION_MIN - have)]
+        if extras:
+            room = max(0, k - len(extras))
+            extras.sort(key=lambda i: -scores[i])
+            top = top[:room] + extras
+        return np.array(top, dtype=np.int64)
+
+    def _allowed(self, rules: RankFilters) -> np.ndarray:
+        keep = np.ones(len(self.item_ids), dtype=bool)
+        if rules.in_stock_only:
+            keep &= self.in_stock
+        if rules.price_min is not None:
+            keep &= self.price >= rules.price_min
+        if rules.price_max is not None:
+            keep &= self.price <= rules.price_max
+        if rules.categories:
+            keep &= np.isin(self.categories, rules.categories)
+        for item in rules.exclude_items:
+            if item in self.item_index:
+                keep[self.item_index[item]] = False
+        return keep
+
+    def _user_rules(self, history: History, batch: _Batch, r: int, day: float) -> np.ndarray:
+        """Not returned; not bought in the last `just_bought_days` unless shoppers rebuy the item."""
+        keep = np.ones(len(self.item_ids), dtype=bool)
+        row = int(batch.rows[r])
+        if row < 0:
+            return keep
+        keep[history.returned[row].indices] = False
+        since = batch.planes["ui_days_since"][r]
+        just = np.nan_to_num(since, nan=np.inf) < self.config.just_bought_days
+        keep &= ~(just & (history.i_rebuy_rate < self.config.repurchasable_rate))
+        return keep
+
+    def _campaign_items(self, campaign: Campaign | None) -> np.ndarray:
+        if campaign is None:
+            return np.zeros(0, dtype=np.int64)
+        idx = [self.item_index[i] for i in campaign.featured_products if i in self.item_index]
+        if campaign.featured_categories:
+            idx += list(np.nonzero(np.isin(self.categories, campaign.featured_categories))[0])
+        return np.array(sorted(set(idx)), dtype=np.int64)
+
+    def _new_arrivals(self, history: History, day: float) -> np.ndarray:
+        """Products created (or first sold) within `new_arrival_days`, or never sold: newest first."""
+        sold = history.daily_cum > 0
+        first_sold = np.where(sold.any(axis=1), sold.argmax(axis=1) + history.day0 - 1, np.nan)
+        arrival = np.where(np.isnan(self.created_day), first_sold, self.created_day)
+        recent = (day - arrival <= self.config.new_arrival_days) | (history.i_buyers == 0)
+        idx = np.nonzero(recent)[0]
+        return idx[np.argsort(-np.nan_to_num(arrival[idx], nan=day), kind="stable")]
+
+    def _cold_scores(self, user_id: str, trend: np.ndarray) -> np.ndarray:
+        """Trending, plus what shoppers of the same country buy when the user's country is known."""
+        score = np.log1p(trend) + 0.1 * np.log1p(self._history().i_buyers)
+        country = self.users.get(user_id).country if user_id in self.users else None
+        if country:
+            score = score + self._country_popularity(country)
+        return score / max(float(score.max()), 1e-9)
+
+    def _country_popularity(self, country: str) -> np.ndarray:
+        cache = self.__dict__.setdefault("_country_cache", {})
+        if country not in cache:
+            same = [u.id for u in self.users.values() if u.country == country]
+            history = self._history()
+            rows = history.rows(same)
+            rows = rows[rows >= 0]
+            counts = np.asarray((history.baskets[rows] > 0).sum(axis=0)).ravel() if len(rows) else np.zeros(len(self.item_ids))
+            cache[country] = np.log1p(counts)
+        return cache[country]
+
+    def _interests(self, batch: _Batch, r: int, top: int = 3) -> list[str]:
+        """The user's top categories, or (without categories) the most telling words of their products."""
+        row = int(batch.rows[r])
+        history = self._history()
+        if row < 0:
+            return []
+        weighted = history.decay[row] + 0.5 * history.interact[row]
+        items, weights = weighted.indices, weighted.data
+        if not len(items):
+            return []
+        if any(self.categories[items]):
+            totals = pd.Series(weights, index=self.categories[items]).groupby(level=0).sum()
+            return [c for c in totals.sort_values(ascending=False).index if c][:top]
+        from genpage.reasons import theme_words
+
+        return theme_words([self.products[i].title for i in items], weights, top)
+
+
+def _normalise_events(events: pd.DataFrame) -> pd.DataFrame:
+    frame = events.copy()
+    frame["user_id"] = frame["user_id"].astype(str)
+    if "item_id" in frame:
+        frame["item_id"] = frame["item_id"].where(frame["item_id"].isna(), frame["item_id"].astype(str))
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+    return frame
+
+
+def _fit_scorer(x: np.ndarray, y: np.ndarray, *, seed: int = 0) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(
+        max_iter=200, learning_rate=0.08, max_leaf_nodes=31, min_samples_leaf=40, l2_regularization=1.0,
+        early_stopping=False, random_state=seed,
+    )
+    empty = np.isnan(x).all(axis=0)
+    if empty.any():  # a column with no values at all (e.g. rebuy gaps among new items) cannot be binned
+        x = x.copy()
+        x[:, empty] = 0.0
+    model.fit(x, y)
+    return model
+
+
+def _predict(model: Any, x: np.ndarray) -> np.ndarray:
+    return model.predict_proba(x)[:, 1].astype(np.float32)
+
+
+def ablated(config: RankConfig, **switches: bool) -> RankConfig:
+    """A copy of `config` with some `use_*` switches flipped (for ablation rows)."""
+    return replace(config, **switches)

@@ -1,0 +1,111 @@
+"""Why an item is on a shopper's list: one machine-readable `Reason` per ranked item.
+
+The reason is the strongest signal behind the item: bought before (buy_again), bought with or like something the
+shopper bought or viewed (because_bought / because_viewed + that item), close to a search (because_searched + the
+query), liked by similar shoppers, trending in its category, new, or featured by the campaign.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from genpage.embed import clean_title
+from genpage.schemas import Campaign, RankedItem, Reason, User
+
+if TYPE_CHECKING:
+    from genpage.features import History
+    from genpage.rank import Ranker, _Batch
+
+_STOP = {
+    "of", "and", "the", "a", "in", "with", "for", "set", "to", "on", "s", "pack", "small", "large", "mini", "jumbo",
+    "red", "pink", "blue", "green", "white", "black", "ivory", "cream", "design", "assorted", "colour", "box", "bag",
+}
+_WORD = re.compile(r"[a-z]{3,}")
+
+
+def theme_words(titles: list[str], weights: np.ndarray, top: int = 3) -> list[str]:
+    """The most telling words of a user's products (weighted), used as interests when there are no categories."""
+    counts: Counter[str] = Counter()
+    for title, weight in zip(titles, weights):
+        for word in set(_WORD.findall(title.lower())) - _STOP:
+            counts[word] += float(weight)
+    return [w for w, _ in counts.most_common(top)]
+
+
+def _anchor(ranker: Ranker, history: History, row: int, item: int) -> tuple[int | None, bool]:
+    """The user's own item that best explains `item` (co-bought, else most similar text); whether it was bought."""
+    bought = history.baskets[row].indices
+    other = history.interact[row].indices
+    own = np.concatenate([bought, other])
+    if len(own) == 0:
+        return None, False
+    link = np.asarray(history.sim_basket[own][:, item].todense()).ravel()
+    link += np.asarray(history.sim_user[own][:, item].todense()).ravel()
+    if link.max() <= 0:
+        link = ranker.item_vectors[own] @ ranker.item_vectors[item]
+    best = int(own[int(np.argmax(link))])
+    return best, best in set(bought.tolist())
+
+
+def explain(
+    ranker: Ranker,
+    history: History,
+    batch: _Batch,
+    r: int,
+    picked: np.ndarray,
+    scores: np.ndarray,
+    *,
+    cold: bool,
+    campaign: Campaign | None,
+    new_items: np.ndarray,
+    trend: np.ndarray,
+    user: User | None,
+) -> list[RankedItem]:
+    planes = batch.planes
+    row = int(batch.rows[r])
+    campaign_set = set(ranker._campaign_items(campaign).tolist()) if campaign is not None else set()
+    new_set = set(new_items.tolist())
+    trend_cut = np.sort(trend)[-max(1, len(trend) // 20)] if len(trend) else 0.0
+    queries = history.queries.get(user.id, []) if user is not None else []
+    profile = batch.profiles[r]
+    items = []
+    for item in picked.tolist():
+        label = None
+        category = ranker.categories[item] or None
+        if item in campaign_set:
+            reason = Reason(kind="campaign", anchor_id=campaign.name, anchor_label=campaign.name)  # type: ignore[union-attr]
+        elif not cold and planes["ui_baskets"][r, item] > 0:
+            reason = Reason(kind="buy_again", anchor_id=ranker.item_ids[item], anchor_label=_title(ranker, item))
+        elif item in new_set and (cold or scores[item] < np.inf):
+            reason = Reason(kind="new_arrival", anchor_id=category, anchor_label=category)
+        elif cold:
+            country = user.country if user is not None else None
+            if country and trend[item] < trend_cut:
+                reason = Reason(kind="popular_in_country", anchor_id=country, anchor_label=country)
+            else:
+                reason = Reason(kind="trending", anchor_id=category, anchor_label=category)
+        elif queries and len(profile.queries) and planes["sem_query"][r, item] >= max(0.5, planes["sem_interest"][r, item]):
+            sims = profile.queries @ ranker.item_vectors[item]
+            label = queries[-len(profile.queries) :][int(np.argmax(sims))]
+            reason = Reason(kind="because_searched", anchor_id=label, anchor_label=label)
+        elif planes["uknn"][r, item] > 2 * max(planes["knn_basket"][r, item], 1e-6) and row >= 0:
+            reason = Reason(kind="similar_shoppers")
+        elif trend[item] >= trend_cut and planes["knn_basket"][r, item] <= 0 and planes["sem_interest"][r, item] < 0.5:
+            reason = Reason(kind="trending", anchor_id=category, anchor_label=category)
+        else:
+            anchor, was_bought = _anchor(ranker, history, row, item) if row >= 0 else (None, False)
+            if anchor is None:
+                reason = Reason(kind="for_you")
+            else:
+                kind = "because_bought" if was_bought else "because_viewed"
+                reason = Reason(kind=kind, anchor_id=ranker.item_ids[anchor], anchor_label=_title(ranker, anchor))
+        items.append(RankedItem(item_id=ranker.item_ids[item], score=float(scores[item]), reason=reason))
+    return items
+
+
+def _title(ranker: Ranker, item: int) -> str:
+    return clean_title(ranker.products[item].title)

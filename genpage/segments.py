@@ -130,8 +130,8 @@ def user_profile_vectors(store: Store, encoder: Encoder) -> tuple[list[str], np.
 
 # ---------------------------------------------------------------------- clustering and naming
 def auto_k(n_users: int) -> int:
-    """About sqrt(n/10) segments, between 2 and MAX_AUTO_K (a marketer can read ten segments, not fifty)."""
-    return max(1, min(n_users, max(2, min(MAX_AUTO_K, round(math.sqrt(n_users / 10))))))
+    """About sqrt(n) segments, between 2 and MAX_AUTO_K (a marketer can read ten segments, not fifty)."""
+    return max(1, min(n_users, max(2, min(MAX_AUTO_K, round(math.sqrt(n_users))))))
 
 
 def cluster(vectors: np.ndarray, k: int, *, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -102,9 +102,17 @@ class CampaignFolder:
 
 
 # ---------------------------------------------------------------------- index data
-def sample_users(store: Store, *, per_segment: int = SAMPLES_PER_SEGMENT,
-                 max_segments: int = MAX_SEGMENTS) -> list[dict[str, Any]]:
-    """A few of the most active shoppers per segment (the user's `segment` attribute, else their country)."""
+def _event_counts(store: Store, user_ids: list[str]) -> dict[str, int]:
+    if not user_ids:
+        return {}
+    marks = ",".join("?" * len(user_ids))
+    rows = store.query(f"SELECT user_id, COUNT(*) n FROM events WHERE user_id IN ({marks}) GROUP BY user_id",
+                       user_ids)
+    return {r["user_id"]: r["n"] for r in rows}
+
+
+def _grouped_by_attribute(store: Store, per_segment: int, max_segments: int) -> list[dict[str, Any]]:
+    """Without shopper segments: group by the user's `segment` attribute, else their country."""
     segment_sql = "COALESCE(json_extract(attributes, '$.segment'), country, 'Other')"
     segments = store.query(
         f"SELECT {segment_sql} AS segment, COUNT(*) AS n FROM users GROUP BY segment ORDER BY n DESC, segment LIMIT ?",
@@ -120,6 +128,63 @@ def sample_users(store: Store, *, per_segment: int = SAMPLES_PER_SEGMENT,
         out.append({"name": row["segment"], "size": row["n"],
                     "users": [{"id": u["id"], "events": u["events"]} for u in users]})
     return out
+
+
+def sample_users(store: Store, encoder: Any = None, *, per_segment: int = SAMPLES_PER_SEGMENT,
+                 max_segments: int = MAX_SEGMENTS) -> list[dict[str, Any]]:
+    """A few shoppers per segment: genpage's shopper segments when an encoder is given (cached in the store),
+    else the user's `segment` attribute or their country, most active shoppers first."""
+    if encoder is not None:
+        try:
+            from genpage.segments import segment_users
+
+            segmentation = segment_users(store, encoder)
+        except GenpageError as exc:
+            logger.warning("no shopper segments for the index (%s); grouping by country instead", exc)
+        else:
+            out = []
+            for segment in segmentation.segments[:max_segments]:
+                ids = (segment.example_users or segmentation.members(segment.id))[:per_segment]
+                counts = _event_counts(store, ids)
+                out.append({"name": segment.name, "size": segment.size,
+                            "users": [{"id": u, "events": counts.get(u, 0)} for u in ids]})
+            return out
+    return _grouped_by_attribute(store, per_segment, max_segments)
+
+
+class _SampleCache:
+    """The index's sample shoppers, per store version. Shopper segments need the encoder and, the first time,
+    a pass over every user (about a minute on 4k users), so they are built in a background thread; until they are
+    ready the index groups shoppers by their `segment` attribute or country."""
+
+    def __init__(self, engine: PageEngine):
+        self.engine = engine
+        self.lock = threading.Lock()
+        self.version: int | None = None
+        self.groups: list[dict[str, Any]] = []
+        self.building: threading.Thread | None = None
+
+    def get(self) -> list[dict[str, Any]]:
+        store = self.engine.store
+        with self.lock:
+            if self.version != store.version:
+                self.version = store.version
+                self.groups = _grouped_by_attribute(store, SAMPLES_PER_SEGMENT, MAX_SEGMENTS)
+                if hasattr(type(self.engine), "encoder") and (self.building is None or not self.building.is_alive()):
+                    self.building = threading.Thread(target=self._build_segments, args=(store.version,),
+                                                     name="genpage-segments", daemon=True)
+                    self.building.start()
+            return [dict(g, users=[dict(u) for u in g["users"]]) for g in self.groups]
+
+    def _build_segments(self, version: int) -> None:
+        try:
+            groups = sample_users(self.engine.store, self.engine.encoder)  # type: ignore[attr-defined]
+        except Exception:  # the index keeps its country groups; the page routes are unaffected
+            logger.exception("could not build shopper segments for the index")
+            return
+        with self.lock:
+            if self.version == version:
+                self.groups = groups
 
 
 def search_users(store: Store, text: str, limit: int = MAX_SEARCH_RESULTS) -> list[dict[str, Any]]:
@@ -138,16 +203,7 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
     """The preview server's FastAPI app over `engine` (anything with `.store` and `.build_page`)."""
     app = FastAPI(title="genpage preview", docs_url=None, redoc_url=None, openapi_url=None)
     folder = CampaignFolder(Path(campaigns_dir) if campaigns_dir else None)
-    samples: dict[str, Any] = {"version": None, "data": []}
-    samples_lock = threading.Lock()
-
-    def cached_samples() -> list[dict[str, Any]]:
-        store = engine.store
-        with samples_lock:
-            if samples["version"] != store.version:
-                samples["data"] = sample_users(store)
-                samples["version"] = store.version
-            return list(samples["data"])
+    samples = _SampleCache(engine)
 
     def build(user_id: str, campaign_name: str | None) -> Page:
         campaign = folder.get(campaign_name)
@@ -169,7 +225,7 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
         if campaign:
             folder.get(campaign)  # 404 for an unknown name
         groups = ([{"name": f"Shoppers matching “{query}”", "size": None, "users": search_users(engine.store, query)}]
-                  if query else cached_samples())
+                  if query else samples.get())
         for group in groups:
             for user in group["users"]:
                 user["url"] = _user_url(user["id"], campaign or None)

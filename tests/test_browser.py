@@ -192,7 +192,9 @@ def test_page_shows_every_section_and_stays_on_localhost(site, visit, name, view
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"), full_page=True)
     if name == "desktop" and os.environ.get("GENPAGE_DOCS_SCREENSHOT"):
+        page.set_viewport_size({"width": 1200, "height": 760})
         page.screenshot(path=str(DOCS_SCREENSHOT))
+        assert DOCS_SCREENSHOT.stat().st_size < 300_000
     assert seen.outside == [] and seen.requests and all("127.0.0.1" in r for r in seen.requests)
     assert seen.console_errors == [] and seen.page_errors == [] and seen.dialogs == []
 
@@ -274,3 +276,11 @@ def test_hostile_catalogue_runs_no_script_and_adds_no_markup(hostile_site, visit
     names = {e["item"]["name"] for lst in ld["@graph"] for e in lst["itemListElement"]}
     assert any("</script><script>" in n for n in names)
     assert seen.outside == [] and seen.console_errors == []
+
+
+def test_hostile_segment_names_on_the_index_stay_text(hostile_site, visit):
+    seen = visit(f"{hostile_site}/")
+    page = seen.page
+    assert page.locator("main b, main script").count() == 0
+    assert "<b>Nowhere</b>" in page.locator("main").inner_text()
+    assert seen.dialogs == [] and seen.page_errors == [] and seen.outside == []

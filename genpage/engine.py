@@ -85,7 +85,7 @@ class Engine:
 
                 started = time.perf_counter()
                 version = self.store.version
-                self._ranker = Ranker.fit(self.store, self.encoder, self.config)
+                self._ranker = Ranker.fit(self.store, self.encoder)
                 self._ranker_version = version
                 logger.info("fitted the ranker in %.1f s", time.perf_counter() - started)
             return self._ranker

@@ -4,6 +4,7 @@ shoppers with events, a hostile catalogue full of XSS and prompt-injection text,
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from genpage.schemas import Campaign, Event, Page, PageItem, Product, Reason, Section, SectionCopy, Theme, User
 from genpage.store import Store
@@ -110,6 +111,19 @@ def hostile_products() -> list[Product]:
     return out
 
 
+def fill_hostile_store(store: Store) -> None:
+    """The hostile catalogue, two shoppers (one with an HTML country) and their events, hostile searches too."""
+    store.upsert_products(hostile_products())
+    store.upsert_users([User(id="H1", country="<b>Nowhere</b>"), User(id="H2", country="United Kingdom")])
+    events = []
+    for n, user in enumerate(["H1", "H2", "H1", "H2", "H1", "H2", "H1", "H2"]):
+        item = f"H{n % 6 + 1:02d}"
+        events.append((f"hx-{n}", Event(user_id=user, type="purchase" if n % 3 else "view", item_id=item,
+                                        timestamp=NOW - timedelta(days=20 - n))))
+    events.append(("hx-search", Event(user_id="H1", type="search", query=HOSTILE_TEXTS[0], timestamp=NOW)))
+    store.upsert_events(events)
+
+
 def hostile_campaign() -> Campaign:
     return Campaign(
         name="</script><script>window.__genpage_xss=1</script>",
@@ -150,27 +164,17 @@ def page_from_products(user_id: str, products: list[Product], *, shop_name: str 
                 generator="test-fixed-copy", encoder="none", generated_at=datetime.now(timezone.utc))
 
 
-class StoreOnlyEngine:
-    """A stand-in for genpage.engine.Engine used until the ranker lands: pages from a real Store, no models.
-    It offers exactly the part of the engine contract the server uses (`store`, `build_page`, `render`)."""
+@lru_cache(maxsize=1)
+def _shared_encoder():
+    from genpage.embed import load_encoder
 
-    def __init__(self, store: Store, shop_name: str = "Hearth & Field"):
-        self.store = store
-        self.shop_name = shop_name
-
-    def build_page(self, user_id: str, *, campaign: Campaign | None = None, strict: bool = False) -> Page:
-        products = self.store.products()
-        bought = [e.item_id for e in self.store.user_events(user_id) if e.item_id]
-        first = [p for p in products if p.id in bought]
-        rest = [p for p in products if p.id not in bought]
-        return page_from_products(user_id, rest + first, shop_name=self.shop_name, campaign=campaign)
-
-    def render(self, user_id: str, *, campaign: Campaign | None = None) -> str:
-        from genpage.render import render_page
-
-        return render_page(self.build_page(user_id, campaign=campaign))
+    return load_encoder("minilm", device="cpu")  # loaded once per test session, shared by every test engine
 
 
-def page_engine(store: Store, home: object) -> StoreOnlyEngine:
-    """The engine the server and browser tests drive."""
-    return StoreOnlyEngine(store)
+def page_engine(store: Store, shop_name: str = "Hearth & Field"):
+    """The real genpage Engine over `store`, with the deterministic `echo` text backend (no generator weights)."""
+    from genpage.config import Config
+    from genpage.engine import Engine
+
+    config = Config(db_path=store.path, backend="echo", shop_name=shop_name, device="cpu")
+    return Engine(config, store=store, encoder=_shared_encoder())

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import yaml
-from demo_shop import XSS_FLAG, fill_demo_store, hostile_campaign, hostile_products, image_svg, page_engine
+from demo_shop import XSS_FLAG, fill_demo_store, fill_hostile_store, hostile_campaign, image_svg, page_engine
 from fastapi import Response
 
-from genpage.schemas import User
 from genpage.server import create_app, serve_in_thread
 from genpage.store import Store
 
@@ -67,7 +67,7 @@ def _start(tmp: Path, fill, campaigns: dict[str, dict]) -> Iterator[str]:
     folder.mkdir()
     for stem, data in campaigns.items():
         (folder / f"{stem}.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
-    app = create_app(page_engine(store, tmp), campaigns_dir=folder)
+    app = create_app(page_engine(store), campaigns_dir=folder)
 
     @app.get("/_test/img/{number}.svg")
     def test_image(number: int) -> Response:  # the demo catalogue's product photos, served by the same host
@@ -87,14 +87,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                       {"winter": WINTER})
 
 
-def _fill_hostile(store: Store, base: str) -> None:
-    store.upsert_products(hostile_products())
-    store.upsert_users([User(id="H1", country="<b>Nowhere</b>")])
-
-
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from _start(tmp_path_factory.mktemp("hostile"), _fill_hostile,
+    yield from _start(tmp_path_factory.mktemp("hostile"), lambda store, base: fill_hostile_store(store),
                       {"hostile": hostile_campaign().model_dump(mode="json")})
 
 
@@ -173,7 +168,8 @@ def test_page_shows_every_section_and_stays_on_localhost(site, visit, name, view
     page = seen.page
     _show_everything(page)
     sections = page.locator("section.shelf")
-    assert sections.count() == 5
+    expected = httpx.get(f"{site}/u/U1.json", timeout=30).json()["sections"]
+    assert sections.count() == len(expected) >= 2
     for section in sections.all():
         section.scroll_into_view_if_needed()
         assert section.is_visible()

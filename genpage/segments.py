@@ -95,7 +95,7 @@ def all_user_ids(store: Store) -> list[str]:
 
 def interaction_matrix(store: Store, user_ids: Sequence[str], item_ids: Sequence[str]) -> object:
     """(users, items) scipy CSR of event-type weights summed over each user's events with known products."""
-    import scipy.sparse as sp
+    import scipy.sparse as sp  # type: ignore[import-untyped]
 
     user_index = {u: i for i, u in enumerate(user_ids)}
     item_index = {p: i for i, p in enumerate(item_ids)}
@@ -136,7 +136,7 @@ def auto_k(n_users: int) -> int:
 
 def cluster(vectors: np.ndarray, k: int, *, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(labels, centroids) of K-means on unit vectors (KMeans, or MiniBatchKMeans for many users)."""
-    from sklearn.cluster import KMeans, MiniBatchKMeans
+    from sklearn.cluster import KMeans, MiniBatchKMeans  # type: ignore[import-untyped]
 
     if k <= 1 or len(vectors) <= 1:
         return np.zeros(len(vectors), dtype=np.int64), vectors.mean(axis=0, keepdims=True)
@@ -190,7 +190,7 @@ def _unique_names(tops: list[list[str]]) -> list[str]:
 
 def _category_columns(weights: object, categories: Sequence[str], titles: Sequence[str]) -> tuple[object, list[str]]:
     """(users, labels) weight matrix over category labels; theme words of titles when the catalogue has none."""
-    import scipy.sparse as sp
+    import scipy.sparse as sp  # type: ignore[import-untyped]
 
     labels = list(categories)
     if not any(c.strip().lower() not in UNDESCRIPTIVE for c in labels):
@@ -231,7 +231,7 @@ def build_segmentation(store: Store, encoder: Encoder, k: int | None = None, *, 
     clusters.sort(key=lambda m: (-len(m[0]), m[2][0]))
     names = _unique_names([top for _, top, _ in clusters])
     segments, assignment = [], {}
-    for index, ((members, top, examples), name) in enumerate(zip(clusters, names)):
+    for index, ((members, top, examples), name) in enumerate(zip(clusters, names, strict=True)):
         segment_id = f"s{index}"
         segments.append(Segment(id=segment_id, name=name, size=len(members), top_categories=top,
                                 example_users=examples))
@@ -239,7 +239,8 @@ def build_segmentation(store: Store, encoder: Encoder, k: int | None = None, *, 
     clustered = set(active.tolist())
     newcomers = [u for i, u in enumerate(user_ids) if i not in clustered]
     if newcomers:
-        segments.append(Segment(id=NEW_SEGMENT, name=NEW_SEGMENT_NAME, size=len(newcomers), example_users=newcomers[:3]))
+        segments.append(Segment(id=NEW_SEGMENT, name=NEW_SEGMENT_NAME, size=len(newcomers),
+                                example_users=newcomers[:3]))
         assignment.update({u: NEW_SEGMENT for u in newcomers})
     return Segmentation(segments, assignment)
 

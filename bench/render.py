@@ -15,16 +15,21 @@ Targets (issue 5): render p50 <= 50 ms, p99 <= 150 ms; the server holds 50 clien
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
 import os
-import platform
-import statistics
-import subprocess
 import sys
-import time
-from pathlib import Path
+
+# `python bench/render.py` puts bench/ first on sys.path, where bench/copy.py would shadow the standard library's
+# `copy` module: drop this folder from the path before anything imports it.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "online-retail" / "online_retail.csv.gz"

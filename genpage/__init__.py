@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import genpage.render as _render_module  # noqa: F401  (loaded first, so the function below keeps the name)
 from genpage.config import Config
 from genpage.engine import CampaignLike, Engine, configure, get_engine
 from genpage.errors import (
@@ -60,6 +61,4 @@ def build_page(user_id: str, *, campaign: CampaignLike = None, strict: bool = Fa
 
 def render_many(user_ids: Sequence[str], *, campaign: CampaignLike = None) -> list[str]:
     """Pages for many users; their copy is generated in one batched call."""
-    from genpage.render import render_page
-
-    return [render_page(p) for p in get_engine().build_pages(user_ids, campaign=campaign)]
+    return [_render_module.render_page(p) for p in get_engine().build_pages(user_ids, campaign=campaign)]

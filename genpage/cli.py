@@ -151,6 +151,44 @@ def cmd_models(args: argparse.Namespace, out: _Console) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace, out: _Console) -> int:
+    from genpage.batch import run_batch
+
+    engine = _engine(args)
+    try:
+        summary = run_batch(engine, args.campaign, args.out, limit=args.limit, workers=args.workers,
+                            resume=args.resume, engine_kind=args.engine, ray_address=args.address,
+                            progress=not args.quiet, batch_size=args.batch_size)
+    finally:
+        engine.close()
+    print(summary.text())
+    return 1 if summary.failures and not summary.pages else 0
+
+
+def cmd_segments(args: argparse.Namespace, out: _Console) -> int:
+    from genpage.segments import segment_users
+
+    engine = _engine(args)
+    segmentation = segment_users(engine.store, engine.encoder, args.k, refresh=args.refresh)
+    for segment in segmentation.segments:
+        examples = ", ".join(segment.example_users[:3])
+        print(f"{segment.id:>4}  {segment.size:>6} users  {segment.name}  (e.g. {examples})")
+    return 0
+
+
+def cmd_train_encoder(args: argparse.Namespace, out: _Console) -> int:
+    from genpage.finetune import train_encoder
+    from genpage.store import Store
+
+    config = _config(args)
+    started = time.perf_counter()
+    out.status(f"fine-tuning {args.base} on the store's co-purchase pairs ({args.epochs} epoch(s))")
+    path = train_encoder(Store(config.database), base=args.base, name=args.name, home=config.home,
+                         epochs=args.epochs, max_pairs=args.max_pairs)
+    print(f"{path}  ({time.perf_counter() - started:.0f} s); use it with --encoder {args.name}")
+    return 0
+
+
 # ---------------------------------------------------------------------- parser
 EXAMPLES = {
     "demo": "genpage demo --out genpage-demo",
@@ -158,6 +196,9 @@ EXAMPLES = {
     "preview": "genpage preview 12347 --out page.html --open",
     "serve": "genpage serve --port 8000",
     "models": "genpage models prepare qwen2.5-0.5b-instruct",
+    "batch": "genpage batch examples/campaigns/christmas.yaml --out out/christmas --workers 2",
+    "segments": "genpage segments --k 8",
+    "train-encoder": "genpage train-encoder --epochs 1",
 }
 
 
@@ -217,6 +258,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "prepare"])
     p.add_argument("names", nargs="*", help="models to prepare (default: the configured encoder and generator)")
     p.set_defaults(func=cmd_models)
+
+    p = add("batch", "Write the page of every audience member of a campaign, resumable after a crash.")
+    p.add_argument("campaign", help="campaign file (YAML or TOML)")
+    p.add_argument("--out", required=True, help="output folder (pages/, manifest.sqlite, summary.json)")
+    p.add_argument("--limit", type=int, help="only the first N users of the audience")
+    p.add_argument("--workers", type=int, default=1, help="processes (local engine) or actors (ray engine)")
+    p.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="run locally or on Ray Data")
+    p.add_argument("--address", help="Ray cluster address for --engine ray (default: start Ray locally)")
+    p.add_argument("--batch-size", type=int, default=32, help="users per batched engine call (default 32)")
+    p.set_defaults(func=cmd_batch)
+
+    p = add("segments", "List shopper segments (K-means over profiles, named from top categories).")
+    p.add_argument("--k", type=int, help="number of segments (default: about sqrt of the users, at most 10)")
+    p.add_argument("--refresh", action="store_true", help="rebuild even when the cached segments are current")
+    p.set_defaults(func=cmd_segments)
+
+    p = add("train-encoder", "Fine-tune the encoder on the store's co-purchase pairs; save it under the home.")
+    p.add_argument("--base", default="minilm", help="encoder to start from (default minilm)")
+    p.add_argument("--name", default="minilm-finetuned", help="name to save it under (default minilm-finetuned)")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--max-pairs", type=int, default=20000, help="co-purchase pairs to train on (default 20000)")
+    p.set_defaults(func=cmd_train_encoder)
     return parser
 
 

@@ -47,6 +47,7 @@ class Engine:
         self._encoder = encoder
         self._ranker: Ranker | None = None
         self._ranker_version = -1
+        self._data_time_cache: tuple[int, datetime | None] = (-1, None)
         self._load_lock = threading.RLock()
         self._generate_lock = threading.Lock()
 
@@ -103,8 +104,12 @@ class Engine:
 
     def _data_time(self) -> datetime | None:
         """The newest event's time: "new" means new relative to the data, so old exports still plan sensibly."""
-        row = self.store.query("SELECT MAX(timestamp) FROM events")
-        return datetime.fromisoformat(row[0][0]) if row and row[0][0] else None
+        version, value = self._data_time_cache
+        if version != self.store.version:
+            row = self.store.query("SELECT MAX(timestamp) FROM events")
+            value = datetime.fromisoformat(row[0][0]) if row and row[0][0] else None
+            self._data_time_cache = (self.store.version, value)
+        return value
 
     def _check_users(self, user_ids: Sequence[str]) -> None:
         missing = [u for u in user_ids if self.store.user(u) is None]

@@ -18,6 +18,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# bench/ holds other scripts (copy.py ...) that must not shadow the standard library: import from the repo root.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
@@ -36,13 +38,16 @@ def load_online_retail(path: Path) -> tuple[list[Product], pd.DataFrame, list[Us
     """README cleaning: a customer, quantity > 0, not cancelled, stock code starting with a digit; basket = invoice."""
     raw = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str, "Description": str})
     keep = (
-        raw["CustomerID"].notna() & (raw["Quantity"] > 0) & ~raw["InvoiceNo"].str.startswith("C")
+        raw["CustomerID"].notna()
+        & (raw["Quantity"] > 0)
+        & ~raw["InvoiceNo"].str.startswith("C")
         & raw["StockCode"].str[0].str.isdigit()
     )
     lines = raw[keep].copy()
     lines["CustomerID"] = lines["CustomerID"].str.replace(r"\.0$", "", regex=True)
     titles = (
-        lines.dropna(subset=["Description"]).groupby("StockCode")["Description"]
+        lines.dropna(subset=["Description"])
+        .groupby("StockCode")["Description"]
         .agg(lambda s: s.str.strip().value_counts().index[0])
     )
     prices = lines.groupby("StockCode")["UnitPrice"].median()
@@ -50,15 +55,17 @@ def load_online_retail(path: Path) -> tuple[list[Product], pd.DataFrame, list[Us
         Product(id=code, title=str(titles.get(code, code)) or code, price=float(max(prices[code], 0.0)))
         for code in sorted(lines["StockCode"].unique())
     ]
-    events = pd.DataFrame({
-        "user_id": lines["CustomerID"].to_numpy(),
-        "type": "purchase",
-        "item_id": lines["StockCode"].to_numpy(),
-        "quantity": lines["Quantity"].to_numpy(),
-        "value": (lines["Quantity"] * lines["UnitPrice"]).to_numpy(),
-        "timestamp": pd.to_datetime(lines["InvoiceDate"]).to_numpy(),
-        "session_id": lines["InvoiceNo"].to_numpy(),
-    })
+    events = pd.DataFrame(
+        {
+            "user_id": lines["CustomerID"].to_numpy(),
+            "type": "purchase",
+            "item_id": lines["StockCode"].to_numpy(),
+            "quantity": lines["Quantity"].to_numpy(),
+            "value": (lines["Quantity"] * lines["UnitPrice"]).to_numpy(),
+            "timestamp": pd.to_datetime(lines["InvoiceDate"]).to_numpy(),
+            "session_id": lines["InvoiceNo"].to_numpy(),
+        }
+    )
     countries = lines.groupby("CustomerID")["Country"].agg(lambda s: s.value_counts().index[0])
     users = [User(id=u, country=c) for u, c in countries.items()]
     return products, events, users
@@ -98,8 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--encoder", default="minilm")
-    parser.add_argument("--finetuned", default="minilm-finetuned",
-                        help="fine-tuned encoder name under $GENPAGE_HOME/models (trained by the bench if missing)")
+    parser.add_argument(
+        "--finetuned",
+        default="minilm-finetuned",
+        help="fine-tuned encoder name under $GENPAGE_HOME/models (trained by the bench if missing)",
+    )
     parser.add_argument("--no-finetune", action="store_true", help="skip the fine-tuned encoder")
     parser.add_argument("--no-ablations", action="store_true")
     parser.add_argument("--quick", action="store_true", help="skip the ALS/BPR grid search (default parameters)")
@@ -116,8 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     products, events, users = load_online_retail(args.data)
     item_ids = [p.id for p in products]
     split = Split.of(events, item_ids)
-    print(f"{len(events)} lines, {len(users)} users, {len(products)} items; {len(split.held)} test users "
-          f"(loaded in {time.perf_counter() - t0:.1f}s)", file=sys.stderr)
+    print(
+        f"{len(events)} lines, {len(users)} users, {len(products)} items; {len(split.held)} test users "
+        f"(loaded in {time.perf_counter() - t0:.1f}s)",
+        file=sys.stderr,
+    )
     encoder = load_encoder(args.encoder)
     base_vectors = cached_vectors(encoder, products, home)
 
@@ -148,14 +161,26 @@ def main(argv: list[str] | None = None) -> int:
     gp, ranker = genpage_method(split, products, encoder_used, config, item_vectors=vectors, users=users)
     methods.append(gp)
     if not args.no_ablations:
-        for label, switches in (("semantic", {"use_semantic": False}), ("co-purchase", {"use_copurchase": False}),
-                                ("repurchase", {"use_repurchase": False}), ("diversity", {"use_diversity": False})):
-            m, _ = genpage_method(split, products, encoder_used, ablated(config, **switches), item_vectors=vectors,
-                                  users=users, name=f"genpage -{label}")
+        for label, switches in (
+            ("semantic", {"use_semantic": False}),
+            ("co-purchase", {"use_copurchase": False}),
+            ("repurchase", {"use_repurchase": False}),
+            ("diversity", {"use_diversity": False}),
+        ):
+            m, _ = genpage_method(
+                split,
+                products,
+                encoder_used,
+                ablated(config, **switches),
+                item_vectors=vectors,
+                users=users,
+                name=f"genpage -{label}",
+            )
             methods.append(m)
         if encoder_used is not encoder:
-            m, _ = genpage_method(split, products, encoder, config, item_vectors=base_vectors, users=users,
-                                  name="genpage -fine-tuning")
+            m, _ = genpage_method(
+                split, products, encoder, config, item_vectors=base_vectors, users=users, name="genpage -fine-tuning"
+            )
             methods.append(m)
     results = evaluate_methods(split, methods, vectors)
     print(format_table(results))
@@ -165,15 +190,28 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "genpage_vs_best_baseline": results["genpage"]["all"].metrics["ndcg@10"] / best[0],
         "best_baseline": best[1],
-        "genpage_vs_best_baseline_explore": results["genpage"]["explore"].metrics["ndcg@10"] / max(best_explore[0], 1e-9),
+        "genpage_vs_best_baseline_explore": results["genpage"]["explore"].metrics["ndcg@10"]
+        / max(best_explore[0], 1e-9),
         "best_baseline_explore": best_explore[1],
     }
-    print(f"\ngenpage NDCG@10 / best baseline ({best[1]}): {summary['genpage_vs_best_baseline']:.3f}x; "
-          f"explore / best ({best_explore[1]}): {summary['genpage_vs_best_baseline_explore']:.3f}x")
-    print(f"timings (2 shared cores, noisy): one user {speed['one_user_ms_median']:.1f} ms, "
-          f"1,000 users {speed['batch_1000_users_s']:.2f} s; total {time.perf_counter() - t0:.0f} s")
-    doc = results_json(results, {"summary": summary, "timings": speed, "baseline_params": meta,
-                                 "encoder": encoder_used.name, "test_users": len(split.held)})
+    print(
+        f"\ngenpage NDCG@10 / best baseline ({best[1]}): {summary['genpage_vs_best_baseline']:.3f}x; "
+        f"explore / best ({best_explore[1]}): {summary['genpage_vs_best_baseline_explore']:.3f}x"
+    )
+    print(
+        f"timings (2 shared cores, noisy): one user {speed['one_user_ms_median']:.1f} ms, "
+        f"1,000 users {speed['batch_1000_users_s']:.2f} s; total {time.perf_counter() - t0:.0f} s"
+    )
+    doc = results_json(
+        results,
+        {
+            "summary": summary,
+            "timings": speed,
+            "baseline_params": meta,
+            "encoder": encoder_used.name,
+            "test_users": len(split.held),
+        },
+    )
     text = json.dumps(doc, indent=2, default=float)
     if args.json:
         args.json.write_text(text)

@@ -68,18 +68,20 @@ def rebuy(split: Split) -> Method:
     return Method("rebuy-own-items", scores)
 
 
-def item_knn(split: Split) -> Method:
+def item_knn(split: Split, neighbours: int = 20) -> Method:
+    """implicit's CosineRecommender (top-`neighbours` cosine, self-similarity kept) over basket counts, without
+    filtering the user's own items: scores = user row @ similarity."""
+    from implicit.nearest_neighbours import CosineRecommender
+
     user_index, counts, _ = _user_item(split.train, split.item_ids)
-    binary = (counts > 0).astype(np.float64).tocsc()
-    norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
-    norms[norms == 0] = 1.0
-    sim = (binary.T @ binary).toarray() / np.outer(norms, norms)
-    np.fill_diagonal(sim, 0.0)
-    binary = binary.tocsr()
-    pop = np.asarray(binary.sum(axis=0)).ravel() * 1e-9
+    model = CosineRecommender(K=neighbours, num_threads=1)
+    model.fit(counts.astype(np.float32).tocsr(), show_progress=False)
+    sim = model.similarity.tocsr()
+    pop = np.asarray((counts > 0).sum(axis=0)).ravel() * 1e-9
 
     def scores(users: list[str], days: np.ndarray, explore: bool) -> np.ndarray:
-        return _dense_rows(binary, user_index, users) @ sim + pop
+        rows = _dense_rows(counts, user_index, users)
+        return np.asarray(sp.csr_matrix(rows) @ sim.T.toarray()) + pop
 
     return Method("item-knn", scores)
 
@@ -127,11 +129,14 @@ def _factor_method(name: str, kind: str, params: dict[str, Any], train: pd.DataF
 
 ALS_GRID = [
     {"factors": f, "regularization": r, "iterations": 15, "alpha": a}
-    for f in (64, 128) for r in (0.05, 1.0) for a in (2.0, 10.0)
+    for f in (64, 128)
+    for r in (0.05, 1.0)
+    for a in (2.0, 10.0)
 ]
 BPR_GRID = [
     {"factors": f, "regularization": r, "iterations": 100, "learning_rate": 0.05}
-    for f in (64, 128) for r in (0.001, 0.01)
+    for f in (64, 128)
+    for r in (0.001, 0.01)
 ]
 
 

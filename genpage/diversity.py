@@ -16,10 +16,52 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 _VARIANT_WORDS = {
-    "red", "pink", "blue", "green", "white", "black", "ivory", "cream", "yellow", "orange", "purple", "gold",
-    "silver", "grey", "gray", "brown", "turquoise", "lilac", "natural", "clear", "multicolour", "assorted",
-    "colour", "colours", "small", "medium", "large", "mini", "jumbo", "big", "set", "of", "pack", "pc", "pcs",
-    "s", "m", "l", "xl", "blossom", "polkadot", "spotty", "retrospot", "vintage", "design", "designs",
+    "red",
+    "pink",
+    "blue",
+    "green",
+    "white",
+    "black",
+    "ivory",
+    "cream",
+    "yellow",
+    "orange",
+    "purple",
+    "gold",
+    "silver",
+    "grey",
+    "gray",
+    "brown",
+    "turquoise",
+    "lilac",
+    "natural",
+    "clear",
+    "multicolour",
+    "assorted",
+    "colour",
+    "colours",
+    "small",
+    "medium",
+    "large",
+    "mini",
+    "jumbo",
+    "big",
+    "set",
+    "of",
+    "pack",
+    "pc",
+    "pcs",
+    "s",
+    "m",
+    "l",
+    "xl",
+    "blossom",
+    "polkadot",
+    "spotty",
+    "retrospot",
+    "vintage",
+    "design",
+    "designs",
 }
 _TOKEN = re.compile(r"[a-z]+")
 
@@ -57,7 +99,7 @@ def product_families(titles: list[str], vectors: np.ndarray, threshold: float = 
     for start in range(0, n, 1024):
         sims = vectors[start : start + 1024] @ vectors.T
         rows, cols = np.nonzero(sims >= threshold)
-        for a, b in zip(rows + start, cols):
+        for a, b in zip(rows + start, cols, strict=False):
             if a < b:
                 union(int(a), int(b))
     return np.array([find(i) for i in range(n)], dtype=np.int64)

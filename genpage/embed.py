@@ -50,7 +50,10 @@ class Encoder:
             return np.zeros((0, self.dim), dtype=np.float32)
         encode = getattr(self.model, method, None) or self.model.encode
         vectors = encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
@@ -124,11 +127,11 @@ def embed_texts_cached(store: Store | None, encoder: Encoder, texts: list[str]) 
     """Document embeddings of `texts`, read from and written to the store's cache when a store is given."""
     hashes = [content_hash(t) for t in texts]
     cached = store.get_embeddings(encoder.name, sorted(set(hashes))) if store is not None else {}
-    missing = sorted({h: t for h, t in zip(hashes, texts) if h not in cached}.items())
+    missing = sorted({h: t for h, t in zip(hashes, texts, strict=False) if h not in cached}.items())
     if missing:
         logger.info("embedding %d texts with %s", len(missing), encoder.name)
         fresh = encoder.encode_documents([t for _, t in missing])
-        new = {h: v for (h, _), v in zip(missing, fresh)}
+        new = {h: v for (h, _), v in zip(missing, fresh, strict=False)}
         if store is not None:
             store.put_embeddings(encoder.name, new)
         cached = {**cached, **new}

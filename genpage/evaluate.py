@@ -42,17 +42,21 @@ def split_last_basket(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     per_basket = per_basket.sort_values(["user_id", "day", "basket"])
     counts = per_basket.groupby("user_id")["basket"].transform("size")
     last = per_basket[counts >= 2].groupby("user_id").tail(1)
-    held_key = set(zip(last["user_id"], last["basket"]))
-    is_held = pd.Series([(u, b) in held_key for u, b in zip(buys["user_id"], key)], index=buys.index, dtype=bool)
+    held_key = set(zip(last["user_id"], last["basket"], strict=False))
+    is_held = pd.Series(
+        [(u, b) in held_key for u, b in zip(buys["user_id"], key, strict=False)], index=buys.index, dtype=bool
+    )
     held_lines = buys[is_held]
-    cut = dict(zip(last["user_id"], last["day"]))
+    cut = dict(zip(last["user_id"], last["day"], strict=False))
     all_days = pd.Series(to_days(frame["timestamp"]), index=frame.index)
     user_cut = frame["user_id"].map(cut).astype(float)
     after_cut = user_cut.notna() & (all_days >= user_cut) & (frame["type"] != "purchase")
     before = frame.drop(index=held_lines.index).loc[lambda f: ~after_cut.reindex(f.index, fill_value=False)]
     items = held_lines.groupby("user_id")["item_id"].agg(lambda s: sorted(set(map(str, s))))
     times = held_lines.groupby("user_id")["timestamp"].max()
-    held = pd.DataFrame({"user_id": items.index, "items": items.to_numpy(), "timestamp": times.reindex(items.index).to_numpy()})
+    held = pd.DataFrame(
+        {"user_id": items.index, "items": items.to_numpy(), "timestamp": times.reindex(items.index).to_numpy()}
+    )
     held["day"] = held["user_id"].map(cut).astype(float)
     return before.reset_index(drop=True), held.reset_index(drop=True)
 
@@ -265,8 +269,13 @@ def genpage_method(
     config = config or RankConfig()
     ranker = Ranker.fit_frame(split.train, products, encoder, config, users=users, item_vectors=item_vectors)
 
+    cache: dict[str, Any] = {}
+
     def scores(user_ids: list[str], days: np.ndarray, explore: bool) -> np.ndarray:
-        return ranker.score_matrix(user_ids, now=days, explore=explore)[0]
+        key = (tuple(user_ids), days.tobytes())
+        if cache.get("key") != key:  # both heads from one feature pass; evaluate asks for "all", then "new"
+            cache["key"], cache["value"] = key, ranker.score_matrices(user_ids, now=days, heads=("all", "new"))[0]
+        return cache["value"]["new" if explore else "all"]
 
     def order(row: np.ndarray) -> np.ndarray:
         full = np.argsort(-row, kind="stable")

@@ -25,11 +25,19 @@ BASKET_DECAY = 0.9  # weight of a basket = BASKET_DECAY ** (baskets since it)
 TREND_DAYS = 30
 NEIGHBOURS_PER_ITEM = 200
 NEIGHBOUR_USERS = 50
+DENSE_LIMIT = 60_000_000  # keep item-item and user matrices dense (fast batch products) below this many cells
 
 FEATURE_GROUPS: dict[str, list[str]] = {
     "repurchase": [
-        "ui_baskets", "ui_share", "ui_decay", "ui_days_since", "ui_gap", "ui_rhythm", "ui_rhythm_user",
-        "ui_in_last_basket", "ui_qty",
+        "ui_baskets",
+        "ui_share",
+        "ui_decay",
+        "ui_days_since",
+        "ui_gap",
+        "ui_rhythm",
+        "ui_rhythm_user",
+        "ui_in_last_basket",
+        "ui_qty",
     ],
     "user": ["u_baskets", "u_days_since", "u_gap", "u_rhythm", "u_items", "u_repeat_share"],
     "item": ["i_buyers", "i_trend", "i_trend_ratio", "i_rebuy_rate", "i_rebuy_gap", "i_is_new", "i_price"],
@@ -109,8 +117,8 @@ class History:
     i_rebuy_gap: np.ndarray
     day0: int
     daily_cum: np.ndarray  # (items, days+1) cumulative purchases per day
-    sim_user: sp.csr_matrix  # bought by the same shoppers
-    sim_basket: sp.csr_matrix  # bought in the same basket
+    sim_user: sp.csr_matrix | np.ndarray  # bought by the same shoppers
+    sim_basket: sp.csr_matrix | np.ndarray  # bought in the same basket
     user_vectors: sp.csr_matrix  # row-normalised decay (for user-kNN)
     queries: dict[str, list[str]] = field(default_factory=dict)
     now: float = 0.0  # the latest event's day
@@ -146,9 +154,11 @@ class History:
         per_basket["order"] = per_basket.groupby("u")["day"].rank(method="first", ascending=False) - 1
         per_basket["n"] = per_basket.groupby("u")["day"].transform("size")
         buys = buys.merge(per_basket[["u", "basket", "order"]], on=["u", "basket"], how="left")
-        ui = buys.groupby(["u", "i"]).agg(
-            baskets=("basket", "nunique"), last=("day", "max"), first=("day", "min"), qty=("qty", "sum")
-        ).reset_index()
+        ui = (
+            buys.groupby(["u", "i"])
+            .agg(baskets=("basket", "nunique"), last=("day", "max"), first=("day", "min"), qty=("qty", "sum"))
+            .reset_index()
+        )
         dec = buys.drop_duplicates(["u", "basket", "i"]).assign(w=lambda f: BASKET_DECAY ** f["order"])
         dec = dec.groupby(["u", "i"])["w"].sum().reset_index()
 
@@ -201,9 +211,7 @@ class History:
 
         basket_codes = buys["u"].astype(str) + "|" + buys["basket"].astype(str)
         codes, uniq = pd.factorize(basket_codes)
-        basket_items = sp.csr_matrix(
-            (np.ones(len(codes)), (codes, buys["i"].to_numpy())), shape=(len(uniq), n_items)
-        )
+        basket_items = sp.csr_matrix((np.ones(len(codes)), (codes, buys["i"].to_numpy())), shape=(len(uniq), n_items))
         interactions = (baskets + interact).tocsr()
         weighted = (decay + 0.5 * interact).tocsr()
         norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
@@ -216,17 +224,51 @@ class History:
             for uid, group in searches.groupby("user_id", sort=False):
                 queries[str(uid)] = group.sort_values("timestamp")["query"].astype(str).tolist()[-5:]
         now = float(days.max()) if len(days) else 0.0
-        return cls(
-            user_index=user_index, item_ids=list(item_ids), baskets=baskets, decay=decay, last_t=last_t,
-            first_t=first_t, qty=qty, interact=interact, returned=returned, last_basket=last_basket,
-            u_baskets=u_baskets, u_last_t=u_last, u_first_t=u_first, u_repeat_share=u_repeat_share,
-            i_buyers=i_buyers, i_rebuy_rate=i_rebuy_rate, i_rebuy_gap=i_rebuy_gap, day0=day0, daily_cum=daily_cum,
-            sim_user=_cosine_topk(interactions, NEIGHBOURS_PER_ITEM),
-            sim_basket=_cosine_topk(basket_items, NEIGHBOURS_PER_ITEM),
-            user_vectors=user_vectors, queries=queries, now=now,
+        sim_user = _cosine_topk(interactions, NEIGHBOURS_PER_ITEM)
+        sim_basket = _cosine_topk(basket_items, NEIGHBOURS_PER_ITEM)
+        if n_items * n_items <= DENSE_LIMIT:
+            sim_user, sim_basket = sim_user.toarray(), sim_basket.toarray()
+        history = cls(
+            user_index=user_index,
+            item_ids=list(item_ids),
+            baskets=baskets,
+            decay=decay,
+            last_t=last_t,
+            first_t=first_t,
+            qty=qty,
+            interact=interact,
+            returned=returned,
+            last_basket=last_basket,
+            u_baskets=u_baskets,
+            u_last_t=u_last,
+            u_first_t=u_first,
+            u_repeat_share=u_repeat_share,
+            i_buyers=i_buyers,
+            i_rebuy_rate=i_rebuy_rate,
+            i_rebuy_gap=i_rebuy_gap,
+            day0=day0,
+            daily_cum=daily_cum,
+            sim_user=sim_user,
+            sim_basket=sim_basket,
+            user_vectors=user_vectors,
+            queries=queries,
+            now=now,
         )
+        if n_users * n_items <= DENSE_LIMIT:
+            history._user_vectors_t = np.ascontiguousarray(user_vectors.T.toarray())
+        return history
 
     # ------------------------------------------------------------------ per-batch pieces
+    def user_item_weights(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """(item indices, weights) of one user's profile: recency-decayed purchases + weighted other events."""
+        weights: dict[int, float] = {}
+        for matrix, scale in ((self.decay, 1.0), (self.interact, 0.5)):
+            start, end = matrix.indptr[row], matrix.indptr[row + 1]
+            for item, value in zip(matrix.indices[start:end].tolist(), matrix.data[start:end].tolist(), strict=False):
+                weights[item] = weights.get(item, 0.0) + scale * value
+        items = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
+        return items, np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
+
     def rows(self, user_ids: list[str]) -> np.ndarray:
         """Row of each user in the matrices, -1 for users the history has never seen."""
         return np.array([self.user_index.get(u, -1) for u in user_ids], dtype=np.int64)
@@ -244,18 +286,22 @@ class History:
         if not known.any() or self.user_vectors.shape[0] < 2:
             return out
         vectors = self.user_vectors[rows[known]]
-        sims = (vectors @ self.user_vectors.T).toarray()
+        dense_t = self.__dict__.get("_user_vectors_t")
+        sims = vectors @ dense_t if dense_t is not None else (vectors @ self.user_vectors.T).toarray()
         sims[np.arange(len(sims)), rows[known]] = 0.0
         k = min(NEIGHBOUR_USERS, sims.shape[1] - 1)
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         weights = np.take_along_axis(sims, top, axis=1)
-        dense = sp.csr_matrix(
-            (weights.ravel(), (np.repeat(np.arange(len(top)), k), top.ravel())), shape=sims.shape
-        )
+        dense = sp.csr_matrix((weights.ravel(), (np.repeat(np.arange(len(top)), k), top.ravel())), shape=sims.shape)
         total = np.asarray(dense.sum(axis=1)).ravel()
         total[total == 0] = 1.0
         out[known] = (sp.diags(1.0 / total) @ dense @ self.user_vectors).toarray()
         return out
+
+
+def _product(rows: sp.csr_matrix, matrix: sp.csr_matrix | np.ndarray) -> np.ndarray:
+    result = rows.astype(np.float32) @ matrix
+    return np.asarray(result.toarray() if sp.issparse(result) else result, dtype=np.float32)
 
 
 def feature_block(
@@ -286,9 +332,9 @@ def feature_block(
         trend = history.trend_counts(days)
         overall = history.daily_cum[:, -1] / max(history.daily_cum.shape[1] - 1, 1) * TREND_DAYS
         decay = dense(history.decay)
-        knn_user = np.asarray((history.decay[safe] @ history.sim_user).todense(), dtype=np.float32)
-        knn_basket = np.asarray((history.decay[safe] @ history.sim_basket).todense(), dtype=np.float32)
-        knn_last = np.asarray((history.last_basket[safe] @ history.sim_basket).todense(), dtype=np.float32)
+        knn_user = _product(history.decay[safe], history.sim_user)
+        knn_basket = _product(history.decay[safe], history.sim_basket)
+        knn_last = _product(history.last_basket[safe], history.sim_basket)
         planes: dict[str, np.ndarray] = {
             "ui_baskets": baskets,
             "ui_share": baskets / np.maximum(u_baskets, 1)[:, None],
@@ -304,9 +350,7 @@ def feature_block(
             "u_gap": np.broadcast_to(u_gap[:, None], (n, m)),
             "u_rhythm": np.broadcast_to(((days - u_last) / u_gap)[:, None], (n, m)),
             "u_items": np.broadcast_to(bought.sum(axis=1, keepdims=True), (n, m)),
-            "u_repeat_share": np.broadcast_to(
-                np.where(rows >= 0, history.u_repeat_share[safe], 0.0)[:, None], (n, m)
-            ),
+            "u_repeat_share": np.broadcast_to(np.where(rows >= 0, history.u_repeat_share[safe], 0.0)[:, None], (n, m)),
             "i_buyers": np.broadcast_to(np.log1p(history.i_buyers)[None, :], (n, m)),
             "i_trend": np.log1p(trend),
             "i_trend_ratio": (trend + 1.0) / (overall[None, :] + 1.0),

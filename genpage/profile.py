@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from genpage.features import History
 
@@ -34,7 +35,7 @@ def _unit(vector: np.ndarray) -> np.ndarray | None:
 
 
 def interest_vectors(
-    vectors: np.ndarray, weights: np.ndarray, max_interests: int = MAX_INTERESTS, iterations: int = 6
+    vectors: np.ndarray, weights: np.ndarray, max_interests: int = MAX_INTERESTS, iterations: int = 4
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted spherical k-means over item vectors: (k, dim) unit centroids and their weight shares.
 
@@ -64,21 +65,29 @@ def interest_vectors(
     return centroids.astype(np.float32), shares.astype(np.float32)
 
 
+def _row_indices(matrix: sp.csr_matrix, row: int) -> np.ndarray:
+    return matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
+
+
 def build_profile(
     history: History, row: int, item_vectors: np.ndarray, query_vectors: np.ndarray | None = None
 ) -> Profile:
     dim = item_vectors.shape[1]
-    empty = Profile(np.zeros((0, dim), np.float32), np.zeros(0, np.float32), None, None,
-                    query_vectors if query_vectors is not None else np.zeros((0, dim), np.float32))
+    empty = Profile(
+        np.zeros((0, dim), np.float32),
+        np.zeros(0, np.float32),
+        None,
+        None,
+        query_vectors if query_vectors is not None else np.zeros((0, dim), np.float32),
+    )
     if row < 0:
         return empty
-    weighted = history.decay[row] + 0.5 * history.interact[row]
-    items, item_weights = weighted.indices, weighted.data.astype(np.float32)
+    items, item_weights = history.user_item_weights(row)
     if len(items) == 0:
         return empty
     vectors = item_vectors[items]
     interests, shares = interest_vectors(vectors, item_weights)
-    last = history.last_basket[row].indices
+    last = _row_indices(history.last_basket, row)
     return Profile(
         interests=interests,
         weights=shares,

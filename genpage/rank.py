@@ -25,7 +25,7 @@ from genpage.diversity import diversify, interest_groups, product_families
 from genpage.embed import Encoder, embed_products
 from genpage.features import DAY_SECONDS, FEATURE_GROUPS, FEATURES, History, feature_block, to_days
 from genpage.profile import Profile, build_profile, semantic_planes
-from genpage.schemas import Campaign, Product, RankedItem, RankedList, Reason, User
+from genpage.schemas import Campaign, Product, RankedList, User
 
 if TYPE_CHECKING:
     from genpage.store import Store
@@ -46,6 +46,7 @@ class RankConfig:
     use_diversity: bool = True
     candidates_per_source: int = 50
     max_train_users: int = 3000
+    negative_share: float = 0.5  # share of new-to-user negative candidates kept to train the scorer
     learned: bool = True  # False: a hand-set blend (also used when there is too little data to learn)
     min_train_users: int = 30
     group_penalty: float = 0.05
@@ -53,6 +54,7 @@ class RankConfig:
     just_bought_days: float = 1.0  # items bought this recently are hidden unless shoppers rebuy them
     repurchasable_rate: float = 0.1  # share of buyers who rebuy an item, above which it counts as repurchasable
     new_arrival_days: float = 30.0
+    threads: int = 1  # native threads for trees and BLAS; 1 is fastest on small, shared machines
     seed: int = 0
 
     @property
@@ -151,9 +153,10 @@ class Ranker:
         ranker.users = {u.id: u for u in users or []}
         events = _normalise_events(events)
         ranker._events = events
-        ranker._prepare_catalogue()
-        ranker._train(events)
-        ranker.history = History.build(events, ranker.item_ids)
+        with _threads(ranker.config.threads):
+            ranker._prepare_catalogue()
+            ranker._train(events)
+            ranker.history = History.build(events, ranker.item_ids)
         ranker.fit_seconds = time.perf_counter() - started
         logger.info("ranker fitted in %.1fs (%s)", ranker.fit_seconds, ", ".join(ranker.models) or "hand-set blend")
         return ranker
@@ -194,6 +197,7 @@ class Ranker:
         history = History.build(before, self.item_ids)
         names = cfg.features
         feats, labels, owned, groups = [], [], [], []
+        started = time.perf_counter()
         for start in range(0, len(held_out), 256):
             chunk = held_out.iloc[start : start + 256]
             batch = self._batch(history, list(chunk["user_id"]), chunk["day"].to_numpy())
@@ -206,11 +210,16 @@ class Ranker:
             labels.append(truth[rr, cc])
             owned.append(batch.planes["ui_baskets"][rr, cc] > 0)
             groups.append(rr + start)
-        x, y, own = np.vstack(feats), np.concatenate(labels), np.concatenate(owned)
+        x, y, own, users = np.vstack(feats), np.concatenate(labels), np.concatenate(owned), np.concatenate(groups)
+        logger.info("training features in %.1fs", time.perf_counter() - started)
+        # Keep every positive and a uniform share of the negatives, re-weighted so the odds stay true.
+        sample = y | (rng.random(len(y)) < cfg.negative_share)
+        weight = np.where(y, 1.0, 1.0 / cfg.negative_share)[sample]
+        x, y, own, users = x[sample], y[sample], own[sample], users[sample]
         for head, mask in (("all", np.ones(len(y), bool)), ("new", ~own)):
             if y[mask].sum() < 5:
                 continue
-            self.models[head] = _fit_scorer(x[mask], y[mask], seed=cfg.seed)
+            self.models[head] = _fit_scorer(x[mask], y[mask], users[mask], weight[mask], seed=cfg.seed)
         logger.info("trained on %d candidate rows of %d users (%.1f%% positive)", len(y), len(held_out), 100 * y.mean())
 
     # ------------------------------------------------------------------ state updates
@@ -234,7 +243,7 @@ class Ranker:
     def _query_vectors(self, queries: list[str]) -> np.ndarray:
         missing = [q for q in queries if q not in self._query_cache]
         if missing and self._encoder is not None:
-            for q, v in zip(missing, self._encoder.encode_queries(missing)):
+            for q, v in zip(missing, self._encoder.encode_queries(missing), strict=False):
                 self._query_cache[q] = v
         found = [self._query_cache[q] for q in queries if q in self._query_cache]
         return np.vstack(found) if found else np.zeros((0, self.item_vectors.shape[1]), np.float32)
@@ -242,7 +251,7 @@ class Ranker:
     def _batch(self, history: History, user_ids: list[str], days: np.ndarray) -> _Batch:
         rows = history.rows(user_ids)
         profiles = []
-        for uid, row in zip(user_ids, rows):
+        for uid, row in zip(user_ids, rows, strict=False):
             profile = build_profile(history, int(row), self.item_vectors)
             profile.queries = self._query_vectors(history.queries.get(uid, []))
             profiles.append(profile)
@@ -278,6 +287,7 @@ class Ranker:
                 out[rr, cc] = _predict(model, x)
             return out
         cfg = self.config
+
         def row_max(plane: np.ndarray, floor: float) -> np.ndarray:
             return np.maximum(plane.max(axis=1, keepdims=True), floor)
 
@@ -305,17 +315,54 @@ class Ranker:
         """(users, items) scores over the whole catalogue (no rules, no diversity): the evaluation's view.
 
         `explore=True` scores with the head trained on items new to the user."""
+        head = "new" if explore else "all"
+        matrices, batches = self.score_matrices(user_ids, now=now, heads=(head,), chunk=chunk)
+        return matrices[head], batches
+
+    def score_matrices(
+        self, user_ids: list[str], *, now: Any = None, heads: tuple[str, ...] = ("all",), chunk: int = 256
+    ) -> tuple[dict[str, np.ndarray], list[_Batch]]:
+        """Whole-catalogue scores of several heads ("all", "new") from one feature pass."""
+        with _threads(self.config.threads):
+            return self._score_matrices(user_ids, now, heads, chunk)
+
+    def _score_matrices(
+        self, user_ids: list[str], now: Any, heads: tuple[str, ...], chunk: int
+    ) -> tuple[dict[str, np.ndarray], list[_Batch]]:
         history = self._history()
         days = self._now_days(history, len(user_ids), now)
-        scores = np.empty((len(user_ids), len(self.item_ids)), dtype=np.float32)
+        out = {h: np.empty((len(user_ids), len(self.item_ids)), dtype=np.float32) for h in heads}
         batches = []
         for start in range(0, len(user_ids), chunk):
             batch = self._batch(history, user_ids[start : start + chunk], days[start : start + chunk])
-            blended = self._blend(batch.planes, batch.candidates, "new" if explore else "all")
-            fallback = batch.planes["i_trend"] / 100.0 + batch.planes["sem_interest"] / 1000.0
-            scores[start : start + chunk] = np.where(batch.candidates, blended, NON_CANDIDATE + fallback / 10.0)
+            fallback = NON_CANDIDATE + (batch.planes["i_trend"] / 100.0 + batch.planes["sem_interest"] / 1000.0) / 10.0
+            cold, neighbours, weights = self._cold_neighbours(history)
+            for head in heads:
+                blended = np.where(batch.candidates, self._blend(batch.planes, batch.candidates, head), fallback)
+                if len(cold):  # a product nobody bought borrows (discounted) the score of its nearest warm products
+                    borrowed = (np.maximum(blended[:, neighbours], 0.0) * weights).max(axis=2)
+                    blended[:, cold] = np.maximum(blended[:, cold], borrowed)
+                out[head][start : start + chunk] = blended
             batches.append(batch)
-        return scores, batches
+        return out, batches
+
+    def _cold_neighbours(self, history: History, top: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Products nobody bought, their `top` most similar bought products and the discount (0.9 x cosine)."""
+        cached = self.__dict__.get("_cold_cache")
+        if cached is not None and cached[0] is history:
+            return cached[1]
+        cold = np.nonzero(history.i_buyers == 0)[0]
+        warm = np.nonzero(history.i_buyers > 0)[0]
+        if len(cold) == 0 or len(warm) == 0:
+            result = (np.zeros(0, np.int64), np.zeros((0, top), np.int64), np.zeros((0, top), np.float32))
+        else:
+            sims = self.item_vectors[cold] @ self.item_vectors[warm].T
+            k = min(top, len(warm))
+            best = np.argsort(-sims, axis=1)[:, :k]
+            weight = 0.9 * np.clip(np.take_along_axis(sims, best, axis=1), 0.0, 1.0)
+            result = (cold, warm[best], weight.astype(np.float32))
+        self.__dict__["_cold_cache"] = (history, result)
+        return result
 
     def _history(self) -> History:
         self._refresh_from_store()
@@ -357,38 +404,77 @@ class Ranker:
         for batch in batches:
             for r in range(len(batch.rows)):
                 uid = user_ids[row]
-                cold = batch.rows[r] < 0 or not (batch.planes["ui_baskets"][r].any() or batch.planes["ui_interact"][r].any())
+                cold = batch.rows[r] < 0 or not (
+                    batch.planes["ui_baskets"][r].any() or batch.planes["ui_interact"][r].any()
+                )
                 user_scores = self._cold_scores(uid, trend_all) if cold else scores[row].astype(np.float64)
                 keep = allowed & self._user_rules(history, batch, r, days[row])
                 boost = np.zeros(len(self.item_ids))
                 if campaign is not None and len(campaign_items):
                     boost[campaign_items] = campaign.boost + 1.0
                 user_scores = np.where(keep, user_scores + boost, -np.inf)
-                picked = self._pick(user_scores, k, keep, new_items, trend_all, campaign_items)
-                items = explain(self, history, batch, r, picked, user_scores, cold=cold, campaign=campaign,
-                                new_items=new_items, trend=trend_all, user=self.users.get(uid))
-                for before, item in zip(items, items[1:]):  # diversity may lift an item: scores stay sorted
+                fresh_to_user = keep & (batch.planes["ui_baskets"][r] == 0)
+                picked, forced = self._pick(user_scores, k, keep, fresh_to_user, new_items, trend_all, campaign_items)
+                items = explain(
+                    self,
+                    history,
+                    batch,
+                    r,
+                    picked,
+                    user_scores,
+                    forced,
+                    cold=cold,
+                    campaign=campaign,
+                    new_items=new_items,
+                    trend=trend_all,
+                    user=self.users.get(uid),
+                )
+                for before, item in zip(
+                    items, items[1:], strict=False
+                ):  # diversity may lift an item: scores stay sorted
                     item.score = min(item.score, before.score)
-                results.append(RankedList(user_id=uid, items=items, cold_start=bool(cold),
-                                          interests=self._interests(batch, r)))
+                results.append(
+                    RankedList(user_id=uid, items=items, cold_start=bool(cold), interests=self._interests(batch, r))
+                )
                 row += 1
         return results
 
-    def _pick(self, scores: np.ndarray, k: int, keep: np.ndarray, new_items: np.ndarray, trend: np.ndarray,
-              campaign_items: np.ndarray) -> np.ndarray:
+    def _pick(
+        self,
+        scores: np.ndarray,
+        k: int,
+        keep: np.ndarray,
+        fresh_to_user: np.ndarray,
+        new_items: np.ndarray,
+        trend: np.ndarray,
+        campaign_items: np.ndarray,
+    ) -> tuple[np.ndarray, dict[int, str]]:
+        """The top k (diversified), plus campaign items and _SECTION_MIN new arrivals and trending items that are
+        not already on the list (they take the places of the lowest), each with the kind of section it is for."""
         order = np.argsort(-scores, kind="stable")
         order = self.page_order(scores, page=min(k, 30), order=order[np.isfinite(scores[order])])
-        top = list(order[:k])
-        extras: list[int] = [int(i) for i in campaign_items if keep[i] and i not in top]
-        for pool in (new_items, np.argsort(-trend, kind="stable")):
-            pool = [int(i) for i in pool if keep[i]]
-            have = sum(1 for i in top + extras if i in set(pool[: 10 * _SECTION_MIN]))
-            extras += [i for i in pool[: 10 * _SECTION_MIN] if i not in top and i not in extras][: max(0, _SECTION_MIN - have)]
-        if extras:
-            room = max(0, k - len(extras))
-            extras.sort(key=lambda i: -scores[i])
-            top = top[:room] + extras
-        return np.array(top, dtype=np.int64)
+        top = [int(i) for i in order[:k]]
+        forced: dict[int, str] = {int(i): "campaign" for i in campaign_items if keep[i]}
+        for kind, pool in (("new_arrival", new_items), ("trending", self._trend_order(trend))):
+            fresh = [int(i) for i in pool[: 20 * _SECTION_MIN] if fresh_to_user[i] and int(i) not in forced]
+            for i in fresh[:_SECTION_MIN]:
+                forced[i] = kind
+        top = [i for i in top if i not in forced][: max(0, k - len(forced))]
+        waiting = sorted(forced, key=lambda i: -scores[i])
+        merged: list[int] = []
+        for item in top:  # forced items go where their score puts them; the diversified order stays
+            while waiting and scores[waiting[0]] > scores[item]:
+                merged.append(waiting.pop(0))
+            merged.append(item)
+        return np.array(merged + waiting, dtype=np.int64), forced
+
+    def _trend_order(self, trend: np.ndarray) -> np.ndarray:
+        cache = self.__dict__.setdefault("_trend_cache", {})
+        key = trend.tobytes()
+        if key not in cache:
+            cache.clear()
+            cache[key] = np.argsort(-trend, kind="stable")
+        return cache[key]
 
     def _allowed(self, rules: RankFilters) -> np.ndarray:
         keep = np.ones(len(self.item_ids), dtype=bool)
@@ -449,7 +535,11 @@ class Ranker:
             history = self._history()
             rows = history.rows(same)
             rows = rows[rows >= 0]
-            counts = np.asarray((history.baskets[rows] > 0).sum(axis=0)).ravel() if len(rows) else np.zeros(len(self.item_ids))
+            counts = (
+                np.asarray((history.baskets[rows] > 0).sum(axis=0)).ravel()
+                if len(rows)
+                else np.zeros(len(self.item_ids))
+            )
             cache[country] = np.log1p(counts)
         return cache[country]
 
@@ -471,6 +561,12 @@ class Ranker:
         return theme_words([self.products[i].title for i in items], weights, top)
 
 
+def _threads(limit: int) -> Any:
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=limit)
+
+
 def _normalise_events(events: pd.DataFrame) -> pd.DataFrame:
     frame = events.copy()
     frame["user_id"] = frame["user_id"].astype(str)
@@ -480,23 +576,58 @@ def _normalise_events(events: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _fit_scorer(x: np.ndarray, y: np.ndarray, *, seed: int = 0) -> Any:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    model = HistGradientBoostingClassifier(
-        max_iter=200, learning_rate=0.08, max_leaf_nodes=31, min_samples_leaf=40, l2_regularization=1.0,
-        early_stopping=False, random_state=seed,
-    )
+def _fit_scorer(x: np.ndarray, y: np.ndarray, users: np.ndarray, weight: np.ndarray, *, seed: int = 0) -> Any:
+    """LambdaMART (LightGBM lambdarank, one query per user) when lightgbm is installed, else sklearn's
+    gradient-boosted trees as a pointwise classifier. Rows must be grouped by user."""
     empty = np.isnan(x).all(axis=0)
     if empty.any():  # a column with no values at all (e.g. rebuy gaps among new items) cannot be binned
         x = x.copy()
         x[:, empty] = 0.0
-    model.fit(x, y)
+    try:
+        import lightgbm
+    except ImportError:
+        lightgbm = None
+    if lightgbm is not None:
+        has_positive = np.isin(users, np.unique(users[y]))
+        x, y, users = x[has_positive], y[has_positive], users[has_positive]
+        _, sizes = np.unique(users, return_counts=True)
+        model = lightgbm.LGBMRanker(
+            objective="lambdarank",
+            n_estimators=150,
+            learning_rate=0.05,
+            num_leaves=31,
+            min_child_samples=40,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.8,
+            reg_lambda=1.0,
+            lambdarank_truncation_level=20,
+            n_jobs=1,
+            random_state=seed,
+            verbose=-1,
+        )
+        model.fit(x, y.astype(np.int32), group=sizes)
+        return model
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(
+        max_iter=150,
+        learning_rate=0.1,
+        max_leaf_nodes=31,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=seed,
+    )
+    model.fit(x, y, sample_weight=weight)
     return model
 
 
 def _predict(model: Any, x: np.ndarray) -> np.ndarray:
-    return model.predict_proba(x)[:, 1].astype(np.float32)
+    """Scores in (0, 1), above every non-candidate's."""
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(x)[:, 1].astype(np.float32)
+    return (1.0 / (1.0 + np.exp(-model.predict(x)))).astype(np.float32)
 
 
 def ablated(config: RankConfig, **switches: bool) -> RankConfig:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from genpage.embed import clean_title
 from genpage.schemas import Campaign, RankedItem, Reason, User
@@ -21,8 +22,35 @@ if TYPE_CHECKING:
     from genpage.rank import Ranker, _Batch
 
 _STOP = {
-    "of", "and", "the", "a", "in", "with", "for", "set", "to", "on", "s", "pack", "small", "large", "mini", "jumbo",
-    "red", "pink", "blue", "green", "white", "black", "ivory", "cream", "design", "assorted", "colour", "box", "bag",
+    "of",
+    "and",
+    "the",
+    "a",
+    "in",
+    "with",
+    "for",
+    "set",
+    "to",
+    "on",
+    "s",
+    "pack",
+    "small",
+    "large",
+    "mini",
+    "jumbo",
+    "red",
+    "pink",
+    "blue",
+    "green",
+    "white",
+    "black",
+    "ivory",
+    "cream",
+    "design",
+    "assorted",
+    "colour",
+    "box",
+    "bag",
 }
 _WORD = re.compile(r"[a-z]{3,}")
 
@@ -30,25 +58,29 @@ _WORD = re.compile(r"[a-z]{3,}")
 def theme_words(titles: list[str], weights: np.ndarray, top: int = 3) -> list[str]:
     """The most telling words of a user's products (weighted), used as interests when there are no categories."""
     counts: Counter[str] = Counter()
-    for title, weight in zip(titles, weights):
+    for title, weight in zip(titles, weights, strict=False):
         for word in set(_WORD.findall(title.lower())) - _STOP:
             counts[word] += float(weight)
     return [w for w, _ in counts.most_common(top)]
 
 
-def _anchor(ranker: Ranker, history: History, row: int, item: int) -> tuple[int | None, bool]:
-    """The user's own item that best explains `item` (co-bought, else most similar text); whether it was bought."""
-    bought = history.baskets[row].indices
-    other = history.interact[row].indices
-    own = np.concatenate([bought, other])
-    if len(own) == 0:
-        return None, False
-    link = np.asarray(history.sim_basket[own][:, item].todense()).ravel()
-    link += np.asarray(history.sim_user[own][:, item].todense()).ravel()
-    if link.max() <= 0:
-        link = ranker.item_vectors[own] @ ranker.item_vectors[item]
-    best = int(own[int(np.argmax(link))])
-    return best, best in set(bought.tolist())
+def _anchors(ranker: Ranker, history: History, row: int, items: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """For each item: the user's own item that best explains it (co-bought, else most similar text; -1 if the user
+    has none) and whether that anchor was bought (else viewed)."""
+    bought = _row(history.baskets, row)
+    own = np.unique(np.concatenate([bought, _row(history.interact, row)]))
+    if len(own) == 0 or not items:
+        return np.full(len(items), -1), np.zeros(len(items), bool)
+    cols = np.asarray(items)
+    link = _cells(history.sim_basket, own, cols) + _cells(history.sim_user, own, cols)  # (own, items)
+    text = ranker.item_vectors[own] @ ranker.item_vectors[cols].T
+    link = np.where(link.max(axis=0, keepdims=True) > 0, link, text)
+    best = own[np.argmax(link, axis=0)]
+    return best, np.isin(best, bought)
+
+
+def _row(matrix: sp.csr_matrix, row: int) -> np.ndarray:
+    return matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
 
 
 def explain(
@@ -58,6 +90,7 @@ def explain(
     r: int,
     picked: np.ndarray,
     scores: np.ndarray,
+    forced: dict[int, str],
     *,
     cold: bool,
     campaign: Campaign | None,
@@ -73,10 +106,15 @@ def explain(
     queries = history.queries.get(user.id, []) if user is not None else []
     profile = batch.profiles[r]
     items = []
-    for item in picked.tolist():
+    anchors, anchor_bought = _anchors(ranker, history, row, picked.tolist()) if row >= 0 else (None, None)
+    for pos, item in enumerate(picked.tolist()):
         label = None
         category = ranker.categories[item] or None
-        if item in campaign_set:
+        if forced.get(item) == "new_arrival":
+            reason = Reason(kind="new_arrival", anchor_id=category, anchor_label=category)
+        elif forced.get(item) == "trending":
+            reason = Reason(kind="trending", anchor_id=category, anchor_label=category)
+        elif item in campaign_set:
             reason = Reason(kind="campaign", anchor_id=campaign.name, anchor_label=campaign.name)  # type: ignore[union-attr]
         elif not cold and planes["ui_baskets"][r, item] > 0:
             reason = Reason(kind="buy_again", anchor_id=ranker.item_ids[item], anchor_label=_title(ranker, item))
@@ -88,7 +126,11 @@ def explain(
                 reason = Reason(kind="popular_in_country", anchor_id=country, anchor_label=country)
             else:
                 reason = Reason(kind="trending", anchor_id=category, anchor_label=category)
-        elif queries and len(profile.queries) and planes["sem_query"][r, item] >= max(0.5, planes["sem_interest"][r, item]):
+        elif (
+            queries
+            and len(profile.queries)
+            and planes["sem_query"][r, item] >= max(0.5, planes["sem_interest"][r, item])
+        ):
             sims = profile.queries @ ranker.item_vectors[item]
             label = queries[-len(profile.queries) :][int(np.argmax(sims))]
             reason = Reason(kind="because_searched", anchor_id=label, anchor_label=label)
@@ -97,14 +139,20 @@ def explain(
         elif trend[item] >= trend_cut and planes["knn_basket"][r, item] <= 0 and planes["sem_interest"][r, item] < 0.5:
             reason = Reason(kind="trending", anchor_id=category, anchor_label=category)
         else:
-            anchor, was_bought = _anchor(ranker, history, row, item) if row >= 0 else (None, False)
-            if anchor is None:
+            anchor = int(anchors[pos]) if anchors is not None else -1
+            if anchor < 0:
                 reason = Reason(kind="for_you")
             else:
-                kind = "because_bought" if was_bought else "because_viewed"
+                kind = "because_bought" if anchor_bought[pos] else "because_viewed"  # type: ignore[index]
                 reason = Reason(kind=kind, anchor_id=ranker.item_ids[anchor], anchor_label=_title(ranker, anchor))
         items.append(RankedItem(item_id=ranker.item_ids[item], score=float(scores[item]), reason=reason))
     return items
+
+
+def _cells(matrix: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    if sp.issparse(matrix):
+        return np.asarray(matrix[rows][:, cols].todense(), dtype=np.float64)
+    return np.asarray(matrix[np.ix_(rows, cols)], dtype=np.float64)
 
 
 def _title(ranker: Ranker, item: int) -> str:

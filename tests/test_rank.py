@@ -1,0 +1,229 @@
+"""Ranking contract tests on a small real store: the real encoder, the real SQLite store, the real ranker."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genpage.embed import content_hash, embed_products, load_encoder, product_text
+from genpage.rank import RankConfig, Ranker
+from genpage.schemas import Campaign, Event, Product, User
+from genpage.store import Store
+
+START = datetime(2024, 1, 1)
+THEMES = {
+    "lighting": ["metal lantern", "candle holder", "fairy lights", "table lamp", "star light", "glass lantern"],
+    "kitchen": ["tea cup", "cake tin", "wooden spoon", "coffee mug", "egg cup", "tea towel"],
+    "garden": ["garden gnome", "plant pot", "watering can", "bird feeder", "seed tray", "garden kneeler"],
+    "paper": ["wrapping paper", "birthday card", "paper napkins", "gift bag", "notebook", "sticker sheet"],
+}
+COLOURS = ["white", "red", "blue"]
+
+
+def _catalogue() -> list[Product]:
+    products = []
+    for category, names in THEMES.items():
+        for n, name in enumerate(names):
+            for c, colour in enumerate(COLOURS[:2] if n < 2 else COLOURS[:1]):
+                products.append(
+                    Product(
+                        id=f"{category[:3]}-{n}-{c}",
+                        title=f"{colour} {name}".upper(),
+                        category=category,
+                        price=float(2 + n + c),
+                        in_stock=not (category == "kitchen" and n == 5),
+                    )
+                )
+    products.append(Product(id="new-lantern", title="HANGING BRASS LANTERN", category="lighting", price=5.0))
+    return products
+
+
+def _events(products: list[Product]) -> list[tuple[str, Event]]:
+    rng = np.random.default_rng(0)
+    by_category: dict[str, list[str]] = {}
+    for p in products:
+        if p.id != "new-lantern" and p.in_stock:
+            by_category.setdefault(p.category, []).append(p.id)
+    events = []
+    categories = list(THEMES)
+    for u in range(40):
+        favourites = [categories[u % 4], categories[(u // 4) % 4]]
+        for b in range(4):
+            day = START + timedelta(days=7 * b + u % 5, hours=u % 7)
+            for i in rng.choice(by_category[favourites[b % 2]], 3, replace=False):
+                events.append(
+                    (
+                        f"u{u}-b{b}-{i}",
+                        Event(
+                            user_id=f"u{u}",
+                            type="purchase",
+                            item_id=str(i),
+                            timestamp=day,
+                            session_id=f"inv-{u}-{b}",
+                        ),
+                    )
+                )
+    events.append(
+        ("u1-search", Event(user_id="u1", type="search", query="lantern", timestamp=START + timedelta(days=30)))
+    )
+    events.append(
+        ("u1-view", Event(user_id="u1", type="view", item_id="gar-0-0", timestamp=START + timedelta(days=30)))
+    )
+    return events
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return load_encoder("minilm")
+
+
+@pytest.fixture()
+def store(tmp_path: Path):
+    store = Store(tmp_path / "shop.sqlite")
+    products = _catalogue()
+    store.upsert_products(products)
+    store.upsert_users([User(id=f"u{u}", country=["United Kingdom", "France"][u % 2]) for u in range(40)])
+    store.upsert_events(_events(products))
+    # u2 returned an item it bought
+    bought = store.user_events("u2")[0].item_id
+    store.upsert_events(
+        [("u2-return", Event(user_id="u2", type="return", item_id=bought, timestamp=START + timedelta(days=40)))]
+    )
+    yield store
+    store.close()
+
+
+@pytest.fixture()
+def ranker(store: Store, encoder) -> Ranker:
+    return Ranker.fit(store, encoder)
+
+
+def test_embeddings_are_cached_in_the_store(store: Store, encoder) -> None:
+    products = store.products()
+    ids, vectors = embed_products(store, encoder, products)
+    assert ids == [p.id for p in products]
+    assert vectors.shape == (len(products), encoder.dim) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    cached = store.get_embeddings(encoder.name, [content_hash(product_text(products[0]))])
+    assert np.allclose(next(iter(cached.values())), vectors[0])
+    assert product_text(products[0]).startswith(products[0].title.lower())
+
+
+def test_ranked_lists_are_unique_sorted_and_explained(ranker: Ranker, store: Store) -> None:
+    known = set(store_ids(store))
+    for ranked in ranker.rank([f"u{u}" for u in range(10)], k=20):
+        ids = [item.item_id for item in ranked.items]
+        assert len(ids) == len(set(ids)), "no item twice on one list"
+        assert set(ids) <= known
+        scores = [item.score for item in ranked.items]
+        assert scores == sorted(scores, reverse=True)
+        assert not ranked.cold_start and ranked.interests
+        bought = {e.item_id for e in store.user_events(ranked.user_id) if e.type == "purchase"}
+        for item in ranked.items:
+            reason = item.reason
+            assert reason.text
+            if reason.kind == "buy_again":
+                assert item.item_id in bought
+            if reason.kind == "because_bought":
+                assert reason.anchor_id in bought and reason.anchor_label
+
+
+def test_business_rules_and_filters(ranker: Ranker, store: Store) -> None:
+    out_of_stock = {p.id for p in store.products() if not p.in_stock}
+    returned = "u2"
+    returned_item = next(e.item_id for e in store.user_events(returned) if e.type == "return")
+    everything = len(store.products())
+    for ranked in ranker.rank(["u1", returned, "nobody"], k=everything):
+        assert not out_of_stock & {i.item_id for i in ranked.items}
+    lists = {r.user_id: r for r in ranker.rank([returned], k=everything)}
+    assert returned_item not in {i.item_id for i in lists[returned].items}
+
+    prices = {p.id: p.price for p in store.products()}
+    cats = {p.id: p.category for p in store.products()}
+    filtered = ranker.rank(["u1", "nobody"], k=10, filters={"price_min": 3, "price_max": 5, "categories": ["garden"]})
+    for ranked in filtered:
+        assert ranked.items
+        assert all(3 <= prices[i.item_id] <= 5 and cats[i.item_id] == "garden" for i in ranked.items)
+    excluded = ranker.rank(["u1"], k=everything, filters={"exclude_items": ["lig-0-0"]})[0]
+    assert "lig-0-0" not in {i.item_id for i in excluded.items}
+
+
+def test_cold_user_gets_trending_and_campaign(ranker: Ranker) -> None:
+    campaign = Campaign(name="Winter lights", featured_products=["lig-2-0", "lig-4-0"])
+    ranked = ranker.rank(["somebody-new"], k=12, campaign=campaign)[0]
+    assert ranked.cold_start and ranked.items
+    kinds = {i.reason.kind for i in ranked.items}
+    assert kinds <= {"trending", "popular_in_country", "new_arrival", "campaign"}
+    featured = {i.item_id for i in ranked.items if i.reason.kind == "campaign"}
+    assert featured == {"lig-2-0", "lig-4-0"}
+    assert all(i.reason.anchor_label == "Winter lights" for i in ranked.items if i.reason.kind == "campaign")
+
+
+def test_cold_item_reachable_through_its_text(ranker: Ranker) -> None:
+    lighting_fan = "u0"  # u0's favourite categories are lighting only
+    ranked = ranker.rank([lighting_fan], k=len(ranker.item_ids))[0]
+    ids = [i.item_id for i in ranked.items]
+    assert "new-lantern" in ids
+    unrelated = [i for i in ids if i.startswith("pap-")]
+    assert ids.index("new-lantern") < ids.index(unrelated[0]) if unrelated else True
+    reason = ranked.items[ids.index("new-lantern")].reason
+    assert reason.kind in {"new_arrival", "for_you", "because_bought", "because_searched", "similar_shoppers"}
+
+
+def test_batch_equals_one_by_one(ranker: Ranker) -> None:
+    users = ["u3", "u7", "nobody", "u11", "u1"]
+    batch = ranker.rank(users, k=15)
+    for user, ranked in zip(users, batch, strict=False):
+        single = ranker.rank([user], k=15)[0]
+        assert [i.item_id for i in single.items] == [i.item_id for i in ranked.items]
+        assert np.allclose([i.score for i in single.items], [i.score for i in ranked.items], atol=1e-5)
+        assert [i.reason for i in single.items] == [i.reason for i in ranked.items]
+
+
+def test_new_events_change_the_ranking_at_once(ranker: Ranker, store: Store) -> None:
+    before = ranker.rank(["u5"], k=60)[0]
+    fresh = "gar-3-0"
+    assert fresh not in {i.item_id for i in before.items if i.reason.kind == "buy_again"}
+    for b in range(3):
+        store.upsert_events(
+            [
+                (
+                    f"u5-new-{b}",
+                    Event(
+                        user_id="u5",
+                        type="purchase",
+                        item_id=fresh,
+                        timestamp=START + timedelta(days=50 + 7 * b),
+                        session_id=f"n{b}",
+                    ),
+                )
+            ]
+        )
+    after = ranker.rank(["u5"], k=60)[0]
+    assert fresh in {i.item_id for i in after.items if i.reason.kind == "buy_again"}
+
+
+def test_searches_and_views_shape_the_profile(ranker: Ranker) -> None:
+    ranked = ranker.rank(["u1"], k=40)[0]
+    kinds = {i.reason.kind for i in ranked.items}
+    assert kinds & {"because_searched", "because_viewed", "buy_again", "because_bought"}
+
+
+def test_hand_set_blend_without_enough_data(store: Store, encoder) -> None:
+    ranker = Ranker.fit(store, encoder, RankConfig(min_train_users=10_000))
+    assert ranker.models == {}
+    ranked = ranker.rank(["u1", "nobody"], k=10)
+    assert all(len(r.items) == 10 for r in ranked)
+
+
+def test_planner_sections_get_enough_candidates(ranker: Ranker) -> None:
+    ranked = ranker.rank(["u4"], k=60)[0]
+    kinds = [i.reason.kind for i in ranked.items]
+    assert kinds.count("trending") + kinds.count("new_arrival") >= 8
+
+
+def store_ids(store: Store) -> list[str]:
+    return [p.id for p in store.products()]

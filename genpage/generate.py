@@ -139,15 +139,16 @@ def copy_key(request: GenerationRequest, model: str) -> str:
 
 
 def prompt_interests(section: Section, plan: PagePlan, copy_level: str) -> list[str]:
-    """Segment level: the section's own categories. User level: the shopper's interest categories first."""
-    own = section_categories(section)
+    """The interests line of the prompt. Segment level: none, since the section's own categories are already on
+    its product lines (a repeated category list was pasted into titles). User level: the shopper's interest
+    categories, so the copy can speak to them; the prompt, and so the cache key, then differs per interest set."""
     if copy_level == "user":
-        return [*plan.interests, *own]
-    return own
+        return list(plan.interests)
+    return []
 
 
 @dataclass
-class _Job:
+class SectionJob:
     plan_index: int
     section_index: int
     key: str
@@ -173,7 +174,7 @@ def _facts(section: Section, plan: PagePlan, examples_text: list[str], config: C
     )
 
 
-def _jobs(plans: list[PagePlan], backend: TextModel, config: Config, limits: CopyLimits) -> list[_Job]:
+def section_jobs(plans: list[PagePlan], backend: TextModel, config: Config, limits: CopyLimits) -> list[SectionJob]:
     jobs = []
     for p, plan in enumerate(plans):
         campaign = plan.campaign
@@ -192,7 +193,7 @@ def _jobs(plans: list[PagePlan], backend: TextModel, config: Config, limits: Cop
             request = copy_request(messages, backend)
             facts = _facts(section, plan, [e.product_text for e in examples], config, locale)
             fallback = fallback_copy(section, campaign_name=campaign.name if campaign is not None else "")
-            jobs.append(_Job(p, s, copy_key(request, backend.name), request, facts, fallback))
+            jobs.append(SectionJob(p, s, copy_key(request, backend.name), request, facts, fallback))
     return jobs
 
 
@@ -214,7 +215,7 @@ class CopyStats:
     violations: list[str] = field(default_factory=list)  # every violation caught, including those fixed by a retry
 
 
-def _judge(result: GenerationResult, job: _Job, limits: CopyLimits) -> tuple[SectionCopy | None, list[str]]:
+def _judge(result: GenerationResult, job: SectionJob, limits: CopyLimits) -> tuple[SectionCopy | None, list[str]]:
     copy = parse_copy(result.text)
     if copy is None:
         return None, [f"parse: not JSON copy: {result.text[:60]!r}"]
@@ -242,9 +243,9 @@ def generate_copy(
 ) -> list[PagePlan]:
     """Copies of `plans` with every section's copy_, copy_source and copy_violations filled."""
     stats = stats if stats is not None else CopyStats()
-    jobs = _jobs(plans, backend, config, limits)
+    jobs = section_jobs(plans, backend, config, limits)
     stats.sections += len(jobs)
-    pending: dict[str, list[_Job]] = {}
+    pending: dict[str, list[SectionJob]] = {}
     for job in jobs:
         cached = store.get_copy(job.key) if store is not None else None
         if cached is not None:
@@ -287,19 +288,19 @@ def _retry_options(request: GenerationRequest) -> GenerationOptions:
     return RETRY_OPTIONS.model_copy(update={"stop": request.options.stop})
 
 
-def _settle(job: _Job, copy: SectionCopy | None, violations: list[str], model: str) -> None:
+def _settle(job: SectionJob, copy: SectionCopy | None, violations: list[str], model: str) -> None:
     if copy is not None and not violations:
         job.copy, job.source, job.violations = copy, model, []
     else:
         job.copy, job.source, job.violations = job.fallback, "fallback", list(violations)
 
 
-def _cache_record(job: _Job) -> dict[str, Any]:
+def _cache_record(job: SectionJob) -> dict[str, Any]:
     assert job.copy is not None
     return {**job.copy.model_dump(), "fallback": job.source == "fallback", "violations": job.violations}
 
 
-def _use_cached(job: _Job, cached: dict[str, Any], model: str, limits: CopyLimits) -> None:
+def _use_cached(job: SectionJob, cached: dict[str, Any], model: str, limits: CopyLimits) -> None:
     record = cached["copy"]
     if record.get("fallback"):
         job.copy, job.source, job.violations = job.fallback, "fallback", list(record.get("violations", []))
@@ -312,7 +313,7 @@ def _use_cached(job: _Job, cached: dict[str, Any], model: str, limits: CopyLimit
         job.copy, job.source, job.violations = copy, f"cache:{cached.get('model') or model}", []
 
 
-def _apply(plans: list[PagePlan], jobs: list[_Job]) -> list[PagePlan]:
+def _apply(plans: list[PagePlan], jobs: list[SectionJob]) -> list[PagePlan]:
     updated = [plan.model_copy(deep=True) for plan in plans]
     for job in jobs:
         section = updated[job.plan_index].sections[job.section_index]

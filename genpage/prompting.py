@@ -192,7 +192,7 @@ def example_view(example: Example) -> dict[str, Any]:
     return {
         "purpose": KIND_PURPOSE.get(example.kind, example.kind),
         "anchor": example.anchor,
-        "interests": list(example.interests),
+        "interests": [],  # examples teach the shape; a shopper line would only lengthen every prompt
         "campaign": example.campaign,
         "tone": example.tone,
         "products": [{"name": name, "category": example.category} for name in example.products],
@@ -207,7 +207,7 @@ def section_view(section: Section, *, interests: Sequence[str], campaign: Campai
         "anchor": clean_name(section.anchor_label) if section.anchor_label else "",
         "interests": safe_interests(interests),
         "campaign": _campaign_line(campaign) if in_campaign else "",
-        "tone": campaign.tone if campaign is not None else "",
+        "tone": campaign.tone if campaign is not None and in_campaign else "",
         "products": [
             {"name": clean_name(item.product.title), "category": clean_name(item.product.category, max_words=4)}
             for item in section.items[:MAX_PRODUCTS]

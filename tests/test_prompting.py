@@ -8,7 +8,7 @@ from copy_helpers import BAGS, LANTERNS, TEA, page, section
 
 from genpage.backends.echo import prompt_products
 from genpage.config import Config
-from genpage.generate import _jobs
+from genpage.generate import section_jobs
 from genpage.guardrails import CopyLimits
 from genpage.prompting import (
     build_prompt,
@@ -48,7 +48,7 @@ def test_prompt_lists_cleaned_products_and_no_prices():
         "Regency Cakestand 3 Tier",
     ]
     assert "2.5" not in last and "£" not in last
-    assert "Interests: Kitchen" in last
+    assert "Shopper likes: Kitchen" in last
     assert "British English" in messages[0].content
 
 
@@ -78,7 +78,9 @@ def test_personal_data_never_reaches_the_prompt():
     assert safe_interests(personal) == ["Kitchen"]
     plan = page(user_id="17850", interests=personal)
     for level in ("segment", "user"):
-        jobs = _jobs([plan], backend=_echo(), config=Config(backend="echo", copy_level=level), limits=CopyLimits())
+        jobs = section_jobs(
+            [plan], backend=_echo(), config=Config(backend="echo", copy_level=level), limits=CopyLimits()
+        )
         text = " ".join(m.content for job in jobs for m in job.request.messages)
         for secret in ("17850", "jane", "@", "example.com"):
             assert secret not in text.lower(), (level, secret)
@@ -86,14 +88,14 @@ def test_personal_data_never_reaches_the_prompt():
 
 def test_same_section_same_prompt_for_different_shoppers_at_segment_level():
     config = Config(backend="echo", copy_level="segment")
-    a = _jobs([page(user_id="a", interests=["Bags"])], backend=_echo(), config=config, limits=CopyLimits())
-    b = _jobs([page(user_id="b", interests=["Toys"])], backend=_echo(), config=config, limits=CopyLimits())
+    a = section_jobs([page(user_id="a", interests=["Bags"])], backend=_echo(), config=config, limits=CopyLimits())
+    b = section_jobs([page(user_id="b", interests=["Toys"])], backend=_echo(), config=config, limits=CopyLimits())
     assert [j.key for j in a] == [j.key for j in b]
     user_level = Config(backend="echo", copy_level="user")
-    c = _jobs([page(user_id="a", interests=["Bags"])], backend=_echo(), config=user_level, limits=CopyLimits())
-    d = _jobs([page(user_id="b", interests=["Toys"])], backend=_echo(), config=user_level, limits=CopyLimits())
+    c = section_jobs([page(user_id="a", interests=["Bags"])], backend=_echo(), config=user_level, limits=CopyLimits())
+    d = section_jobs([page(user_id="b", interests=["Toys"])], backend=_echo(), config=user_level, limits=CopyLimits())
     assert [j.key for j in c] != [j.key for j in d]
-    assert "Interests: Toys" in [m for m in d[0].request.messages if m.role == "user"][-1].content
+    assert "Shopper likes: Toys" in [m for m in d[0].request.messages if m.role == "user"][-1].content
 
 
 def test_strict_undefined_fails_on_a_missing_variable():

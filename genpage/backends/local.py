@@ -5,14 +5,20 @@ bf16 is missing) placed by accelerate's `device_map`; on CPU it runs in the conf
 because that is what measured best for copy quality (see `bench/copy.py`); "int8" quantizes the linear layers'
 weights per output channel (dynamic int8, the output head kept in fp32), faster but measure its text first.
 Requests are batched with left padding, greedy unless a temperature is given, under `torch.inference_mode`.
+
+Prefix caching: everything before a request's last user message (the system message and the in-context examples)
+is the same for many requests. Its key/value cache is computed once and kept (LRU, `prefix_cache_size` entries);
+a batch then only runs its rows' own last messages through the model. Rows are laid out as
+`[pad][prefix][pad][suffix]` with the padding masked, so rows with different prefixes still share one batch.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from typing import TYPE_CHECKING, Any
 
 from genpage.backends.base import GenerationOptions, GenerationRequest, GenerationResult, TextModel, register_backend
@@ -24,6 +30,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 16
+DEFAULT_PREFIX_CACHE = 48
+MIN_PREFIX_TOKENS = 32
 
 
 def cpu_threads() -> int:
@@ -64,6 +72,7 @@ class LocalModel(TextModel):
         home: Any = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         threads: int | None = None,
+        prefix_cache_size: int = DEFAULT_PREFIX_CACHE,
     ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -91,6 +100,10 @@ class LocalModel(TextModel):
         if self.precision == "int8":
             self.model = _quantize_int8_per_channel(self.model)
         self._torch = torch
+        self.prefix_cache_size = prefix_cache_size
+        self._prefixes: OrderedDict[tuple[int, ...], list[tuple[Any, Any]]] = OrderedDict()
+        forward = inspect.signature(self.model.forward).parameters
+        self._cache_kwarg = "cache" if "cache" in forward else "past_key_values"  # renamed in transformers 5.x
         logger.info(
             "loaded %s on %s (%s) in %.1fs", self.name, self.device, self.precision, time.perf_counter() - start
         )
@@ -125,27 +138,96 @@ class LocalModel(TextModel):
         text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return str(text) + prefill
 
+    def split_prompt(self, request: GenerationRequest) -> tuple[list[int], list[int]]:
+        """Token ids of the request's shareable prefix (all before the last user message) and of the rest."""
+        ids = list(self.tokenizer(self.render_prompt(request), add_special_tokens=False)["input_ids"])
+        if not self.prefix_cache_size:
+            return [], ids
+        messages = [m.model_dump() for m in request.messages]
+        if request.prefill:
+            messages = messages[:-1]
+        last_user = max((n for n, m in enumerate(messages) if m["role"] == "user"), default=0)
+        if last_user == 0:
+            return [], ids
+        text = self.tokenizer.apply_chat_template(messages[:last_user], tokenize=False, add_generation_prompt=False)
+        prefix = list(self.tokenizer(str(text), add_special_tokens=False)["input_ids"])
+        if len(prefix) < MIN_PREFIX_TOKENS or len(prefix) >= len(ids) or ids[: len(prefix)] != prefix:
+            return [], ids  # the template does not render a prefix of messages as a prefix of the whole
+        return prefix, ids[len(prefix) :]
+
+    def _prefix_kv(self, prefix: tuple[int, ...]) -> list[tuple[Any, Any]]:
+        """Per layer (keys, values) of a prefix, computed once and kept in an LRU."""
+        if prefix in self._prefixes:
+            self._prefixes.move_to_end(prefix)
+            return self._prefixes[prefix]
+        torch = self._torch
+        with torch.inference_mode():
+            output = self.model(input_ids=torch.tensor([prefix], device=self.model.device), use_cache=True)
+        cache = getattr(output, self._cache_kwarg)
+        layers = [(layer.keys, layer.values) for layer in cache.layers]
+        self._prefixes[prefix] = layers
+        while len(self._prefixes) > self.prefix_cache_size:
+            self._prefixes.popitem(last=False)
+        return layers
+
     def generate_batch(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
         results: list[GenerationResult | None] = [None] * len(requests)
         groups: dict[str, list[int]] = defaultdict(list)
         for index, request in enumerate(requests):
             groups[request.options.model_dump_json()].append(index)
         for indices in groups.values():
-            prompts = {i: self.render_prompt(requests[i]) for i in indices}
-            ordered = sorted(indices, key=lambda i: len(prompts[i]))  # similar lengths share a batch: less padding
+            split = {i: self.split_prompt(requests[i]) for i in indices}
+            # similar prefixes and lengths share a batch: less padding
+            ordered = sorted(indices, key=lambda i: (len(split[i][0]), len(split[i][1])))
             for start in range(0, len(ordered), self.batch_size):
                 chunk = ordered[start : start + self.batch_size]
-                texts = [prompts[i] for i in chunk]
+                rows = [split[i] for i in chunk]
                 prefills = [requests[i].prefill for i in chunk]
-                for i, result in zip(chunk, self._generate(texts, prefills, requests[chunk[0]].options), strict=True):
+                for i, result in zip(chunk, self._generate(rows, prefills, requests[chunk[0]].options), strict=True):
                     results[i] = result
         return [r for r in results if r is not None]
 
-    def _generate(self, prompts: list[str], prefills: list[str], options: GenerationOptions) -> list[GenerationResult]:
+    def _batch_inputs(self, rows: list[tuple[list[int], list[int]]]) -> tuple[dict[str, Any], Any]:
+        """input_ids and attention_mask laid out `[pad][prefix][pad][suffix]`, and the prefixes' cache (or None)."""
+        torch = self._torch
+        longest_prefix = max(len(p) for p, _ in rows)
+        longest_suffix = max(len(s) for _, s in rows)
+        width = longest_prefix + longest_suffix
+        input_ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for r, (prefix, suffix) in enumerate(rows):
+            if prefix:
+                input_ids[r, longest_prefix - len(prefix) : longest_prefix] = torch.tensor(prefix)
+                mask[r, longest_prefix - len(prefix) : longest_prefix] = 1
+            input_ids[r, width - len(suffix) :] = torch.tensor(suffix)
+            mask[r, width - len(suffix) :] = 1
+        device = self.model.device
+        inputs = {"input_ids": input_ids.to(device), "attention_mask": mask.to(device)}
+        if not longest_prefix:
+            return inputs, None
+        from transformers import DynamicCache
+
+        kvs = [self._prefix_kv(tuple(prefix)) if prefix else None for prefix, _ in rows]
+        template = next(kv for kv in kvs if kv is not None)
+        cache = DynamicCache(config=self.model.config)
+        for layer, (keys, values) in enumerate(template):
+            shape = (len(rows), keys.shape[1], longest_prefix, keys.shape[3])
+            batch_keys = keys.new_zeros(shape)
+            batch_values = values.new_zeros(shape)
+            for r, kv in enumerate(kvs):
+                if kv is not None:
+                    length = kv[layer][0].shape[2]
+                    batch_keys[r, :, longest_prefix - length :] = kv[layer][0][0]
+                    batch_values[r, :, longest_prefix - length :] = kv[layer][1][0]
+            cache.update(batch_keys, batch_values, layer)
+        return inputs, cache
+
+    def _generate(
+        self, rows: list[tuple[list[int], list[int]]], prefills: list[str], options: GenerationOptions
+    ) -> list[GenerationResult]:
         torch = self._torch
         start = time.perf_counter()
-        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        encoded = {k: v.to(self.model.device) for k, v in encoded.items()}
+        encoded, cache = self._batch_inputs(rows)
         kwargs: dict[str, Any] = {
             "max_new_tokens": options.max_new_tokens,
             "repetition_penalty": options.repetition_penalty,
@@ -159,6 +241,8 @@ class LocalModel(TextModel):
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if options.stop:
             kwargs.update(stop_strings=options.stop, tokenizer=self.tokenizer)
+        if cache is not None:
+            kwargs[self._cache_kwarg] = cache
         try:
             with torch.inference_mode():
                 output = self.model.generate(**encoded, **kwargs)
@@ -182,7 +266,7 @@ class LocalModel(TextModel):
                     text=prefill + text,
                     tokens_generated=count,
                     prompt_tokens=int(encoded["attention_mask"][len(results)].sum()),
-                    seconds=seconds / len(prompts),
+                    seconds=seconds / len(rows),
                     finish_reason=finish,
                 )
             )

@@ -25,10 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from genpage import baselines  # noqa: E402
-from genpage.embed import load_encoder, product_text  # noqa: E402
-from genpage.evaluate import Split, evaluate_methods, format_table, genpage_method, results_json  # noqa: E402
-from genpage.rank import RankConfig, Ranker, ablated  # noqa: E402
+from genpage.embed import product_text  # noqa: E402
+from genpage.evaluate import run_evaluation  # noqa: E402
 from genpage.schemas import Product, User  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "online-retail" / "online_retail.csv.gz"
@@ -86,33 +84,21 @@ def cached_vectors(encoder, products: list[Product], home: Path) -> np.ndarray:
     return vectors
 
 
-def timings(ranker: Ranker, users: list[str]) -> dict[str, float]:
-    """Warm-ranker latency: one user's whole-catalogue ranking, and 1,000 users in one batch call."""
-    ranker.rank(users[:5], k=60)  # warm caches
-    one = []
-    for uid in users[:50]:
-        started = time.perf_counter()
-        ranker.rank([uid], k=60)
-        one.append(time.perf_counter() - started)
-    batch = (users * 2)[:1000]
-    started = time.perf_counter()
-    ranker.rank(batch, k=60)
-    return {"one_user_ms_median": 1000 * float(np.median(one)), "batch_1000_users_s": time.perf_counter() - started}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--encoder", default="minilm")
     parser.add_argument(
-        "--finetuned",
-        default="minilm-finetuned",
-        help="fine-tuned encoder name under $GENPAGE_HOME/models (trained by the bench if missing)",
+        "--finetune",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="fine-tuned encoder: auto = use it when one was trained for this split (see --finetune yes), "
+        "yes = train it when missing (minutes on 2 cores), no = base encoder only",
     )
-    parser.add_argument("--no-finetune", action="store_true", help="skip the fine-tuned encoder")
+    parser.add_argument("--finetune-pairs", type=int, default=4000)
     parser.add_argument("--no-ablations", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="skip the ALS/BPR grid search (default parameters)")
+    parser.add_argument("--quick", action="store_true", help="skip the ALS/BPR grid search (first grid point)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(message)s")
@@ -122,95 +108,44 @@ def main(argv: list[str] | None = None) -> int:
     from genpage.config import default_home
 
     home = default_home()
-    t0 = time.perf_counter()
+    started = time.perf_counter()
     products, events, users = load_online_retail(args.data)
-    item_ids = [p.id for p in products]
-    split = Split.of(events, item_ids)
-    print(
-        f"{len(events)} lines, {len(users)} users, {len(products)} items; {len(split.held)} test users "
-        f"(loaded in {time.perf_counter() - t0:.1f}s)",
-        file=sys.stderr,
+    print(f"{len(events)} lines, {len(users)} users, {len(products)} items", file=sys.stderr)
+    finetune = args.finetune == "yes"
+    if args.finetune == "auto":
+        from genpage.evaluate import Split
+        from genpage.finetune import finetuned_path
+
+        split = Split.of(events, [p.id for p in products])
+        finetune = finetuned_path(
+            split.train, products, base=args.encoder, home=home, max_pairs=args.finetune_pairs
+        ).is_dir()
+        if not finetune:
+            print("no fine-tuned encoder for this split yet: run with --finetune yes to train one", file=sys.stderr)
+    doc = run_evaluation(
+        events,
+        products,
+        users=users,
+        encoder=args.encoder,
+        embed=lambda enc: cached_vectors(enc, products, home),
+        finetune=finetune,
+        finetune_pairs=args.finetune_pairs,
+        tune_baselines=not args.quick,
+        ablations=not args.no_ablations,
+        home=home,
     )
-    encoder = load_encoder(args.encoder)
-    base_vectors = cached_vectors(encoder, products, home)
-
-    methods, meta = [], {}
-    for build in (baselines.popularity, baselines.rebuy, baselines.item_knn):
-        methods.append(build(split))
-    methods.append(baselines.text_similarity(split, base_vectors))
-    for kind in ("als", "bpr"):
-        started = time.perf_counter()
-        if args.quick:
-            grid = baselines.ALS_GRID if kind == "als" else baselines.BPR_GRID
-            method = baselines._factor_method(f"implicit-{kind}", kind, dict(grid[0]), split.train, item_ids)
-            meta[kind] = grid[0]
-        else:
-            method, meta[kind] = baselines.tuned_factor_model(split, base_vectors, kind)
-        meta[kind]["tuning_seconds"] = time.perf_counter() - started
-        methods.append(method)
-
-    vectors, encoder_used = base_vectors, encoder
-    if not args.no_finetune:
-        from genpage.finetune import ensure_finetuned
-
-        tuned = ensure_finetuned(split.train, products, base=args.encoder, name=args.finetuned, home=home)
-        if tuned is not None:
-            encoder_used = tuned
-            vectors = cached_vectors(tuned, products, home)
-    config = RankConfig()
-    gp, ranker = genpage_method(split, products, encoder_used, config, item_vectors=vectors, users=users)
-    methods.append(gp)
-    if not args.no_ablations:
-        for label, switches in (
-            ("semantic", {"use_semantic": False}),
-            ("co-purchase", {"use_copurchase": False}),
-            ("repurchase", {"use_repurchase": False}),
-            ("diversity", {"use_diversity": False}),
-        ):
-            m, _ = genpage_method(
-                split,
-                products,
-                encoder_used,
-                ablated(config, **switches),
-                item_vectors=vectors,
-                users=users,
-                name=f"genpage -{label}",
-            )
-            methods.append(m)
-        if encoder_used is not encoder:
-            m, _ = genpage_method(
-                split, products, encoder, config, item_vectors=base_vectors, users=users, name="genpage -fine-tuning"
-            )
-            methods.append(m)
-    results = evaluate_methods(split, methods, vectors)
-    print(format_table(results))
-    speed = timings(ranker, list(split.held["user_id"]))
-    best = max((r["all"].metrics["ndcg@10"], n) for n, r in results.items() if not n.startswith("genpage"))
-    best_explore = max((r["explore"].metrics["ndcg@10"], n) for n, r in results.items() if not n.startswith("genpage"))
-    summary = {
-        "genpage_vs_best_baseline": results["genpage"]["all"].metrics["ndcg@10"] / best[0],
-        "best_baseline": best[1],
-        "genpage_vs_best_baseline_explore": results["genpage"]["explore"].metrics["ndcg@10"]
-        / max(best_explore[0], 1e-9),
-        "best_baseline_explore": best_explore[1],
-    }
+    table = doc.pop("table")
+    print(table)
+    summary, speed = doc.get("summary", {}), doc.get("timings", {})
     print(
-        f"\ngenpage NDCG@10 / best baseline ({best[1]}): {summary['genpage_vs_best_baseline']:.3f}x; "
-        f"explore / best ({best_explore[1]}): {summary['genpage_vs_best_baseline_explore']:.3f}x"
+        f"\ngenpage NDCG@10 / best baseline ({summary.get('best_baseline')}): "
+        f"{summary.get('genpage_vs_best_baseline', 0):.3f}x; explore / best ({summary.get('best_baseline_explore')}): "
+        f"{summary.get('genpage_vs_best_baseline_explore', 0):.3f}x"
     )
     print(
-        f"timings (2 shared cores, noisy): one user {speed['one_user_ms_median']:.1f} ms, "
-        f"1,000 users {speed['batch_1000_users_s']:.2f} s; total {time.perf_counter() - t0:.0f} s"
-    )
-    doc = results_json(
-        results,
-        {
-            "summary": summary,
-            "timings": speed,
-            "baseline_params": meta,
-            "encoder": encoder_used.name,
-            "test_users": len(split.held),
-        },
+        f"Ranker.rank timings (2 shared cores, noisy): one user {speed.get('one_user_ms_median', 0):.1f} ms, "
+        f"1,000 users in one call {speed.get('batch_1000_users_s', 0):.2f} s; bench total "
+        f"{time.perf_counter() - started:.0f} s"
     )
     text = json.dumps(doc, indent=2, default=float)
     if args.json:

@@ -110,6 +110,11 @@ def _implicit_model(kind: str, params: dict[str, Any]) -> Any:
     return BayesianPersonalizedRanking(random_state=0, **params)
 
 
+def factor_method(name: str, kind: str, params: dict[str, Any], split: Split) -> Method:
+    """implicit's ALS or BPR with the given parameters, fitted on the split's training events."""
+    return _factor_method(name, kind, params, split.train, split.item_ids)
+
+
 def _factor_method(name: str, kind: str, params: dict[str, Any], train: pd.DataFrame, item_ids: list[str]) -> Method:
     user_index, counts, _ = _user_item(train, item_ids)
     confidence = counts.copy().astype(np.float32)

@@ -143,30 +143,20 @@ def diversify(
         return order
     head_scores = scores[head].astype(np.float64)
     spread = float(head_scores.max() - head_scores.min()) or 1.0
+    head_families = families[head]
+    head_groups = groups[head]
+    _, group_codes = np.unique(head_groups, return_inverse=True)
+    shown_per_group = np.zeros(group_codes.max() + 1)
+    available = np.ones(len(head), dtype=bool)
     chosen: list[int] = []
-    pushed: list[int] = []
-    used_families: set[int] = set()
-    group_count: dict[int, int] = {}
-    remaining = list(range(len(head)))
-    while remaining and len(chosen) < page:
-        best_pos, best_value = -1, -np.inf
-        for pos in remaining:
-            item = head[pos]
-            if int(families[item]) in used_families:
-                continue
-            value = head_scores[pos] - group_penalty * spread * group_count.get(int(groups[item]), 0)
-            if value > best_value:
-                best_pos, best_value = pos, value
-        if best_pos < 0:
-            break
-        item = head[best_pos]
-        chosen.append(item)
-        used_families.add(int(families[item]))
-        group_count[int(groups[item])] = group_count.get(int(groups[item]), 0) + 1
-        remaining.remove(best_pos)
-    chosen_set = set(chosen)
-    for pos in remaining:
-        item = head[pos]
-        if item not in chosen_set:
-            pushed.append(item)
-    return np.concatenate([np.array(chosen, dtype=order.dtype), np.array(pushed, dtype=order.dtype), tail])
+    while len(chosen) < page and available.any():
+        value = head_scores - group_penalty * spread * shown_per_group[group_codes]
+        value[~available] = -np.inf
+        best = int(np.argmax(value))
+        chosen.append(best)
+        available &= head_families != head_families[best]  # its whole family leaves the page
+        shown_per_group[group_codes[best]] += 1
+    picked = np.zeros(len(head), dtype=bool)
+    picked[chosen] = True
+    rest = head[~picked]  # pushed-down duplicates and the remainder, in their original order
+    return np.concatenate([head[chosen], rest, tail]).astype(order.dtype, copy=False)

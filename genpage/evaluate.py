@@ -285,3 +285,148 @@ def genpage_method(
     method = Method(name, scores, order if config.use_diversity else None, has_explore=True)
     method.fit_seconds = ranker.fit_seconds
     return method, ranker
+
+
+# ---------------------------------------------------------------------- the whole run (CLI and bench)
+def run_evaluation(
+    events: pd.DataFrame,
+    products: list[Any],
+    *,
+    users: list[Any] | None = None,
+    encoder: str = "minilm",
+    embed: Callable[[Any], np.ndarray] | None = None,
+    finetune: bool = False,
+    finetune_pairs: int = 4000,
+    baselines: bool = True,
+    tune_baselines: bool = True,
+    ablations: bool = True,
+    timing: bool = True,
+    k: int = 10,
+    home: Any = None,
+) -> dict[str, Any]:
+    """Split, fit every method, evaluate: the JSON document of bench/ranking.py plus a printable "table".
+
+    `embed(encoder) -> (items, dim) vectors` lets the caller cache product embeddings (store or .npy)."""
+    from genpage import baselines as base_methods
+    from genpage.embed import embed_products, load_encoder
+    from genpage.rank import RankConfig, ablated
+
+    started = time.perf_counter()
+    embed = embed or (lambda enc: embed_products(None, enc, products)[1])
+    split = Split.of(events, [p.id for p in products])
+    if split.held.empty:
+        from genpage.errors import GenpageError
+
+        raise GenpageError("no user has two baskets (sessions): nothing to hold out; ingest more history first")
+    base_encoder = load_encoder(encoder, home=home)
+    base_vectors = embed(base_encoder)
+    methods, meta = [], {}
+    if baselines:
+        methods += [base_methods.popularity(split), base_methods.rebuy(split), base_methods.item_knn(split)]
+        methods.append(base_methods.text_similarity(split, base_vectors))
+        for kind in ("als", "bpr"):
+            t0 = time.perf_counter()
+            if tune_baselines:
+                method, meta[kind] = base_methods.tuned_factor_model(split, base_vectors, kind, k=k)
+            else:
+                params = dict((base_methods.ALS_GRID if kind == "als" else base_methods.BPR_GRID)[0])
+                method, meta[kind] = base_methods.factor_method(f"implicit-{kind}", kind, params, split), params
+            meta[kind]["seconds"] = time.perf_counter() - t0
+            methods.append(method)
+    encoder_used, vectors = base_encoder, base_vectors
+    if finetune:
+        from genpage.finetune import ensure_finetuned
+
+        tuned = ensure_finetuned(split.train, products, base=encoder, home=home, max_pairs=finetune_pairs)
+        if tuned is not None:
+            encoder_used, vectors = tuned, embed(tuned)
+    config = RankConfig()
+    main, ranker = genpage_method(split, products, encoder_used, config, item_vectors=vectors, users=users, k=k)
+    methods.append(main)
+    if ablations:
+        for label, switches in (
+            ("semantic", {"use_semantic": False}),
+            ("co-purchase", {"use_copurchase": False}),
+            ("repurchase", {"use_repurchase": False}),
+            ("diversity", {"use_diversity": False}),
+        ):
+            variant = ablated(config, **switches)
+            method, _ = genpage_method(
+                split, products, encoder_used, variant, item_vectors=vectors, users=users, name=f"genpage -{label}", k=k
+            )
+            methods.append(method)
+        if encoder_used is not base_encoder:
+            method, _ = genpage_method(
+                split,
+                products,
+                base_encoder,
+                config,
+                item_vectors=base_vectors,
+                users=users,
+                name="genpage -fine-tuning",
+                k=k,
+            )
+            methods.append(method)
+    results = evaluate_methods(split, methods, vectors, k=k)
+    extra: dict[str, Any] = {"encoder": encoder_used.name, "test_users": len(split.held), "baseline_params": meta}
+    others = {n: r for n, r in results.items() if not n.startswith("genpage")}
+    if others:
+        metric = f"ndcg@{k}"
+        best = max(others, key=lambda n: others[n]["all"].metrics[metric])
+        best_explore = max(others, key=lambda n: others[n]["explore"].metrics.get(metric, 0.0))
+        extra["summary"] = {
+            "best_baseline": best,
+            "genpage_vs_best_baseline": results["genpage"]["all"].metrics[metric]
+            / max(others[best]["all"].metrics[metric], 1e-12),
+            "best_baseline_explore": best_explore,
+            "genpage_vs_best_baseline_explore": results["genpage"]["explore"].metrics.get(metric, 0.0)
+            / max(others[best_explore]["explore"].metrics.get(metric, 0.0), 1e-12),
+        }
+    if timing:
+        extra["timings"] = rank_timings(ranker, list(split.held["user_id"]))
+    extra["total_seconds"] = time.perf_counter() - started
+    doc = results_json(results, extra)
+    doc["table"] = format_table(results, k=k)
+    return doc
+
+
+def rank_timings(ranker: Any, users: list[str], batch_size: int = 1000) -> dict[str, float]:
+    """Warm-ranker latency of Ranker.rank: one user (median of 50), and `batch_size` users in one call."""
+    ranker.rank(users[:5], k=60)
+    one = []
+    for uid in users[:50]:
+        t0 = time.perf_counter()
+        ranker.rank([uid], k=60)
+        one.append(time.perf_counter() - t0)
+    batch = (users * (batch_size // max(len(users), 1) + 1))[:batch_size]
+    t0 = time.perf_counter()
+    ranker.rank(batch, k=60)
+    return {"one_user_ms_median": 1000 * float(np.median(one)), f"batch_{batch_size}_users_s": time.perf_counter() - t0}
+
+
+def evaluate(
+    store: Any,
+    *,
+    encoder: str = "minilm",
+    finetune: bool = False,
+    baselines: bool = True,
+    ablations: bool = False,
+    k: int = 10,
+) -> dict[str, Any]:
+    """`genpage evaluate`: the chronological-split evaluation of the store's own data (embeddings cached in it)."""
+    from genpage.embed import embed_products
+    from genpage.schemas import User
+
+    products = store.products()
+    users = [User(id=r["id"], country=r["country"]) for r in store.query("SELECT id, country FROM users")]
+    return run_evaluation(
+        store.events_frame(),
+        products,
+        users=users,
+        encoder=encoder,
+        embed=lambda enc: embed_products(store, enc, products)[1],
+        finetune=finetune,
+        baselines=baselines,
+        ablations=ablations,
+        k=k,
+    )

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 
 def co_interaction_pairs(
-    events: pd.DataFrame, products: list[Product], *, max_pairs: int = 20000, seed: int = 0
+    events: pd.DataFrame, products: list[Product], *, max_pairs: int = 4000, seed: int = 0
 ) -> list[tuple[str, str]]:
     """(anchor text, positive text) pairs of distinct products bought in one basket, most frequent pairs first
     capped per product so that best-sellers do not fill the set."""
@@ -138,6 +138,23 @@ def train_encoder(
     return train_encoder_on_pairs(pairs, base=base, name=name, home=home, epochs=epochs)
 
 
+def finetuned_path(
+    events: pd.DataFrame,
+    products: list[Product],
+    *,
+    base: str = "minilm",
+    name: str = "minilm-finetuned",
+    home: Path | None = None,
+    max_pairs: int = 4000,
+) -> Path:
+    """Where the fine-tuned encoder for exactly these events lives: <home>/models/<name>-<hash of its pairs>."""
+    from genpage.config import default_home
+
+    pairs = co_interaction_pairs(events, products, max_pairs=max_pairs)
+    digest = hashlib.sha256(json.dumps([base, pairs]).encode()).hexdigest()[:16]
+    return Path(home or default_home()) / "models" / f"{name}-{digest}"
+
+
 def ensure_finetuned(
     events: pd.DataFrame,
     products: list[Product],
@@ -145,17 +162,13 @@ def ensure_finetuned(
     base: str = "minilm",
     name: str = "minilm-finetuned",
     home: Path | None = None,
-    max_pairs: int = 20000,
+    max_pairs: int = 4000,
 ) -> Encoder | None:
     """The fine-tuned encoder for exactly these training events (trained once, reused while the data is the same)."""
-    from genpage.config import default_home
-
     pairs = co_interaction_pairs(events, products, max_pairs=max_pairs)
     if not pairs:
         return None
-    digest = hashlib.sha256(json.dumps([base, pairs]).encode()).hexdigest()[:16]
-    folder_name = f"{name}-{digest}"
-    target = Path(home or default_home()) / "models" / folder_name
+    target = finetuned_path(events, products, base=base, name=name, home=home, max_pairs=max_pairs)
     if not (target / "modules.json").is_file():
-        train_encoder_on_pairs(pairs, base=base, name=folder_name, home=home)
-    return load_encoder(folder_name, home=home)
+        train_encoder_on_pairs(pairs, base=base, name=target.name, home=home)
+    return load_encoder(target.name, home=home)

@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from genpage import rules as policy
 from genpage.diversity import diversify, interest_groups, product_families
 from genpage.embed import Encoder, embed_products
 from genpage.features import DAY_SECONDS, FEATURE_GROUPS, FEATURES, History, feature_block, to_days
 from genpage.profile import Profile, build_profile, semantic_planes
+from genpage.rules import RankFilters
 from genpage.schemas import Campaign, Product, RankedList, User
+from genpage.scorer import fit_scorer, predict
 
 if TYPE_CHECKING:
     from genpage.store import Store
@@ -67,23 +70,6 @@ class RankConfig:
         if not self.use_repurchase:
             off |= set(FEATURE_GROUPS["repurchase"])
         return [f for f in FEATURES if f not in off]
-
-
-@dataclass
-class RankFilters:
-    """Optional filters on top of the business rules (in stock, not returned, not just bought)."""
-
-    price_min: float | None = None
-    price_max: float | None = None
-    categories: list[str] = field(default_factory=list)
-    exclude_items: list[str] = field(default_factory=list)
-    in_stock_only: bool = True
-
-    @classmethod
-    def coerce(cls, value: RankFilters | dict[str, Any] | None) -> RankFilters:
-        if value is None:
-            return cls()
-        return value if isinstance(value, RankFilters) else cls(**value)
 
 
 @dataclass
@@ -219,7 +205,7 @@ class Ranker:
         for head, mask in (("all", np.ones(len(y), bool)), ("new", ~own)):
             if y[mask].sum() < 5:
                 continue
-            self.models[head] = _fit_scorer(x[mask], y[mask], users[mask], weight[mask], seed=cfg.seed)
+            self.models[head] = fit_scorer(x[mask], y[mask], users[mask], weight[mask], seed=cfg.seed)
         logger.info("trained on %d candidate rows of %d users (%.1f%% positive)", len(y), len(held_out), 100 * y.mean())
 
     # ------------------------------------------------------------------ state updates
@@ -284,7 +270,7 @@ class Ranker:
         if model is not None:
             if len(rr):
                 x = np.column_stack([planes[n][rr, cc] for n in self.config.features])
-                out[rr, cc] = _predict(model, x)
+                out[rr, cc] = predict(model, x)
             return out
         cfg = self.config
 
@@ -395,9 +381,9 @@ class Ranker:
         history = self._history()
         scores, batches = self.score_matrix(user_ids, now=now)
         days = self._now_days(history, len(user_ids), now)
-        allowed = self._allowed(rules)
-        campaign_items = self._campaign_items(campaign)
-        new_items = self._new_arrivals(history, days[0] if len(days) else history.now)
+        allowed = policy.allowed(self, rules)
+        campaign_items = policy.campaign_items(self, campaign)
+        new_items = policy.new_arrivals(self, history, days[0] if len(days) else history.now)
         trend_all = history.trend_counts(days[:1] if len(days) else np.array([history.now]))[0]
         results: list[RankedList] = []
         row = 0
@@ -407,8 +393,8 @@ class Ranker:
                 cold = batch.rows[r] < 0 or not (
                     batch.planes["ui_baskets"][r].any() or batch.planes["ui_interact"][r].any()
                 )
-                user_scores = self._cold_scores(uid, trend_all) if cold else scores[row].astype(np.float64)
-                keep = allowed & self._user_rules(history, batch, r, days[row])
+                user_scores = policy.cold_scores(self, uid, trend_all) if cold else scores[row].astype(np.float64)
+                keep = allowed & policy.user_rules(self, history, batch, r, days[row])
                 boost = np.zeros(len(self.item_ids))
                 if campaign is not None and len(campaign_items):
                     boost[campaign_items] = campaign.boost + 1.0
@@ -434,7 +420,9 @@ class Ranker:
                 ):  # diversity may lift an item: scores stay sorted
                     item.score = min(item.score, before.score)
                 results.append(
-                    RankedList(user_id=uid, items=items, cold_start=bool(cold), interests=self._interests(batch, r))
+                    RankedList(
+                        user_id=uid, items=items, cold_start=bool(cold), interests=self._interests(history, batch, r)
+                    )
                 )
                 row += 1
         return results
@@ -476,86 +464,20 @@ class Ranker:
             cache[key] = np.argsort(-trend, kind="stable")
         return cache[key]
 
-    def _allowed(self, rules: RankFilters) -> np.ndarray:
-        keep = np.ones(len(self.item_ids), dtype=bool)
-        if rules.in_stock_only:
-            keep &= self.in_stock
-        if rules.price_min is not None:
-            keep &= self.price >= rules.price_min
-        if rules.price_max is not None:
-            keep &= self.price <= rules.price_max
-        if rules.categories:
-            keep &= np.isin(self.categories, rules.categories)
-        for item in rules.exclude_items:
-            if item in self.item_index:
-                keep[self.item_index[item]] = False
-        return keep
-
-    def _user_rules(self, history: History, batch: _Batch, r: int, day: float) -> np.ndarray:
-        """Not returned; not bought in the last `just_bought_days` unless shoppers rebuy the item."""
-        keep = np.ones(len(self.item_ids), dtype=bool)
-        row = int(batch.rows[r])
-        if row < 0:
-            return keep
-        keep[history.returned[row].indices] = False
-        since = batch.planes["ui_days_since"][r]
-        just = np.nan_to_num(since, nan=np.inf) < self.config.just_bought_days
-        keep &= ~(just & (history.i_rebuy_rate < self.config.repurchasable_rate))
-        return keep
-
-    def _campaign_items(self, campaign: Campaign | None) -> np.ndarray:
-        if campaign is None:
-            return np.zeros(0, dtype=np.int64)
-        idx = [self.item_index[i] for i in campaign.featured_products if i in self.item_index]
-        if campaign.featured_categories:
-            idx += list(np.nonzero(np.isin(self.categories, campaign.featured_categories))[0])
-        return np.array(sorted(set(idx)), dtype=np.int64)
-
-    def _new_arrivals(self, history: History, day: float) -> np.ndarray:
-        """Products created (or first sold) within `new_arrival_days`, or never sold: newest first."""
-        sold = history.daily_cum > 0
-        first_sold = np.where(sold.any(axis=1), sold.argmax(axis=1) + history.day0 - 1, np.nan)
-        arrival = np.where(np.isnan(self.created_day), first_sold, self.created_day)
-        recent = (day - arrival <= self.config.new_arrival_days) | (history.i_buyers == 0)
-        idx = np.nonzero(recent)[0]
-        return idx[np.argsort(-np.nan_to_num(arrival[idx], nan=day), kind="stable")]
-
-    def _cold_scores(self, user_id: str, trend: np.ndarray) -> np.ndarray:
-        """Trending, plus what shoppers of the same country buy when the user's country is known."""
-        score = np.log1p(trend) + 0.1 * np.log1p(self._history().i_buyers)
-        country = self.users.get(user_id).country if user_id in self.users else None
-        if country:
-            score = score + self._country_popularity(country)
-        return score / max(float(score.max()), 1e-9)
-
-    def _country_popularity(self, country: str) -> np.ndarray:
-        cache = self.__dict__.setdefault("_country_cache", {})
-        if country not in cache:
-            same = [u.id for u in self.users.values() if u.country == country]
-            history = self._history()
-            rows = history.rows(same)
-            rows = rows[rows >= 0]
-            counts = (
-                np.asarray((history.baskets[rows] > 0).sum(axis=0)).ravel()
-                if len(rows)
-                else np.zeros(len(self.item_ids))
-            )
-            cache[country] = np.log1p(counts)
-        return cache[country]
-
-    def _interests(self, batch: _Batch, r: int, top: int = 3) -> list[str]:
+    def _interests(self, history: History, batch: _Batch, r: int, top: int = 3) -> list[str]:
         """The user's top categories, or (without categories) the most telling words of their products."""
         row = int(batch.rows[r])
-        history = self._history()
         if row < 0:
             return []
-        weighted = history.decay[row] + 0.5 * history.interact[row]
-        items, weights = weighted.indices, weighted.data
+        items, weights = history.user_item_weights(row)
         if not len(items):
             return []
         if any(self.categories[items]):
-            totals = pd.Series(weights, index=self.categories[items]).groupby(level=0).sum()
-            return [c for c in totals.sort_values(ascending=False).index if c][:top]
+            totals: dict[str, float] = {}
+            for category, weight in zip(self.categories[items].tolist(), weights.tolist(), strict=True):
+                if category:
+                    totals[category] = totals.get(category, 0.0) + weight
+            return sorted(totals, key=lambda c: (-totals[c], c))[:top]
         from genpage.reasons import theme_words
 
         return theme_words([self.products[i].title for i in items], weights, top)
@@ -574,60 +496,6 @@ def _normalise_events(events: pd.DataFrame) -> pd.DataFrame:
         frame["item_id"] = frame["item_id"].where(frame["item_id"].isna(), frame["item_id"].astype(str))
     frame["timestamp"] = pd.to_datetime(frame["timestamp"])
     return frame
-
-
-def _fit_scorer(x: np.ndarray, y: np.ndarray, users: np.ndarray, weight: np.ndarray, *, seed: int = 0) -> Any:
-    """LambdaMART (LightGBM lambdarank, one query per user) when lightgbm is installed, else sklearn's
-    gradient-boosted trees as a pointwise classifier. Rows must be grouped by user."""
-    empty = np.isnan(x).all(axis=0)
-    if empty.any():  # a column with no values at all (e.g. rebuy gaps among new items) cannot be binned
-        x = x.copy()
-        x[:, empty] = 0.0
-    try:
-        import lightgbm
-    except ImportError:
-        lightgbm = None
-    if lightgbm is not None:
-        has_positive = np.isin(users, np.unique(users[y]))
-        x, y, users = x[has_positive], y[has_positive], users[has_positive]
-        _, sizes = np.unique(users, return_counts=True)
-        model = lightgbm.LGBMRanker(
-            objective="lambdarank",
-            n_estimators=150,
-            learning_rate=0.05,
-            num_leaves=31,
-            min_child_samples=40,
-            subsample=0.8,
-            subsample_freq=1,
-            colsample_bytree=0.8,
-            reg_lambda=1.0,
-            lambdarank_truncation_level=20,
-            n_jobs=1,
-            random_state=seed,
-            verbose=-1,
-        )
-        model.fit(x, y.astype(np.int32), group=sizes)
-        return model
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    model = HistGradientBoostingClassifier(
-        max_iter=150,
-        learning_rate=0.1,
-        max_leaf_nodes=31,
-        min_samples_leaf=40,
-        l2_regularization=1.0,
-        early_stopping=False,
-        random_state=seed,
-    )
-    model.fit(x, y, sample_weight=weight)
-    return model
-
-
-def _predict(model: Any, x: np.ndarray) -> np.ndarray:
-    """Scores in (0, 1), above every non-candidate's."""
-    if hasattr(model, "predict_proba"):
-        return model.predict_proba(x)[:, 1].astype(np.float32)
-    return (1.0 / (1.0 + np.exp(-model.predict(x)))).astype(np.float32)
 
 
 def ablated(config: RankConfig, **switches: bool) -> RankConfig:

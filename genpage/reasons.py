@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from genpage.embed import clean_title
+from genpage.rules import campaign_items
 from genpage.schemas import Campaign, RankedItem, Reason, User
 
 if TYPE_CHECKING:
@@ -64,19 +65,23 @@ def theme_words(titles: list[str], weights: np.ndarray, top: int = 3) -> list[st
     return [w for w, _ in counts.most_common(top)]
 
 
-def _anchors(ranker: Ranker, history: History, row: int, items: list[int]) -> tuple[np.ndarray, np.ndarray]:
+def _anchors(
+    ranker: Ranker, history: History, row: int, items: list[int], limit: int = 100
+) -> tuple[np.ndarray, np.ndarray]:
     """For each item: the user's own item that best explains it (co-bought, else most similar text; -1 if the user
-    has none) and whether that anchor was bought (else viewed)."""
-    bought = _row(history.baskets, row)
-    own = np.unique(np.concatenate([bought, _row(history.interact, row)]))
+    has none) and whether that anchor was bought (else viewed). Looks at the user's `limit` strongest items."""
+    own, weights = history.user_item_weights(row)
     if len(own) == 0 or not items:
         return np.full(len(items), -1), np.zeros(len(items), bool)
+    if len(own) > limit:
+        own = own[np.argsort(-weights, kind="stable")[:limit]]
     cols = np.asarray(items)
     link = _cells(history.sim_basket, own, cols) + _cells(history.sim_user, own, cols)  # (own, items)
-    text = ranker.item_vectors[own] @ ranker.item_vectors[cols].T
-    link = np.where(link.max(axis=0, keepdims=True) > 0, link, text)
+    unlinked = link.max(axis=0) <= 0
+    if unlinked.any():
+        link[:, unlinked] = ranker.item_vectors[own] @ ranker.item_vectors[cols[unlinked]].T
     best = own[np.argmax(link, axis=0)]
-    return best, np.isin(best, bought)
+    return best, np.isin(best, _row(history.baskets, row))
 
 
 def _row(matrix: sp.csr_matrix, row: int) -> np.ndarray:
@@ -100,7 +105,7 @@ def explain(
 ) -> list[RankedItem]:
     planes = batch.planes
     row = int(batch.rows[r])
-    campaign_set = set(ranker._campaign_items(campaign).tolist()) if campaign is not None else set()
+    campaign_set = set(campaign_items(ranker, campaign).tolist()) if campaign is not None else set()
     new_set = set(new_items.tolist())
     trend_cut = np.sort(trend)[-max(1, len(trend) // 20)] if len(trend) else 0.0
     queries = history.queries.get(user.id, []) if user is not None else []
@@ -111,21 +116,23 @@ def explain(
         label = None
         category = ranker.categories[item] or None
         if forced.get(item) == "new_arrival":
-            reason = Reason(kind="new_arrival", anchor_id=category, anchor_label=category)
+            reason = Reason.model_construct(kind="new_arrival", anchor_id=category, anchor_label=category)
         elif forced.get(item) == "trending":
-            reason = Reason(kind="trending", anchor_id=category, anchor_label=category)
+            reason = Reason.model_construct(kind="trending", anchor_id=category, anchor_label=category)
         elif item in campaign_set:
-            reason = Reason(kind="campaign", anchor_id=campaign.name, anchor_label=campaign.name)  # type: ignore[union-attr]
+            reason = Reason.model_construct(kind="campaign", anchor_id=campaign.name, anchor_label=campaign.name)  # type: ignore[union-attr]
         elif not cold and planes["ui_baskets"][r, item] > 0:
-            reason = Reason(kind="buy_again", anchor_id=ranker.item_ids[item], anchor_label=_title(ranker, item))
+            reason = Reason.model_construct(
+                kind="buy_again", anchor_id=ranker.item_ids[item], anchor_label=_title(ranker, item)
+            )
         elif item in new_set and (cold or scores[item] < np.inf):
-            reason = Reason(kind="new_arrival", anchor_id=category, anchor_label=category)
+            reason = Reason.model_construct(kind="new_arrival", anchor_id=category, anchor_label=category)
         elif cold:
             country = user.country if user is not None else None
             if country and trend[item] < trend_cut:
-                reason = Reason(kind="popular_in_country", anchor_id=country, anchor_label=country)
+                reason = Reason.model_construct(kind="popular_in_country", anchor_id=country, anchor_label=country)
             else:
-                reason = Reason(kind="trending", anchor_id=category, anchor_label=category)
+                reason = Reason.model_construct(kind="trending", anchor_id=category, anchor_label=category)
         elif (
             queries
             and len(profile.queries)
@@ -133,19 +140,23 @@ def explain(
         ):
             sims = profile.queries @ ranker.item_vectors[item]
             label = queries[-len(profile.queries) :][int(np.argmax(sims))]
-            reason = Reason(kind="because_searched", anchor_id=label, anchor_label=label)
+            reason = Reason.model_construct(kind="because_searched", anchor_id=label, anchor_label=label)
         elif planes["uknn"][r, item] > 2 * max(planes["knn_basket"][r, item], 1e-6) and row >= 0:
-            reason = Reason(kind="similar_shoppers")
+            reason = Reason.model_construct(kind="similar_shoppers", anchor_id=None, anchor_label=None)
         elif trend[item] >= trend_cut and planes["knn_basket"][r, item] <= 0 and planes["sem_interest"][r, item] < 0.5:
-            reason = Reason(kind="trending", anchor_id=category, anchor_label=category)
+            reason = Reason.model_construct(kind="trending", anchor_id=category, anchor_label=category)
         else:
             anchor = int(anchors[pos]) if anchors is not None else -1
             if anchor < 0:
-                reason = Reason(kind="for_you")
+                reason = Reason.model_construct(kind="for_you", anchor_id=None, anchor_label=None)
             else:
                 kind = "because_bought" if anchor_bought[pos] else "because_viewed"  # type: ignore[index]
-                reason = Reason(kind=kind, anchor_id=ranker.item_ids[anchor], anchor_label=_title(ranker, anchor))
-        items.append(RankedItem(item_id=ranker.item_ids[item], score=float(scores[item]), reason=reason))
+                reason = Reason.model_construct(
+                    kind=kind, anchor_id=ranker.item_ids[anchor], anchor_label=_title(ranker, anchor)
+                )
+        items.append(
+            RankedItem.model_construct(item_id=ranker.item_ids[item], score=float(scores[item]), reason=reason)
+        )
     return items
 
 
@@ -156,4 +167,7 @@ def _cells(matrix: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
 
 
 def _title(ranker: Ranker, item: int) -> str:
-    return clean_title(ranker.products[item].title)
+    titles = ranker.__dict__.get("_clean_titles")
+    if titles is None or len(titles) != len(ranker.products):
+        titles = ranker.__dict__["_clean_titles"] = [clean_title(p.title) for p in ranker.products]
+    return titles[item]

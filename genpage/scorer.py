@@ -1,0 +1,61 @@
+"""The learned scorer: gradient-boosted trees over candidate features (LambdaMART with LightGBM when installed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def fit_scorer(x: np.ndarray, y: np.ndarray, users: np.ndarray, weight: np.ndarray, *, seed: int = 0) -> Any:
+    """LambdaMART (LightGBM lambdarank, one query per user) when lightgbm is installed, else sklearn's
+    gradient-boosted trees as a pointwise classifier. Rows must be grouped by user."""
+    empty = np.isnan(x).all(axis=0)
+    if empty.any():  # a column with no values at all (e.g. rebuy gaps among new items) cannot be binned
+        x = x.copy()
+        x[:, empty] = 0.0
+    try:
+        import lightgbm
+    except ImportError:
+        lightgbm = None
+    if lightgbm is not None:
+        has_positive = np.isin(users, np.unique(users[y]))
+        x, y, users = x[has_positive], y[has_positive], users[has_positive]
+        _, sizes = np.unique(users, return_counts=True)
+        model = lightgbm.LGBMRanker(
+            objective="lambdarank",
+            n_estimators=150,
+            learning_rate=0.05,
+            num_leaves=31,
+            min_child_samples=40,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.8,
+            reg_lambda=1.0,
+            lambdarank_truncation_level=20,
+            n_jobs=1,
+            random_state=seed,
+            verbose=-1,
+        )
+        model.fit(x, y.astype(np.int32), group=sizes)
+        return model
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(
+        max_iter=150,
+        learning_rate=0.1,
+        max_leaf_nodes=31,
+        min_samples_leaf=40,
+        l2_regularization=1.0,
+        early_stopping=False,
+        random_state=seed,
+    )
+    model.fit(x, y, sample_weight=weight)
+    return model
+
+
+def predict(model: Any, x: np.ndarray) -> np.ndarray:
+    """Scores in (0, 1), above every non-candidate's."""
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(x)[:, 1].astype(np.float32)
+    return (1.0 / (1.0 + np.exp(-model.predict(x)))).astype(np.float32)

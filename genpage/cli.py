@@ -176,6 +176,23 @@ def cmd_segments(args: argparse.Namespace, out: _Console) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace, out: _Console) -> int:
+    import json
+
+    from genpage.evaluate import evaluate
+    from genpage.store import Store
+
+    config = _config(args)
+    out.status("evaluating on a chronological split of the store's events (last basket of each user held out)")
+    doc = evaluate(Store(config.database), encoder=config.encoder, finetune=args.finetune,
+                   baselines=not args.no_baselines, ablations=args.ablations)
+    print(doc["table"])
+    if args.json:
+        Path(args.json).write_text(json.dumps({k: v for k, v in doc.items() if k != "table"}, indent=2))
+        out.status(f"wrote {args.json}")
+    return 0
+
+
 def cmd_train_encoder(args: argparse.Namespace, out: _Console) -> int:
     from genpage.finetune import train_encoder
     from genpage.store import Store
@@ -199,6 +216,7 @@ EXAMPLES = {
     "batch": "genpage batch examples/campaigns/christmas.yaml --out out/christmas --workers 2",
     "segments": "genpage segments --k 8",
     "train-encoder": "genpage train-encoder --epochs 1",
+    "evaluate": "genpage evaluate --json ranking.json",
 }
 
 
@@ -274,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, help="number of segments (default: about sqrt of the users, at most 10)")
     p.add_argument("--refresh", action="store_true", help="rebuild even when the cached segments are current")
     p.set_defaults(func=cmd_segments)
+
+    p = add("evaluate", "Evaluate the ranker against baselines on the store's data (last basket held out).")
+    p.add_argument("--json", help="also write the results as JSON here")
+    p.add_argument("--finetune", action="store_true", help="also fine-tune the encoder on the training split")
+    p.add_argument("--ablations", action="store_true", help="add rows with one component of genpage removed")
+    p.add_argument("--no-baselines", action="store_true", help="only genpage (faster)")
+    p.set_defaults(func=cmd_evaluate)
 
     p = add("train-encoder", "Fine-tune the encoder on the store's co-purchase pairs; save it under the home.")
     p.add_argument("--base", default="minilm", help="encoder to start from (default minilm)")

@@ -119,8 +119,11 @@ def _factor_method(name: str, kind: str, params: dict[str, Any], train: pd.DataF
     user_index, counts, _ = _user_item(train, item_ids)
     confidence = counts.copy().astype(np.float32)
     confidence.data = 1.0 + params.pop("alpha", 1.0) * np.log1p(confidence.data)
+    from threadpoolctl import threadpool_limits
+
     model = _implicit_model(kind, params)
-    model.fit(confidence, show_progress=False)
+    with threadpool_limits(1, "blas"):  # implicit's own loops are parallel; a BLAS pool on top only slows them
+        model.fit(sp.csr_matrix(confidence), show_progress=False)
     users_f = np.asarray(model.user_factors)
     items_f = np.asarray(model.item_factors)
 

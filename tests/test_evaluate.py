@@ -113,3 +113,31 @@ def test_evaluate_methods_slices_by_hand() -> None:
     doc = results_json({"fixed": results})
     assert doc["rows"][0]["name"] == "fixed" and "fixed" in doc["explore"] and "fixed" in doc["cold_items"]
     assert "fixed" in format_table({"fixed": results}, k=2)
+
+
+def test_evaluate_a_store_end_to_end(tmp_path) -> None:
+    """`genpage evaluate`'s library function on a small real store: every baseline and genpage get a row."""
+    from genpage.evaluate import evaluate
+    from genpage.store import Store
+    from tests.test_rank import _catalogue, _events
+
+    store = Store(tmp_path / "shop.sqlite")
+    products = _catalogue()
+    store.upsert_products(products)
+    store.upsert_events(_events(products))
+    doc = evaluate(store, ablations=False)
+    names = [row["name"] for row in doc["rows"]]
+    assert names == [
+        "popularity",
+        "rebuy-own-items",
+        "item-knn",
+        "minilm-text",
+        "implicit-als",
+        "implicit-bpr",
+        "genpage",
+    ]
+    assert doc["test_users"] == 40
+    genpage = doc["rows"][-1]
+    assert 0.0 <= genpage["ndcg@10"] <= 1.0 and 0.0 <= genpage["recall@10"] <= 1.0
+    assert set(doc["explore"]) == set(names) and set(doc["cold_items"]) == set(names)
+    assert "genpage" in doc["table"] and doc["timings"]["one_user_ms_median"] > 0

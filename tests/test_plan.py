@@ -81,3 +81,11 @@ def test_badges_and_unknown_products():
 def test_empty_ranking_gives_an_empty_plan():
     plan = plan_page(RankedList(user_id="u", items=[], cold_start=True), {}, sections=5)
     assert plan.sections == [] and plan.cold_start
+
+
+def test_small_trends_merge_into_one_trending_shelf():
+    kinds = [("for_you", None)] * 6 + [("trending", "Bags")] * 2 + [("trending", "Lamps")] * 2 + [("trending", "Mugs")]
+    plan = plan_page(_ranked(kinds), _products(11), sections=5, items_per_section=6)
+    trending = next(s for s in plan.sections if s.kind == "trending")
+    assert trending.anchor_label is None and trending.intent == "Products trending now"
+    assert len(trending.items) == 5

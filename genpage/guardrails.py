@@ -71,6 +71,12 @@ _SUPERLATIVE = re.compile(
     r"\bfinest\b|\bmost popular\b|\btop[- ]rated\b)",
     re.I,
 )
+# Claims about quality, materials or origin that only the catalogue can make ("durable", "handmade", "premium").
+_QUALITY = re.compile(
+    r"\b(?:high[- ]quality|top[- ]quality|premium|luxur(?:y|ious)|durable|long[- ]lasting|hand[- ]?made|"
+    r"hand[- ]?crafted|authentic|genuine|organic|eco[- ]friendly|sustainabl[ey]|award[- ]winning)\b",
+    re.I,
+)
 _MARKUP = re.compile(r"<[^>]+>|\*\*|__|`|\[[^\]]*\]\([^)]*\)|^\s*#|^\s*[-*]\s", re.M)
 _URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|co\.uk|net|org|io|shop)\b", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
@@ -131,11 +137,11 @@ def check_length(copy: SectionCopy, limits: CopyLimits = DEFAULT_LIMITS) -> list
 
 
 def check_claims(copy: SectionCopy, facts: SectionFacts) -> list[str]:
-    """No prices, percentages, discounts or superlatives, unless the section's own data says so."""
+    """No prices, percentages, discounts, superlatives or quality claims, unless the section's own data says so."""
     text, own = f"{copy.title} {copy.blurb}", facts.own_text.lower()
     found = []
     for rule, pattern in (("price", _CURRENCY), ("percentage", _PERCENT), ("discount", _DISCOUNT),
-                          ("superlative", _SUPERLATIVE)):  # fmt: skip
+                          ("superlative", _SUPERLATIVE), ("quality", _QUALITY)):  # fmt: skip
         for match in pattern.finditer(text):
             phrase = match.group(0).strip()
             if phrase.lower() not in own:

@@ -66,6 +66,8 @@ def test_length_passes_at_the_limits():
         ("The best lanterns to glow all evening long.", "superlative"),
         ("Our #1 lanterns to glow all evening long.", "superlative"),
         ("Guaranteed to glow all evening long, these lanterns.", "superlative"),
+        ("High-quality lanterns that glow all evening long.", "quality"),
+        ("Durable, handmade lanterns that glow all evening.", "quality"),
     ],
 )
 def test_claims_fail(blurb, rule):
@@ -77,6 +79,8 @@ def test_claims_allowed_when_the_data_holds_them():
     facts = SectionFacts(product_names=("Lantern",), campaign_text="Summer Sale: everything for the garden")
     assert check_claims(SectionCopy(title="Summer Sale Lanterns", blurb="Lanterns to light the garden."), facts) == []
     assert check_claims(GOOD, FACTS) == []
+    handmade = SectionFacts(product_names=("Handmade Wooden Lantern",))
+    assert check_claims(SectionCopy(title="Lanterns", blurb="Handmade lanterns for the garden."), handmade) == []
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,8 @@ def cmd_demo(args: argparse.Namespace, out: _Console) -> int:
     out.status(report.summary() if hasattr(report, "summary") else str(report))
     engine = Engine(config.model_copy(update={"db_path": Path(db_path), "shop_name": "Hearth & Home"}), store=store)
     users = _demo_users(store, args.users)
-    out.status(f"writing pages for {len(users)} users with generator {config.generator} (first run converts it once)")
+    model = config.generator if config.backend == "local" else f"the {config.backend} backend"
+    out.status(f"writing pages for {len(users)} users with {model} (a packaged generator is converted on first use)")
     pages = engine.build_pages(users)
     target = Path(args.out)
     target.mkdir(parents=True, exist_ok=True)

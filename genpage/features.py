@@ -3,7 +3,8 @@
 `History.build(events, item_ids)` turns events into sparse user x item matrices (how many baskets hold an item, when
 it was last and first bought, a basket-recency-decayed vector in the spirit of TIFU-kNN, other interactions, returns),
 per-user and per-item statistics (rhythm of visits, rebuy rates and gaps, daily sales for trends) and two item-item
-neighbourhoods (shoppers who bought i also bought j; bought in the same basket). `feature_block` turns a batch of
+neighbourhoods (shoppers who bought i also bought j; bought in the same basket) and implicit-ALS latent factors of the
+basket counts (the "als" feature: it helps most on items new to the user). `feature_block` turns a batch of
 users at their own "now" into dense (users x items) feature planes; nothing here calls a model.
 """
 
@@ -25,6 +26,8 @@ BASKET_DECAY = 0.9  # weight of a basket = BASKET_DECAY ** (baskets since it)
 TREND_DAYS = 30
 NEIGHBOURS_PER_ITEM = 200
 NEIGHBOUR_USERS = 50
+ALS_PARAMS = {"factors": 64, "regularization": 1.0, "iterations": 15}  # implicit ALS, the latent-factor feature
+ALS_ALPHA = 2.0  # confidence = 1 + ALS_ALPHA * log1p(baskets)
 DENSE_LIMIT = 60_000_000  # keep item-item and user matrices dense (fast batch products) below this many cells
 
 FEATURE_GROUPS: dict[str, list[str]] = {
@@ -41,7 +44,7 @@ FEATURE_GROUPS: dict[str, list[str]] = {
     ],
     "user": ["u_baskets", "u_days_since", "u_gap", "u_rhythm", "u_items", "u_repeat_share"],
     "item": ["i_buyers", "i_trend", "i_trend_ratio", "i_rebuy_rate", "i_rebuy_gap", "i_is_new", "i_price"],
-    "copurchase": ["knn_user", "knn_basket", "knn_last_basket", "uknn", "ui_interact"],
+    "copurchase": ["knn_user", "knn_basket", "knn_last_basket", "uknn", "ui_interact", "als"],
     "semantic": ["sem_interest", "sem_mean", "sem_last_basket", "sem_query"],
 }
 FEATURES: list[str] = [name for names in FEATURE_GROUPS.values() for name in names]
@@ -120,6 +123,8 @@ class History:
     sim_user: sp.csr_matrix | np.ndarray  # bought by the same shoppers
     sim_basket: sp.csr_matrix | np.ndarray  # bought in the same basket
     user_vectors: sp.csr_matrix  # row-normalised decay (for user-kNN)
+    user_factors: np.ndarray | None = None  # implicit ALS over basket counts (None: too little data or no implicit)
+    item_factors: np.ndarray | None = None
     queries: dict[str, list[str]] = field(default_factory=dict)
     now: float = 0.0  # the latest event's day
 
@@ -228,6 +233,7 @@ class History:
         sim_basket = _cosine_topk(basket_items, NEIGHBOURS_PER_ITEM)
         if n_items * n_items <= DENSE_LIMIT:
             sim_user, sim_basket = sim_user.toarray(), sim_basket.toarray()
+        factors = _als_factors(baskets)
         history = cls(
             user_index=user_index,
             item_ids=list(item_ids),
@@ -251,6 +257,8 @@ class History:
             sim_user=sim_user,
             sim_basket=sim_basket,
             user_vectors=user_vectors,
+            user_factors=factors[0],
+            item_factors=factors[1],
             queries=queries,
             now=now,
         )
@@ -297,6 +305,23 @@ class History:
         total[total == 0] = 1.0
         out[known] = (sp.diags(1.0 / total) @ dense @ self.user_vectors).toarray()
         return out
+
+
+def _als_factors(baskets: sp.csr_matrix) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(user, item) factors of implicit's ALS on log-confidence basket counts, or (None, None)."""
+    if baskets.nnz < 100 or min(baskets.shape) < 2:
+        return None, None
+    try:
+        from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None, None
+    confidence = baskets.astype(np.float32).tocsr(copy=True)
+    confidence.data = 1.0 + ALS_ALPHA * np.log1p(confidence.data)
+    model = AlternatingLeastSquares(random_state=0, num_threads=1, **ALS_PARAMS)
+    with threadpool_limits(1, "blas"):
+        model.fit(confidence, show_progress=False)
+    return np.ascontiguousarray(model.user_factors, np.float32), np.ascontiguousarray(model.item_factors, np.float32)
 
 
 def _product(rows: sp.csr_matrix, matrix: sp.csr_matrix | np.ndarray) -> np.ndarray:
@@ -363,6 +388,11 @@ def feature_block(
             "knn_last_basket": np.where(known, knn_last, 0.0),
             "uknn": history.neighbour_scores(rows),
             "ui_interact": dense(history.interact),
+            "als": (
+                np.where(known, history.user_factors[safe] @ history.item_factors.T, 0.0)
+                if history.user_factors is not None
+                else np.zeros((n, m), np.float32)
+            ),
         }
     planes.update(semantic)
     out = {}

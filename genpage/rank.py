@@ -250,7 +250,7 @@ class Ranker:
         mask = (planes["ui_baskets"] > 0) | (planes["ui_interact"] > 0)
         sources = ["i_trend", "i_is_new"]
         if cfg.use_copurchase:
-            sources += ["knn_user", "knn_basket", "knn_last_basket", "uknn"]
+            sources += ["knn_user", "knn_basket", "knn_last_basket", "uknn", "als"]
         if cfg.use_semantic:
             sources += ["sem_interest", "sem_query", "sem_last_basket"]
         for name in sources:

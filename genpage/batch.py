@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genpage.audience import needs_segments, select_audience
-from genpage.campaigns import load_campaign
+from genpage.campaigns import as_campaign
 from genpage.config import Config
 from genpage.errors import CampaignError, ChecksumError, ConfigError, GenpageError, ModelNotAvailableError
 from genpage.schemas import Campaign, Page
@@ -408,10 +408,6 @@ def _open_manifest(out: Path, campaign: Campaign, config: Config, resume: bool) 
     return manifest
 
 
-def _as_campaign(campaign: Campaign | str | Path) -> Campaign:
-    return campaign if isinstance(campaign, Campaign) else load_campaign(campaign)
-
-
 def _audience(engine: Engine, campaign: Campaign, limit: int | None) -> list[str]:
     segmentation = None
     if needs_segments(campaign.audience):
@@ -468,7 +464,9 @@ def run_batch(
         raise ConfigError(f"engine_kind must be 'local' or 'ray', not {engine_kind!r}")
     if workers < 1 or batch_size < 1:
         raise ConfigError("workers and batch_size must be at least 1")
-    camp = _as_campaign(campaign)
+    camp = as_campaign(campaign)
+    if camp is None:
+        raise ConfigError("run_batch needs a campaign: a Campaign or the path of a campaign file")
     out = Path(out_dir)
     pages_dir = out / PAGES
     out.mkdir(parents=True, exist_ok=True)

@@ -86,6 +86,13 @@ def parse_campaign(text: str, *, source: str = "<campaign>", fmt: str = "yaml") 
         raise CampaignError("\n".join(problems)) from exc
 
 
+def as_campaign(campaign: Campaign | str | Path | None) -> Campaign | None:
+    """A Campaign as it is, or read from its file; None stays None."""
+    if campaign is None or isinstance(campaign, Campaign):
+        return campaign
+    return load_campaign(campaign)
+
+
 def load_campaign(path: str | Path) -> Campaign:
     """Read a campaign from a .yaml/.yml/.toml file."""
     path = Path(path)

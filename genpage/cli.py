@@ -66,7 +66,7 @@ def cmd_demo(args: argparse.Namespace, out: _Console) -> int:
     shop = resource_dir("examples") / "shop"
     store = Store(db_path)
     report = ingest_directory(store, shop)
-    out.status(report.summary() if hasattr(report, "summary") else str(report))
+    out.status(report.summary())
     engine = Engine(config.model_copy(update={"db_path": Path(db_path), "shop_name": "Hearth & Home"}), store=store)
     users = _demo_users(store, args.users)
     model = config.generator if config.backend == "local" else f"the {config.backend} backend"
@@ -251,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("ingest", "Load products, users or events (CSV, JSONL, Parquet) into the store.")
     p.add_argument("path", help="the file to load, or a shop folder with products.*, users.*, events.*")
     p.add_argument("--kind", choices=["products", "users", "events"], help="what the file holds (default: guessed)")
-    p.add_argument("--format", choices=["csv", "tsv", "jsonl", "json", "parquet"], help="file format (default: from extension)")
+    p.add_argument("--format", choices=["csv", "tsv", "jsonl", "json", "parquet"],
+                   help="file format (default: from extension)")
     p.add_argument("--preset", help="a known export layout, e.g. online-retail")
     p.add_argument("--mapping", help="JSON/YAML/TOML file mapping the file's columns to genpage fields")
     p.add_argument("--skip-invalid", action="store_true", help="load the good rows, report the bad ones")

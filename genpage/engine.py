@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genpage.campaigns import load_campaign
+from genpage.campaigns import as_campaign
 from genpage.config import Config
 from genpage.errors import UnknownUserError
 from genpage.plan import plan_page
@@ -96,12 +96,6 @@ class Engine:
             self._store.close()
 
     # ------------------------------------------------------------------ the stages
-    @staticmethod
-    def _campaign(campaign: CampaignLike) -> Campaign | None:
-        if campaign is None or isinstance(campaign, Campaign):
-            return campaign
-        return load_campaign(campaign)
-
     def _data_time(self) -> datetime | None:
         """The newest event's time: "new" means new relative to the data, so old exports still plan sensibly."""
         version, value = self._data_time_cache
@@ -121,7 +115,7 @@ class Engine:
     def build_pages(self, user_ids: Sequence[str], *, campaign: CampaignLike = None,
                     strict: bool = False) -> list[Page]:
         """Rank, plan, write copy for and assemble the pages of many users (copy in one batched call)."""
-        camp = self._campaign(campaign)
+        camp = as_campaign(campaign)
         user_ids = [str(u) for u in user_ids]
         if strict:
             self._check_users(user_ids)

@@ -138,6 +138,13 @@ def train_encoder(
     return train_encoder_on_pairs(pairs, base=base, name=name, home=home, epochs=epochs)
 
 
+def _path_for_pairs(pairs: list[tuple[str, str]], *, base: str, name: str, home: Path | None) -> Path:
+    from genpage.config import default_home
+
+    digest = hashlib.sha256(json.dumps([base, pairs]).encode()).hexdigest()[:16]
+    return Path(home or default_home()) / "models" / f"{name}-{digest}"
+
+
 def finetuned_path(
     events: pd.DataFrame,
     products: list[Product],
@@ -148,11 +155,8 @@ def finetuned_path(
     max_pairs: int = 4000,
 ) -> Path:
     """Where the fine-tuned encoder for exactly these events lives: <home>/models/<name>-<hash of its pairs>."""
-    from genpage.config import default_home
-
     pairs = co_interaction_pairs(events, products, max_pairs=max_pairs)
-    digest = hashlib.sha256(json.dumps([base, pairs]).encode()).hexdigest()[:16]
-    return Path(home or default_home()) / "models" / f"{name}-{digest}"
+    return _path_for_pairs(pairs, base=base, name=name, home=home)
 
 
 def ensure_finetuned(
@@ -168,7 +172,7 @@ def ensure_finetuned(
     pairs = co_interaction_pairs(events, products, max_pairs=max_pairs)
     if not pairs:
         return None
-    target = finetuned_path(events, products, base=base, name=name, home=home, max_pairs=max_pairs)
+    target = _path_for_pairs(pairs, base=base, name=name, home=home)
     if not (target / "modules.json").is_file():
         train_encoder_on_pairs(pairs, base=base, name=target.name, home=home)
     return load_encoder(target.name, home=home)

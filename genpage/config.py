@@ -77,4 +77,5 @@ class Config(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(f"setting {field!r}: {first['msg']} (check genpage.toml or GENPAGE_{field.upper()})") from exc
+            hint = f"check genpage.toml or GENPAGE_{field.upper()}"
+            raise ConfigError(f"setting {field!r}: {first['msg']} ({hint})") from exc

@@ -126,7 +126,9 @@ class Store:
 
     def _migrate(self) -> None:
         with self._lock:
-            self._conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
             done = {r[0] for r in self._conn.execute("SELECT name FROM _migrations")}
             for name, fn in MIGRATIONS:
                 if name in done:

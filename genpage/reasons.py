@@ -60,8 +60,10 @@ def theme_words(titles: list[str], weights: np.ndarray, top: int = 3) -> list[st
     """The most telling words of a user's products (weighted), used as interests when there are no categories."""
     counts: Counter[str] = Counter()
     for title, weight in zip(titles, weights, strict=False):
-        for word in set(_WORD.findall(title.lower())) - _STOP:
-            counts[word] += float(weight)
+        # each word once per title, in title order: ties go to the word seen first, whatever the hash seed
+        for word in dict.fromkeys(_WORD.findall(title.lower())):
+            if word not in _STOP:
+                counts[word] += float(weight)
     return [w for w, _ in counts.most_common(top)]
 
 

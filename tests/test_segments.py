@@ -212,3 +212,18 @@ def test_filters_combine_with_and(shop_store, shop_files, segmentation):
     assert three == sorted(by_country & recent & in_segment)
     listed = select_audience(shop_store, Audience(users=["u001", "u002", "u003"], countries=["United Kingdom"]))
     assert listed == sorted({"u001", "u002", "u003"} & by_country)
+
+
+def test_theme_words_do_not_depend_on_the_hash_seed():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from genpage.reasons import theme_words; "
+            "print([theme_words([t], np.ones(1), 1) for t in ['Garden trowel', 'Garden kneeler', 'Wool mittens']])")
+    outputs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+        for seed in range(6)
+    }
+    assert outputs == {"[['garden'], ['garden'], ['wool']]\n"}

@@ -3,8 +3,13 @@
 `generate_copy(plans, backend=..., store=..., config=...)` builds one prompt per section (a pure function of what
 the section shows, see `genpage.prompting`), looks each up in the store's copy cache by a hash of the prompt, the
 model and the options, sends every uncached section of every plan to the backend in one `generate_batch` call
-(duplicates sent once), parses and repairs the JSON, checks it with `genpage.guardrails`, retries the failures
-once, and gives any section that still fails deterministic fallback copy from `prompts/fallback.j2`.
+(duplicates sent once; `copy_candidates` answers each: the greedy one and samples), parses and repairs the JSON,
+checks every candidate with `genpage.guardrails`, keeps the passing one with the best `copy_score`, asks once
+more for sections with no passing candidate, and gives any section that still fails deterministic fallback copy
+from `prompts/fallback.j2`.
+
+At copy_level "segment" a section's prompt is its theme (`genpage.prompting.section_theme`) plus what the
+theme's categories hold in the catalogue (`theme_profile`), so one copy serves every shopper shown that theme.
 """
 
 from __future__ import annotations
@@ -15,15 +20,37 @@ import json
 import logging
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from genpage.backends.base import GenerationOptions, GenerationRequest, GenerationResult, Message, TextModel
 from genpage.config import Config
-from genpage.guardrails import DEFAULT_LIMITS, CopyLimits, SectionFacts, check_copy
-from genpage.prompting import build_prompt, clean_name, section_categories, select_examples, template_module
+from genpage.guardrails import (
+    DEFAULT_LIMITS,
+    CopyLimits,
+    SectionFacts,
+    check_copy,
+    copy_score,
+    distinctive_stems,
+    localise_spelling,
+    stem,
+    words,
+)
+from genpage.prompting import (
+    Example,
+    build_prompt,
+    clean_name,
+    section_categories,
+    section_theme,
+    select_examples,
+    template_module,
+)
+from genpage.resources import prompts_dir
 from genpage.schemas import PagePlan, Section, SectionCopy
 from genpage.store import Store
 
@@ -40,7 +67,8 @@ COPY_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 DEFAULT_OPTIONS = GenerationOptions(max_new_tokens=64, temperature=0.0, repetition_penalty=1.1)
-RETRY_OPTIONS = GenerationOptions(max_new_tokens=64, temperature=0.7, top_p=0.9, repetition_penalty=1.1, seed=7)
+SAMPLE_OPTIONS = GenerationOptions(max_new_tokens=64, temperature=0.6, top_p=0.9, repetition_penalty=1.1, seed=7)
+GREEDY_BONUS = 0.5  # the greedy answer wins ties: it is the model's most likely copy
 
 
 # ---------------------------------------------------------------- parsing
@@ -128,23 +156,97 @@ def copy_request(
     return GenerationRequest(messages=messages, options=options)
 
 
-def copy_key(request: GenerationRequest, model: str) -> str:
-    payload = {
+def copy_key(request: GenerationRequest, model: str, precision: str | None = None, candidates: int = 1) -> str:
+    """The copy cache key: the prompt, the options, the schema, the model, its precision (int8 writes other
+    text than fp32) and how many candidates were weighed."""
+    payload: dict[str, Any] = {
         "messages": [m.model_dump() for m in request.messages],
         "options": request.options.model_dump(),
         "schema": request.json_schema,
         "model": model,
     }
+    if precision:
+        payload["precision"] = precision
+    if candidates > 1:
+        payload["candidates"] = candidates
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+def copy_level_of(plan: PagePlan, config: Config) -> str:
+    """The campaign's copy_level when it sets one, else the configured one."""
+    if plan.campaign is not None and plan.campaign.copy_level:
+        return plan.campaign.copy_level
+    return config.copy_level
+
+
 def prompt_interests(section: Section, plan: PagePlan, copy_level: str) -> list[str]:
-    """The interests line of the prompt. Segment level: none, since the section's own categories are already on
-    its product lines (a repeated category list was pasted into titles). User level: the shopper's interest
-    categories, so the copy can speak to them; the prompt, and so the cache key, then differs per interest set."""
+    """The interests line of the prompt: the shopper's interest categories at user level (the prompt, and so the
+    cache key, then differs per interest set); none at segment level, whose prompt is the section's theme."""
     if copy_level == "user":
         return list(plan.interests)
     return []
+
+
+_PROFILES: dict[tuple[str, int, tuple[str, ...]], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def plural(word: str) -> str:
+    if word.endswith("s"):
+        return word
+    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + ("es" if word.endswith(("x", "ch", "sh")) else "s")
+
+
+@lru_cache(maxsize=4)
+def product_types(path: str | None = None) -> frozenset[str]:
+    """The kinds of product segment-level copy may name (`prompts/product_types.txt`), as stems."""
+    text = Path(path or prompts_dir() / "product_types.txt").read_text(encoding="utf-8")
+    lines = (line.split("#", 1)[0].strip().lower() for line in text.splitlines())
+    return frozenset(stem(word) for line in lines if line for word in line.split()[-1:])
+
+
+def _profile_of(titles: list[str], types: int, limit: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(kinds of product, vocabulary) of a set of titles. A kind of product is a word of `product_types()` that
+    ends a title ("... T-LIGHT HOLDER", "... NECKLACE") more often than not; the commonest come first."""
+    known = product_types()
+    last: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    vocabulary: Counter[str] = Counter()
+    forms: dict[str, Counter[str]] = {}
+    for title in titles:
+        vocabulary.update(distinctive_stems(title))
+        tokens = [w for w in words(title.lower()) if len(w) > 2]
+        for n, token in enumerate(tokens):
+            kind = stem(token)
+            if kind not in known:
+                continue
+            total[kind] += 1
+            forms.setdefault(kind, Counter())[token] += 1
+            if n == len(tokens) - 1:
+                last[kind] += 1
+    few = len(titles) < 20
+    kinds = [s for s, n in last.most_common() if (n >= 2 or few) and n * 2 >= total[s]]
+    typical = tuple(plural(forms[s].most_common(1)[0][0]) for s in kinds[:types])
+    return typical, tuple(w for w, n in vocabulary.most_common(limit) if n >= 2 or few)
+
+
+def theme_profile(
+    store: Store | None, theme: list[str], section: Section, types: int = 3, limit: int = 80
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What a theme's categories hold in the catalogue: the commonest kinds of product (the last word of their
+    titles: "lanterns", "candle holders"), for the prompt, and their commonest distinctive title words, which the
+    copy may use. From the whole catalogue, so every shopper shown the theme gets the same prompt. Without a store:
+    no kinds of product (the prompt stays the same for the theme) and the section's own words as vocabulary."""
+    if store is None:
+        return (), _profile_of([item.product.title for item in section.items], types, limit)[1]
+    key = (str(store.path), store.version, tuple(theme))
+    if key not in _PROFILES:
+        wanted = {c.lower() for c in theme}
+        titles = [title for category, title in store.query("SELECT category, title FROM products")
+                  if category and clean_name(category, max_words=4).lower() in wanted]  # fmt: skip
+        _PROFILES[key] = _profile_of(titles, types, limit)
+    return _PROFILES[key]
 
 
 @dataclass
@@ -174,26 +276,58 @@ def _facts(section: Section, plan: PagePlan, examples_text: list[str], config: C
     )
 
 
-def section_jobs(plans: list[PagePlan], backend: TextModel, config: Config, limits: CopyLimits) -> list[SectionJob]:
+def _theme_facts(
+    section: Section, plan: PagePlan, examples: list[Example], config: Config, locale: str,
+    vocabulary: tuple[str, ...],
+    typical: tuple[str, ...] = (),
+) -> SectionFacts:
+    """Segment-level facts: the same for every shopper shown this theme, so a cached copy is judged alike for all."""
+    theme = section_theme(section)
+    campaign = plan.campaign
+    return SectionFacts(
+        categories=tuple(theme),
+        campaign_text=f"{campaign.name} {campaign.brief}" if campaign is not None else "",
+        foreign_texts=tuple(f"{e.product_text} {e.category}" for e in examples),
+        locale=locale,
+        banned_words=tuple(config.banned_words),
+        vocabulary=vocabulary,
+        typical=typical,
+    )
+
+
+def section_jobs(
+    plans: list[PagePlan], backend: TextModel, config: Config, limits: CopyLimits, store: Store | None = None
+) -> list[SectionJob]:
     jobs = []
     for p, plan in enumerate(plans):
         campaign = plan.campaign
         locale = campaign.locale if campaign is not None else config.locale
+        level = copy_level_of(plan, config)
         for s, section in enumerate(plan.sections):
-            examples = select_examples(section)
+            examples = select_examples(section, copy_level=level)
+            typical: tuple[str, ...] = ()
+            vocabulary: tuple[str, ...] = ()
+            if level == "segment":
+                typical, vocabulary = theme_profile(store, section_theme(section), section)
             messages = build_prompt(
                 section,
-                interests=prompt_interests(section, plan, config.copy_level),
+                interests=prompt_interests(section, plan, level),
                 campaign=campaign,
                 locale=locale,
                 limits=limits,
                 shop=config.shop_name,
                 examples=examples,
+                copy_level=level,
+                theme_products=typical,
             )
             request = copy_request(messages, backend)
-            facts = _facts(section, plan, [e.product_text for e in examples], config, locale)
+            if level == "segment":
+                facts = _theme_facts(section, plan, examples, config, locale, vocabulary, typical)
+            else:
+                facts = _facts(section, plan, [e.product_text for e in examples], config, locale)
             fallback = fallback_copy(section, campaign_name=campaign.name if campaign is not None else "")
-            jobs.append(SectionJob(p, s, copy_key(request, backend.name), request, facts, fallback))
+            key = copy_key(request, backend.name, getattr(backend, "precision", None), candidates_for(backend, config))
+            jobs.append(SectionJob(p, s, key, request, facts, fallback))
     return jobs
 
 
@@ -219,6 +353,7 @@ def _judge(result: GenerationResult, job: SectionJob, limits: CopyLimits) -> tup
     copy = parse_copy(result.text)
     if copy is None:
         return None, [f"parse: not JSON copy: {result.text[:60]!r}"]
+    copy = localise_spelling(copy, job.facts.locale)
     return copy, check_copy(copy, job.facts, limits)
 
 
@@ -241,9 +376,14 @@ def generate_copy(
     retries: int = 1,
     stats: CopyStats | None = None,
 ) -> list[PagePlan]:
-    """Copies of `plans` with every section's copy_, copy_source and copy_violations filled."""
+    """Copies of `plans` with every section's copy_, copy_source and copy_violations filled.
+
+    Each distinct uncached section is asked for `config.copy_candidates` candidates in one batched call (the
+    greedy answer and samples); the candidate that passes every guardrail with the best `copy_score` wins. A
+    section whose candidates all fail is asked again once (`retries`) with fresh samples, then gets fallback copy.
+    """
     stats = stats if stats is not None else CopyStats()
-    jobs = section_jobs(plans, backend, config, limits)
+    jobs = section_jobs(plans, backend, config, limits, store)
     stats.sections += len(jobs)
     pending: dict[str, list[SectionJob]] = {}
     for job in jobs:
@@ -255,20 +395,17 @@ def generate_copy(
             pending.setdefault(job.key, []).append(job)
     if pending:
         keys = list(pending)
-        results = _run_batch(backend, [pending[k][0].request for k in keys], stats)
-        outcomes = {k: _judge(r, pending[k][0], limits) for k, r in zip(keys, results, strict=True)}
-        for _ in range(retries):
+        candidates = candidates_for(backend, config)
+        outcomes = _best_candidates(backend, {k: pending[k][0] for k in keys}, candidates, limits, stats, round_=0)
+        for round_ in range(1, retries + 1):
             failed = [k for k in keys if outcomes[k][1]]
             if not failed:
                 break
             stats.retried += len(failed)
-            stats.violations += [v for k in failed for v in outcomes[k][1]]
-            retry_requests = [
-                pending[k][0].request.model_copy(update={"options": _retry_options(pending[k][0].request)})
-                for k in failed
-            ]
-            for k, result in zip(failed, _run_batch(backend, retry_requests, stats), strict=True):
-                copy, violations = _judge(result, pending[k][0], limits)
+            again = _best_candidates(backend, {k: pending[k][0] for k in failed}, candidates, limits, stats,
+                                     round_=round_)  # fmt: skip
+            for k in failed:
+                copy, violations = again[k]
                 if not violations:
                     outcomes[k] = (copy, [])
                 else:
@@ -284,8 +421,46 @@ def generate_copy(
     return _apply(plans, jobs)
 
 
-def _retry_options(request: GenerationRequest) -> GenerationOptions:
-    return RETRY_OPTIONS.model_copy(update={"stop": request.options.stop})
+def candidates_for(backend: TextModel, config: Config) -> int:
+    """Answers weighed per section: `copy_candidates`, or one from a model that does not sample."""
+    return config.copy_candidates if backend.supports_sampling else 1
+
+
+def _best_candidates(
+    backend: TextModel, jobs: dict[str, SectionJob], candidates: int, limits: CopyLimits, stats: CopyStats, round_: int
+) -> dict[str, tuple[SectionCopy | None, list[str]]]:
+    """Ask for `candidates` answers per job in one batch (round 0: the greedy answer first, then samples; later
+    rounds: samples only) and keep, per job, the passing candidate with the best score, or the first one's
+    violations when none passes. Every caught violation is counted in `stats`."""
+    requests, owners = [], []
+    for key, job in jobs.items():
+        for n in range(candidates):
+            greedy = round_ == 0 and n == 0
+            requests.append(job.request if greedy else job.request.model_copy(
+                update={"options": _sample_options(job.request, round_)}))  # fmt: skip
+            owners.append((key, greedy))
+    results = _run_batch(backend, requests, stats)
+    judged: dict[str, list[tuple[float, SectionCopy, list[str]]]] = {key: [] for key in jobs}
+    first_violations: dict[str, list[str]] = {}
+    for (key, greedy), result in zip(owners, results, strict=True):
+        copy, violations = _judge(result, jobs[key], limits)
+        if violations or copy is None:
+            stats.violations += violations
+            first_violations.setdefault(key, violations)
+            continue
+        judged[key].append((copy_score(copy, jobs[key].facts) + (GREEDY_BONUS if greedy else 0.0), copy, []))
+    best: dict[str, tuple[SectionCopy | None, list[str]]] = {}
+    for key in jobs:
+        if judged[key]:
+            _, copy, _ = max(judged[key], key=lambda entry: entry[0])
+            best[key] = (copy, [])
+        else:
+            best[key] = (None, first_violations.get(key, ["no candidate"]))
+    return best
+
+
+def _sample_options(request: GenerationRequest, round_: int) -> GenerationOptions:
+    return SAMPLE_OPTIONS.model_copy(update={"stop": request.options.stop, "seed": SAMPLE_OPTIONS.seed + round_})
 
 
 def _settle(job: SectionJob, copy: SectionCopy | None, violations: list[str], model: str) -> None:

@@ -36,10 +36,12 @@ class SectionFacts:
     foreign_texts: tuple[str, ...] = ()  # in-context examples and other sections' products
     locale: str = "en-GB"
     banned_words: tuple[str, ...] = ()
+    vocabulary: tuple[str, ...] = ()  # segment level: words the theme's categories use in the catalogue
+    typical: tuple[str, ...] = ()  # segment level: the kinds of product the prompt named
 
     @property
     def own_text(self) -> str:
-        return " ".join((*self.product_names, self.anchor, *self.categories, self.campaign_text))
+        return " ".join((*self.product_names, self.anchor, *self.categories, self.campaign_text, *self.vocabulary))
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -63,7 +65,9 @@ _CURRENCY = re.compile(r"[£$€¥]\s?\d|\d\s?(?:£|€|p\b|pence|pounds?|dollar
 _PERCENT = re.compile(r"\d\s?%|\bper\s?cent\b|\bpercent\b", re.I)
 _DISCOUNT = re.compile(
     r"\b(?:sale|on sale|discount\w*|% off|half price|free (?:shipping|delivery|postage)|cheap\w*|bargains?|"
-    r"deals?|clearance|lowest price|savings|coupons?|vouchers?|special offers?)\b",
+    r"deals?|clearance|lowest price|savings|coupons?|vouchers?|special offers?|affordabl[ey]|inexpensive|"
+    r"budget|value for money|low[- ]cost|(?:save|saving|spend|spending) (?:\w+ ){0,2}money|breaking the bank|"
+    r"pocket[- ]friendly)\b",
     re.I,
 )
 _SUPERLATIVE = re.compile(
@@ -94,7 +98,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     w = word.lower().strip("'’-")
     if w.endswith("ies") and len(w) > 4:
         return w[:-3] + "y"
@@ -106,7 +110,7 @@ def _stem(word: str) -> str:
 
 
 def stems(text: str) -> set[str]:
-    return {_stem(w) for w in words(text)}
+    return {stem(w) for w in words(text)}
 
 
 def distinctive_stems(text: str) -> set[str]:
@@ -115,6 +119,30 @@ def distinctive_stems(text: str) -> set[str]:
 
 
 # ---------------------------------------------------------------- the rules
+
+
+_US_TO_GB = {
+    "jewelry": "jewellery", "color": "colour", "colors": "colours", "colorful": "colourful", "favorite": "favourite",
+    "favorites": "favourites", "cozy": "cosy", "cozier": "cosier", "organize": "organise", "organized": "organised",
+    "organizing": "organising", "organizer": "organiser", "organizers": "organisers", "center": "centre",
+    "centerpiece": "centrepiece", "gray": "grey", "personalized": "personalised", "personalize": "personalise",
+    "theater": "theatre", "stationary": "stationery", "mom": "mum", "moms": "mums",
+}  # fmt: skip
+_US_WORD = re.compile(r"\b(" + "|".join(sorted(_US_TO_GB, key=len, reverse=True)) + r")\b", re.I)
+
+
+def localise_spelling(copy: SectionCopy, locale: str) -> SectionCopy:
+    """British spellings in en-GB copy ("jewelry" -> "jewellery", "cozy" -> "cosy"), keeping the case; small models
+    write American English whatever the prompt says. Other locales are returned unchanged."""
+    if not locale.lower().startswith("en-gb"):
+        return copy
+
+    def swap(match: re.Match[str]) -> str:
+        word = match.group(0)
+        gb = _US_TO_GB[word.lower()]
+        return gb.upper() if word.isupper() else gb.capitalize() if word[0].isupper() else gb
+
+    return copy.model_copy(update={"title": _US_WORD.sub(swap, copy.title), "blurb": _US_WORD.sub(swap, copy.blurb)})
 
 
 def check_length(copy: SectionCopy, limits: CopyLimits = DEFAULT_LIMITS) -> list[str]:
@@ -193,9 +221,12 @@ def check_language(copy: SectionCopy, locale: str = "en-GB") -> list[str]:
 
 
 def check_list_pasting(copy: SectionCopy, facts: SectionFacts, max_names: int = 2) -> list[str]:
-    """The blurb must not paste more than `max_names` product names; the title must not be a product name."""
+    """The blurb must not paste more than `max_names` product names nor run a list of four or more things
+    ("Purses, tags, washbags, paisleys and handbags"); the title must not be a product name."""
     found = []
     blurb = copy.blurb.lower()
+    if blurb.count(",") >= 3:
+        found.append(f"list: blurb runs a list ({blurb.count(',')} commas)")
     pasted = [name for name in facts.product_names if len(name) > 3 and name.lower() in blurb]
     if len(pasted) > max_names:
         found.append(f"list: blurb pastes {len(pasted)} product names")
@@ -223,10 +254,28 @@ def check_repetition(copy: SectionCopy) -> list[str]:
         tokens = [w.lower() for w in words(value)]
         if any(a == b for a, b in zip(tokens, tokens[1:], strict=False)):
             found.append(f"repetition: {field_name} repeats a word")
-    content = [_stem(w) for w in words(copy.blurb) if w.lower() not in _STOPWORDS]
+    content = [stem(w) for w in words(copy.blurb) if w.lower() not in _STOPWORDS]
     if content and max(content.count(w) for w in set(content)) >= 3:
         found.append("repetition: blurb repeats a word three times")
     return found
+
+
+def copy_score(copy: SectionCopy, facts: SectionFacts) -> float:
+    """How much a shop would like this copy, among candidates that pass every rule (higher is better; pure).
+
+    For it: words the section's data holds (up to two). Against it: words the data does not hold (invented
+    detail: "furniture", "getaways"), reciting more than two of the kinds of product the prompt named
+    (list-pasting), a title that only repeats the theme's category names, and words the title and blurb share."""
+    own = distinctive_stems(facts.own_text)
+    copy_stems = distinctive_stems(f"{copy.title} {copy.blurb}")
+    grounded = [w for w in copy_stems if any(w in o or (len(o) > 3 and o in w) for o in own)]
+    invented = [w for w in copy_stems if w not in grounded]
+    blurb = copy.blurb.lower()
+    recited = sum(1 for kind in facts.typical if kind and re.search(rf"\b{re.escape(kind.lower())}\b", blurb))
+    title = stems(copy.title) - _STOPWORDS
+    lazy = bool(title) and title <= stems(" ".join(facts.categories))
+    echoed = len((distinctive_stems(copy.title) & distinctive_stems(copy.blurb)) - stems(" ".join(facts.categories)))
+    return 0.5 * min(2, len(grounded)) - 0.5 * len(invented) - 1.0 * max(0, recited - 2) - 1.5 * lazy - 0.25 * echoed
 
 
 def check_copy(copy: SectionCopy, facts: SectionFacts, limits: CopyLimits = DEFAULT_LIMITS) -> list[str]:

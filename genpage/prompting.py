@@ -1,9 +1,14 @@
 """Prompt building for section copy: a pure function of what a section shows.
 
-`build_prompt(section, interests=..., campaign=..., locale=..., limits=...)` renders `prompts/section_copy.j2`
-(Jinja, StrictUndefined) into chat messages: a system message with the rules, two or three retrieved examples as
-user/assistant pairs (from `prompts/examples/*.yaml`), then the section: its purpose, anchor, the shopper's
-interests as categories, the campaign, and its products' cleaned names and categories.
+`build_prompt(section, interests=..., campaign=..., locale=..., limits=..., copy_level=...)` renders
+`prompts/section_copy.j2` (Jinja, StrictUndefined) into chat messages: a system message with the rules, two
+retrieved examples as user/assistant pairs (from `prompts/examples/*.yaml`), then the section.
+
+- copy_level "segment" (the default): the section's *theme*: its kind and the categories its products come from
+  (`section_theme`), plus the campaign's brief and tone on a campaign section. Every shopper whose section shows
+  the same kind of products gets the same prompt, so one copy serves them all.
+- copy_level "user": the section's exact products (cleaned names and categories), its anchor, and the shopper's
+  interests as categories.
 
 It never sees who the shopper is: no user id, name or email reaches it, and interests that look like personal
 data are dropped. Two shoppers shown the same section get the same prompt, so they share cached copy.
@@ -11,6 +16,7 @@ data are dropped. Two shoppers shown the same section get the same prompt, so th
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -41,6 +47,7 @@ KIND_PURPOSE = {
     "campaign": "campaign: products featured by the current campaign",
 }
 MAX_PRODUCTS = 6
+_NO_THEME = frozenset(("", "other", "others", "misc", "miscellaneous", "general", "uncategorised", "uncategorized"))
 _SMALL_WORDS = frozenset("a an and as at but by for in of on or the to with".split())
 _PERSONAL = re.compile(r"@|\d{3,}|https?://|\buser\b|\bcustomer\b", re.I)
 _LANGUAGES = {
@@ -114,6 +121,19 @@ def safe_interests(interests: Iterable[str], limit: int = 4) -> list[str]:
     return kept[:limit]
 
 
+def section_theme(section: Section, limit: int = 2) -> list[str]:
+    """The categories a section is about: the most common among its products, then any other that holds at least a
+    third of them (at most `limit`; ties in order of appearance). Falls back to the anchor for an empty category."""
+    counts = Counter(item.product.category.strip() for item in section.items
+                     if item.product.category.strip().lower() not in _NO_THEME)  # fmt: skip
+    ranked = [c for c, _ in counts.most_common()]
+    if not ranked:
+        anchor = section.anchor_label if section.kind == "trending" else None  # a trending shelf's anchor: a category
+        return [clean_name(anchor, max_words=4)] if anchor else []
+    chosen = ranked[:1] + [c for c in ranked[1:] if counts[c] * 3 >= len(section.items)]
+    return [clean_name(c, max_words=4) for c in chosen[:limit]]
+
+
 def section_categories(section: Section, limit: int = 3) -> list[str]:
     """The section's products' categories, most common first (ties in order of appearance)."""
     counts = Counter(item.product.category.strip() for item in section.items if item.product.category.strip())
@@ -146,10 +166,23 @@ def load_examples(directory: str | None = None) -> tuple[Example, ...]:
     return tuple(bank)
 
 
-def select_examples(section: Section, k: int = 2, bank: Sequence[Example] | None = None) -> list[Example]:
-    """The k examples of the section's kind whose products share the most words with the section's (pure)."""
+def select_examples(
+    section: Section, k: int = 2, bank: Sequence[Example] | None = None, copy_level: str = "user"
+) -> list[Example]:
+    """The k examples for a section (pure).
+
+    User level: the examples of the section's kind whose products share the most words with the section's.
+    Segment level: examples of the section's kind about *other* categories (so the model writes its own copy
+    rather than adapting an example about the same theme), taken in a rotation keyed by the theme, so that no one
+    example sits in every prompt and leaks into all of them."""
     bank = load_examples() if bank is None else bank
     same_kind = [e for e in bank if e.kind == section.kind] or list(bank)
+    if copy_level == "segment":
+        theme = section_theme(section)
+        theme_words = distinctive_stems(" ".join(theme))
+        others = [e for e in same_kind if not distinctive_stems(e.category) & theme_words] or same_kind
+        start = int(hashlib.sha256("|".join(theme).encode()).hexdigest(), 16) % len(others)
+        return [others[(start + n) % len(others)] for n in range(min(k, len(others)))]
     section_words = distinctive_stems(
         " ".join([*(item.product.title for item in section.items), *(item.product.category for item in section.items)])
     )
@@ -215,6 +248,31 @@ def section_view(section: Section, *, interests: Sequence[str], campaign: Campai
     }
 
 
+def theme_example_view(example: Example) -> dict[str, Any]:
+    return {
+        "purpose": KIND_PURPOSE.get(example.kind, example.kind),
+        "theme": [example.category] if example.category else [],
+        "typical": [name.lower() for name in example.products],
+        "campaign": example.campaign,
+        "tone": example.tone,
+    }
+
+
+def theme_view(
+    section: Section, *, campaign: Campaign | None, typical: Sequence[str] = ()
+) -> dict[str, Any]:
+    """What a segment-level prompt says about a section: its kind, theme and the kinds of product the theme holds
+    in the catalogue (`typical`), and the campaign on a campaign shelf."""
+    in_campaign = section.kind == "campaign"
+    return {
+        "purpose": KIND_PURPOSE[section.kind],
+        "theme": section_theme(section) or ["a mix of products"],
+        "typical": list(typical),
+        "campaign": _campaign_line(campaign) if in_campaign else "",
+        "tone": campaign.tone if campaign is not None and in_campaign else "",
+    }
+
+
 def build_prompt(
     section: Section,
     *,
@@ -225,10 +283,21 @@ def build_prompt(
     shop: str = "the shop",
     examples: Sequence[Example] | None = None,
     directory: Path | None = None,
+    copy_level: str = "user",
+    theme_products: Sequence[str] = (),
 ) -> list[Message]:
     """Chat messages asking for one section's copy as JSON (pure: same input, same messages)."""
     module = template_module("section_copy.j2", directory)
-    chosen = select_examples(section) if examples is None else examples
+    chosen = select_examples(section, copy_level=copy_level) if examples is None else examples
+    if copy_level == "segment":
+        messages = [Message(role="system", content=str(module.theme_system(shop, language_of(locale), limits)).strip())]
+        for example in chosen:
+            messages.append(Message(role="user", content=str(module.theme_user(theme_example_view(example))).strip()))
+            answer = json.dumps({"title": example.title, "blurb": example.blurb}, ensure_ascii=False)
+            messages.append(Message(role="assistant", content=answer))
+        view = theme_view(section, campaign=campaign, typical=theme_products)
+        messages.append(Message(role="user", content=str(module.theme_user(view)).strip()))
+        return messages
     messages = [Message(role="system", content=str(module.system(shop, language_of(locale), limits)).strip())]
     for example in chosen:
         messages.append(Message(role="user", content=str(module.user(example_view(example))).strip()))

@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from genpage.prompting import clean_name
 from genpage.resources import templates_dir
 from genpage.schemas import Campaign, Page, PageItem, Section
 
@@ -162,6 +163,17 @@ def _card(item: PageItem, locale: str) -> dict[str, Any]:
     }
 
 
+def _eyebrow(section: Section) -> str:
+    """The line above an anchored section's title, from the data: segment-level copy speaks about the theme, so
+    the page still says which purchase or view the section follows from."""
+    if not section.anchor_label:
+        return ""
+    anchor = _truncate(clean_name(section.anchor_label), 60)
+    return {"because_bought": f"Because you bought {anchor}", "because_viewed": f"Because you viewed {anchor}"}.get(
+        section.kind, ""
+    )
+
+
 def _section_view(section: Section, index: int, locale: str) -> dict[str, Any]:
     copy = section.copy_
     title = copy.title if copy else _DEFAULT_TITLES.get(section.kind, "Picked for you")
@@ -171,6 +183,7 @@ def _section_view(section: Section, index: int, locale: str) -> dict[str, Any]:
         "id": re.sub(r"[^A-Za-z0-9_-]+", "-", section.id) or f"section-{index}",
         "kind": section.kind,
         "title": title,
+        "eyebrow": _eyebrow(section),
         "blurb": copy.blurb if copy else "",
         "cta": copy.cta if copy and copy.cta and first_url else "",
         "cta_url": first_url,

@@ -122,7 +122,7 @@ class Campaign(_Input):
     boost: float = Field(default=0.2, ge=0, le=10)
     add_sections: list[str] = Field(default_factory=list)
     drop_sections: list[str] = Field(default_factory=list)
-    copy_level: CopyLevel = "segment"
+    copy_level: CopyLevel | None = None  # None: the configured copy_level
     audience: Audience = Field(default_factory=Audience)
     locale: str = "en-GB"
 

@@ -63,6 +63,8 @@ def test_length_passes_at_the_limits():
         ("Lanterns in our sale that glow all evening long.", "discount"),
         ("Lanterns with free shipping that glow all evening.", "discount"),
         ("The cheapest lanterns to glow all evening long.", "discount"),
+        ("Affordable lanterns that glow all evening long.", "discount"),
+        ("Lanterns that glow without spending too much money.", "discount"),
         ("The best lanterns to glow all evening long.", "superlative"),
         ("Our #1 lanterns to glow all evening long.", "superlative"),
         ("Guaranteed to glow all evening long, these lanterns.", "superlative"),

@@ -81,6 +81,7 @@ class TextModel(ABC):
     supports_json_schema: bool = False  # honours GenerationRequest.json_schema (constrained output)
     supports_prefill: bool = False  # continues a trailing assistant message
     supports_batching: bool = False  # runs a list of requests faster than one at a time
+    supports_sampling: bool = True  # temperature > 0 gives varied answers (deterministic test models: False)
     precision: str = "n/a"
 
     @abstractmethod
@@ -105,6 +106,7 @@ class TextModel(ABC):
             "supports_json_schema": self.supports_json_schema,
             "supports_prefill": self.supports_prefill,
             "supports_batching": self.supports_batching,
+            "supports_sampling": self.supports_sampling,
         }
 
 

@@ -98,6 +98,7 @@ class EchoModel(TextModel):
     supports_json_schema = True
     supports_prefill = True
     supports_batching = True
+    supports_sampling = False
 
     def __init__(self) -> None:
         self.calls = 0  # generate_batch calls
@@ -139,6 +140,7 @@ class CannedModel(TextModel):
     name = "canned"
     supports_prefill = True
     supports_batching = True
+    supports_sampling = False
 
     def __init__(self, answers: Iterable[str] = ()) -> None:
         self.answers: deque[str] = deque(answers)

@@ -1,0 +1,184 @@
+"""Segment-level copy: prompts from a section's theme (kind + categories + what they hold in the catalogue), so
+shoppers shown different products of the same theme share one copy; user level keeps the exact products."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from copy_helpers import BAGS, LANTERNS, TEA, page, section
+
+from genpage.backends import get_backend
+from genpage.config import Config
+from genpage.generate import copy_key, generate_copy, plural, section_jobs, theme_profile
+from genpage.guardrails import CopyLimits, SectionFacts, check_foreign
+from genpage.prompting import build_prompt, section_theme, select_examples
+from genpage.render import render_page
+from genpage.schemas import Campaign, Page, SectionCopy
+from genpage.store import Store
+
+MORE_LANTERNS = [
+    ("ANTIQUE SILVER T-LIGHT GLASS", "Lighting"),
+    ("MOROCCAN TEA GLASS LANTERN", "Lighting"),
+    ("STAR T-LIGHT HOLDER", "Lighting"),
+]
+
+
+def test_theme_is_the_main_category_plus_one_holding_a_third():
+    assert section_theme(section("a", "for_you", LANTERNS)) == ["Lighting"]
+    mixed = section("b", "for_you", LANTERNS[:2] + BAGS[:2])
+    assert section_theme(mixed) == ["Lighting", "Bags"]
+    mostly = section("c", "for_you", LANTERNS + MORE_LANTERNS + BAGS[:1])
+    assert section_theme(mostly) == ["Lighting"]  # one bag in seven is not a theme
+
+
+def test_a_catch_all_category_is_never_a_theme():
+    others = section("o", "for_you", [("RUBBER DUCK", "Other"), ("HELICOPTER KIT", "other"), *BAGS[:1]])
+    assert section_theme(others) == ["Bags"]
+    only_other = section("p", "for_you", [("RUBBER DUCK", "Other"), ("HELICOPTER KIT", "Other")])
+    assert section_theme(only_other) == []
+    prompt = build_prompt(only_other, interests=[], campaign=None, locale="en-GB", copy_level="segment")
+    assert "Theme: a mix of products" in prompt[-1].content
+
+
+def test_segment_prompt_carries_the_theme_not_the_products():
+    messages = build_prompt(section("s", "for_you", LANTERNS), interests=["Kitchen"], campaign=None,
+                            locale="en-GB", copy_level="segment", theme_products=["lanterns", "holders"])  # fmt: skip
+    last = messages[-1].content
+    assert "Theme: Lighting" in last and "Products such as: lanterns, holders" in last
+    assert "Lantern" not in last.replace("lanterns", "") and "Shopper likes" not in last
+    assert "Products:" not in last  # no product list at all
+    assert [m.role for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+
+
+def test_segment_examples_are_about_other_categories_and_rotate():
+    chosen = select_examples(section("s", "for_you", TEA), copy_level="segment")
+    assert len(chosen) == 2 and all(e.kind == "for_you" and "kitchen" not in e.category.lower() for e in chosen)
+    other = select_examples(section("t", "for_you", BAGS), copy_level="segment")
+    assert [e.title for e in chosen] != [e.title for e in other]  # not one fixed pair in every prompt
+
+
+def test_shoppers_shown_different_products_of_one_theme_share_copy():
+    config = Config(backend="echo", copy_level="segment")
+    echo = get_backend(config)
+    first = page(user_id="a")
+    second = page(user_id="b")
+    second.sections[0] = section("lights", "for_you", MORE_LANTERNS)  # other lighting products
+    jobs_a = section_jobs([first], echo, config, CopyLimits())
+    jobs_b = section_jobs([second], echo, config, CopyLimits())
+    assert jobs_a[0].key == jobs_b[0].key
+    user = Config(backend="echo", copy_level="user")
+    user_a = section_jobs([first], echo, user, CopyLimits())[0].key
+    assert user_a != section_jobs([second], echo, user, CopyLimits())[0].key
+    generate_copy([first, second], backend=echo, store=None, config=config)
+    assert echo.requests_seen == 3  # two pages of three sections, one copy per theme
+
+
+def test_a_campaign_sets_the_copy_level_and_none_defers_to_the_config():
+    config = Config(backend="echo", copy_level="segment")
+    echo = get_backend(config)
+    per_user = page(user_id="a", campaign=Campaign(name="Sale", copy_level="user"))
+    assert "Products:" in section_jobs([per_user], echo, config, CopyLimits())[0].request.messages[-2].content or \
+        "Products:" in section_jobs([per_user], echo, config, CopyLimits())[0].request.messages[-1].content
+    deferred = page(user_id="a", campaign=Campaign(name="Sale"))
+    user_config = Config(backend="echo", copy_level="user")
+    text = " ".join(m.content for m in section_jobs([deferred], echo, user_config, CopyLimits())[0].request.messages)
+    assert "Products:" in text
+    text = " ".join(m.content for m in section_jobs([deferred], echo, config, CopyLimits())[0].request.messages)
+    assert "Theme: Lighting" in text
+
+
+def test_theme_profile_reads_the_catalogue(tmp_path):
+    from genpage.schemas import Product
+
+    titles = ["WHITE METAL LANTERN", "MOROCCAN GLASS LANTERN", "ZINC LANTERN", "STAR T-LIGHT HOLDER",
+              "HEART T-LIGHT HOLDER", "CHRISTMAS LANTERN", "RED MUG", "BLUE MUG"]  # fmt: skip
+    with Store(tmp_path / "s.sqlite") as store:
+        store.upsert_products(Product(id=str(n), title=t, category="Kitchen" if "MUG" in t else "Lighting")
+                              for n, t in enumerate(titles))  # fmt: skip
+        typical, vocabulary = theme_profile(store, ["Lighting"], section("s", "for_you", LANTERNS))
+        assert typical[:2] == ("lanterns", "holders")
+        assert "lantern" in vocabulary and "mug" not in vocabulary
+        # a copy about mugs under a lighting theme, with a mug in the examples shown, is caught
+        facts = SectionFacts(categories=("Lighting",), vocabulary=vocabulary, foreign_texts=("Enamel Mug",))
+        assert check_foreign(SectionCopy(title="Mugs", blurb="Mugs for every morning brew."), facts)
+        assert not check_foreign(SectionCopy(title="Glow", blurb="Lanterns for every evening."), facts)
+
+
+def test_plural():
+    assert [plural(w) for w in ("lantern", "box", "story", "day", "glasses")] == [
+        "lanterns", "boxes", "stories", "days", "glasses"]  # fmt: skip
+
+
+def test_copy_key_changes_with_precision():
+    config = Config(backend="echo")
+    request = section_jobs([page()], get_backend(config), config, CopyLimits())[0].request
+    assert copy_key(request, "m", "fp32") != copy_key(request, "m", "int8") != copy_key(request, "m")
+
+
+def test_anchored_sections_say_what_they_follow_from():
+    plan = page()
+    sections = plan.sections
+    for s in sections:
+        s.copy_ = SectionCopy(title="A Title", blurb="A blurb that is long enough.")
+        s.copy_source = "echo"
+    html = render_page(Page(user_id="u", shop_name="Shop", sections=sections, generated_at=datetime.now(timezone.utc)))
+    assert "Because you bought Jumbo Bag Pink Polkadot" in html
+    assert html.count('class="eyebrow"') == 1  # the trending section's anchor is a category: no eyebrow
+
+
+def test_a_blurb_that_runs_a_list_is_caught_but_two_commas_are_fine():
+    from genpage.guardrails import check_list_pasting
+
+    facts = SectionFacts(categories=("Bags",))
+    listed = SectionCopy(title="Bags Are In", blurb="Purses, tags, washbags, paisleys and handbags for you.")
+    assert check_list_pasting(listed, facts) == ["list: blurb runs a list (3 commas)"]
+    fine = SectionCopy(title="Glow", blurb="Soft, twinkling lights to brighten shelves, windows and cosy evenings.")
+    assert check_list_pasting(fine, facts) == []
+
+
+def test_copy_score_prefers_grounded_specific_copy():
+    from genpage.guardrails import copy_score
+
+    facts = SectionFacts(categories=("Candles & Lights",), vocabulary=("lantern", "holder", "candle", "light"),
+                         typical=("lanterns", "holders", "candles"))  # fmt: skip
+    grounded = SectionCopy(title="Glow at Home", blurb="Lanterns and candle holders for your home.")
+    invented = SectionCopy(title="Glow at Home", blurb="Lanterns and furniture for summer getaways.")
+    recited = SectionCopy(title="Glow at Home", blurb="Lanterns, holders and candles for your home.")
+    lazy = SectionCopy(title="Candles & Lights", blurb="Lanterns and candle holders for your home.")
+    assert copy_score(grounded, facts) > copy_score(invented, facts)
+    assert copy_score(grounded, facts) > copy_score(recited, facts)
+    assert copy_score(grounded, facts) > copy_score(lazy, facts)
+
+
+def test_the_best_passing_candidate_wins_and_greedy_breaks_ties(store_path=None):
+    from genpage.backends.base import backend_class
+    from genpage.generate import CopyStats
+
+    canned_cls = backend_class("canned")
+
+    class SampledCanned(canned_cls):  # a canned model that claims to sample: three answers per section
+        supports_sampling = True
+
+    answers = [
+        '{"title": "Bags Are In", "blurb": "Purses, tags, washbags, paisleys and handbags for you."}',  # greedy: list
+        '{"title": "Carry It Well", "blurb": "Roomy bags for getaways, gyms and weekend furniture runs."}',  # invented
+        '{"title": "Carry It Well", "blurb": "Roomy jumbo bags and lunch bags for busy days."}',  # grounded
+    ]
+    model = SampledCanned(answers)
+    config = Config(backend="canned", copy_level="segment", copy_candidates=3)
+    plan = page()
+    plan.sections = [plan.sections[1]]  # the bags section
+    stats = CopyStats()
+    [done] = generate_copy([plan], backend=model, store=None, config=config, stats=stats)
+    assert done.sections[0].copy_.blurb == "Roomy jumbo bags and lunch bags for busy days."
+    assert any(v.startswith("list:") for v in stats.violations)
+
+
+def test_british_spelling_in_en_gb_copy_only():
+    from genpage.guardrails import localise_spelling
+
+    us = SectionCopy(title="Jewelry You'll Love", blurb="Colorful jewelry to organize your cozy favorites.")
+    gb = localise_spelling(us, "en-GB")
+    assert gb.title == "Jewellery You'll Love"
+    assert gb.blurb == "Colourful jewellery to organise your cosy favourites."
+    assert localise_spelling(us, "en-US") == us

@@ -213,7 +213,7 @@ EXAMPLES = {
     "ingest": "genpage ingest ../shared/data/online-retail/online_retail.csv.gz --preset online-retail",
     "preview": "genpage preview 12347 --out page.html --open",
     "serve": "genpage serve --port 8000",
-    "models": "genpage models prepare qwen2.5-0.5b-instruct",
+    "models": "genpage models prepare qwen2.5-1.5b-instruct",
     "batch": "genpage batch examples/campaigns/christmas.yaml --out out/christmas --workers 2",
     "segments": "genpage segments --k 8",
     "train-encoder": "genpage train-encoder --epochs 1",

@@ -34,11 +34,12 @@ class Config(BaseModel):
     home: Path = Field(default_factory=default_home)
     db_path: Path | None = None  # default: <home>/genpage.sqlite
     encoder: str = "minilm"  # registry name, local path or hub id
-    generator: str = "qwen2.5-0.5b-instruct"  # registry name, local path or hub id
+    generator: str = "qwen2.5-1.5b-instruct"  # registry name, local path or hub id (chosen by copy quality)
     backend: str = "local"  # a name in genpage.backends' registry: local, openai, echo ...
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = "auto"
     copy_level: CopyLevel = "segment"
+    copy_candidates: int = Field(default=1, ge=1, le=8)  # answers weighed per section: greedy, then samples
     shop_name: str = "genpage shop"
     locale: str = "en-GB"
     sections: int = Field(default=5, ge=1, le=12)

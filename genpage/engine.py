@@ -11,6 +11,7 @@ model calls are serialised, the store has its own lock).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -79,17 +80,45 @@ class Engine:
 
     @property
     def ranker(self) -> Ranker:
-        """The ranker, fitted on the store; refitted when the store has changed since."""
+        """The ranker fitted on the store's data; refitted when the data has changed since.
+
+        A fitted ranker is saved under `<home>/rankers/`, keyed by the data's fingerprint, the encoder and the
+        ranker's settings, so the next process on the same data (a preview, the server, each batch worker) loads
+        it in about a second instead of fitting again."""
         with self._load_lock:
             if self._ranker is None or self._ranker_version != self.store.version:
                 from genpage.rank import Ranker
 
                 started = time.perf_counter()
                 version = self.store.version
-                self._ranker = Ranker.fit(self.store, self.encoder)
+                path = self._ranker_path()
+                ranker = None
+                if path.is_file():
+                    try:
+                        ranker = Ranker.load(path, self.store, self.encoder)
+                        logger.info("loaded the fitted ranker %s in %.1f s", path.name, time.perf_counter() - started)
+                    except Exception as exc:  # noqa: BLE001 - a stale or broken cache file: fit again
+                        logger.warning("could not load %s (%s); fitting the ranker again", path, exc)
+                if ranker is None:
+                    ranker = Ranker.fit(self.store, self.encoder)
+                    logger.info("fitted the ranker in %.1f s", time.perf_counter() - started)
+                    try:
+                        ranker.save(path)
+                    except OSError as exc:
+                        logger.warning("could not save the fitted ranker to %s: %s", path, exc)
+                self._ranker = ranker
                 self._ranker_version = version
-                logger.info("fitted the ranker in %.1f s", time.perf_counter() - started)
             return self._ranker
+
+    def _ranker_path(self) -> Path:
+        import hashlib
+
+        from genpage import __version__
+        from genpage.rank import RankConfig
+
+        key = json.dumps([__version__, str(self.store.path.resolve()), self.store.data_fingerprint(),
+                          self.encoder.name, repr(RankConfig())])  # fmt: skip
+        return self.config.home / "rankers" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pkl"
 
     def close(self) -> None:
         if self._store is not None:

@@ -13,9 +13,12 @@ recomputed), and `ranker.update(events)` does the same from a frame.
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -207,6 +210,31 @@ class Ranker:
                 continue
             self.models[head] = fit_scorer(x[mask], y[mask], users[mask], weight[mask], seed=cfg.seed)
         logger.info("trained on %d candidate rows of %d users (%.1f%% positive)", len(y), len(held_out), 100 * y.mean())
+
+    # ------------------------------------------------------------------ saving a fitted ranker
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.update(store=None, _encoder=None, _query_cache={}, _store_version=-1)  # reattached by load()
+        return state
+
+    def save(self, path: Path) -> None:
+        """Write the fitted ranker (without its store and encoder) to `path`, atomically."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, store: Store | None, encoder: Encoder | None) -> Ranker:
+        """A ranker saved by `save`, attached to `store` and `encoder`. Only load files genpage wrote: pickle."""
+        with path.open("rb") as fh:
+            ranker = pickle.load(fh)  # noqa: S301 - our own cache file under GENPAGE_HOME
+        if not isinstance(ranker, cls):
+            raise TypeError(f"{path} does not hold a Ranker")
+        ranker.store, ranker._encoder = store, encoder
+        ranker._store_version = store.version if store is not None else -1
+        return ranker
 
     # ------------------------------------------------------------------ state updates
     def update(self, events: pd.DataFrame) -> None:

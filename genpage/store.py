@@ -6,6 +6,7 @@ One file, WAL mode, named migrations recorded in `_migrations` and run on open. 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -166,6 +167,22 @@ class Store:
                     self.version += 1
             finally:
                 self._in_tx = False
+
+    def data_fingerprint(self) -> str:
+        """A hash of the data (events, catalogue, users), the same in every process that opens this store: what
+        derived state saved between runs (segments, a fitted ranker) is keyed by. Cached per `version`."""
+        cached = getattr(self, "_fingerprint", None)
+        if cached is not None and cached[0] == self.version:
+            return str(cached[1])
+        events = self.query("SELECT COUNT(*), MAX(rowid), MIN(timestamp), MAX(timestamp), TOTAL(quantity), "
+                            "TOTAL(length(item_id)), TOTAL(length(user_id)) FROM events")[0]  # fmt: skip
+        products = self.query("SELECT COUNT(*), TOTAL(length(category)), TOTAL(length(title)), TOTAL(price), "
+                              "TOTAL(in_stock), MAX(created_at) FROM products")[0]  # fmt: skip
+        users = self.query("SELECT COUNT(*), TOTAL(length(country)) FROM users")[0]
+        payload = json.dumps([list(events), list(products), list(users)], default=str)
+        value = hashlib.sha256(payload.encode()).hexdigest()[:32]
+        self._fingerprint = (self.version, value)
+        return value
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -50,7 +50,7 @@ def test_threads_get_the_same_pages(api_engine):
         pages = list(pool.map(genpage.build_page, users))
     def content(p):  # noqa: E306
         return [(s.kind, [i.product.id for i in s.items], s.copy_.title) for s in p.sections]
-    for user, page in zip(users, pages):
+    for user, page in zip(users, pages, strict=True):
         assert content(page) == content(pages[users.index(user)])
 
 

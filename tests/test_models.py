@@ -1,4 +1,5 @@
-"""The offline model registry: packaged models resolve locally, damaged pieces are refused, missing ones say how to fix."""
+"""The offline model registry: packaged models resolve locally, damaged pieces are refused, missing ones say how
+to fix."""
 
 from __future__ import annotations
 

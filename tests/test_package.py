@@ -42,7 +42,8 @@ def test_installed_wheel_finds_its_resources(wheel, tmp_path):
     # the dependencies come from the test environment; genpage itself must come from the fresh venv
     env = {**os.environ, "PYTHONPATH": sysconfig.get_paths()["purelib"]}
     code = ("import genpage, genpage.resources as r; "
-            "print(genpage.__file__); print(r.prompts_dir()); print(r.templates_dir()); print(r.resource_dir('examples'))")
+            "print(genpage.__file__); print(r.prompts_dir()); print(r.templates_dir()); "
+            "print(r.resource_dir('examples'))")
     lines = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True, env=env,
                            cwd=tmp_path).stdout.split()
     assert all(line.startswith(target) for line in lines), lines

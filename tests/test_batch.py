@@ -181,14 +181,15 @@ def test_a_failing_user_is_recorded_and_the_run_goes_on(shop_db, genpage_home, t
     failing = _engine(db, genpage_home, backend="failing-echo")
     out = tmp_path / "failing"
     audience = [f"u{i:03d}" for i in range(1, 16)] + ["zz-marked"]
-    summary = run_batch(failing, Campaign(name="Marked", audience={"users": audience}), out, progress=False,
-                        batch_size=8)
+    # user-level copy: the prompts list the products, so the marker product reaches the (failing) model
+    marked = Campaign(name="Marked", copy_level="user", audience={"users": audience})
+    summary = run_batch(failing, marked, out, progress=False, batch_size=8)
     try:
         showing = set(summary.failed)
         assert "zz-marked" in showing and len(showing) < len(audience) / 2
         for user in sorted(showing)[:3]:  # each failed user fails again on its own: it is their page, not luck
             with pytest.raises(BackendError, match="Zebra Marker Lamp"):
-                failing.build_page(user)
+                failing.build_page(user, campaign=marked)
     finally:
         failing.close()
     assert summary.failures == len(showing)

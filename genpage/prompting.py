@@ -46,6 +46,16 @@ KIND_PURPOSE = {
     "new_arrivals": "new arrivals: products just added to the shop",
     "campaign": "campaign: products featured by the current campaign",
 }
+# What a section is for, said of its theme (segment level: the prompt names no product and no anchor).
+THEME_PURPOSE = {
+    "for_you": "picked for the shopper from this theme",
+    "because_bought": "more from this theme, to go with something the shopper bought",
+    "because_viewed": "more from this theme, like something the shopper looked at",
+    "buy_again": "things from this theme the shopper has ordered before",
+    "trending": "what many shoppers are choosing now in this theme",
+    "new_arrivals": "new in the shop in this theme",
+    "campaign": "the campaign's picks in this theme",
+}
 MAX_PRODUCTS = 6
 _NO_THEME = frozenset(("", "other", "others", "misc", "miscellaneous", "general", "uncategorised", "uncategorized"))
 _SMALL_WORDS = frozenset("a an and as at but by for in of on or the to with".split())
@@ -250,7 +260,7 @@ def section_view(section: Section, *, interests: Sequence[str], campaign: Campai
 
 def theme_example_view(example: Example) -> dict[str, Any]:
     return {
-        "purpose": KIND_PURPOSE.get(example.kind, example.kind),
+        "purpose": THEME_PURPOSE.get(example.kind, example.kind),
         "theme": [example.category] if example.category else [],
         "typical": [name.lower() for name in example.products],
         "campaign": example.campaign,
@@ -265,7 +275,7 @@ def theme_view(
     in the catalogue (`typical`), and the campaign on a campaign shelf."""
     in_campaign = section.kind == "campaign"
     return {
-        "purpose": KIND_PURPOSE[section.kind],
+        "purpose": THEME_PURPOSE[section.kind],
         "theme": section_theme(section) or ["a mix of products"],
         "typical": list(typical),
         "campaign": _campaign_line(campaign) if in_campaign else "",

@@ -37,6 +37,7 @@ from genpage.guardrails import (
     check_copy,
     copy_score,
     distinctive_stems,
+    fit_to_limits,
     localise_spelling,
     stem,
     words,
@@ -68,6 +69,9 @@ COPY_SCHEMA: dict[str, Any] = {
 }
 DEFAULT_OPTIONS = GenerationOptions(max_new_tokens=64, temperature=0.0, repetition_penalty=1.1)
 SAMPLE_OPTIONS = GenerationOptions(max_new_tokens=64, temperature=0.6, top_p=0.9, repetition_penalty=1.1, seed=7)
+# Part of every copy cache key: bump it when parsing, repair or the choice between candidates changes, so that
+# copy (and fallbacks) cached by an older genpage are written again rather than served.
+COPY_PIPELINE_VERSION = 4
 GREEDY_BONUS = 0.5  # the greedy answer wins ties: it is the model's most likely copy
 
 
@@ -164,6 +168,7 @@ def copy_key(request: GenerationRequest, model: str, precision: str | None = Non
         "options": request.options.model_dump(),
         "schema": request.json_schema,
         "model": model,
+        "pipeline": COPY_PIPELINE_VERSION,
     }
     if precision:
         payload["precision"] = precision
@@ -287,7 +292,7 @@ def _theme_facts(
     return SectionFacts(
         categories=tuple(theme),
         campaign_text=f"{campaign.name} {campaign.brief}" if campaign is not None else "",
-        foreign_texts=tuple(f"{e.product_text} {e.category}" for e in examples),
+        foreign_texts=tuple(f"{e.product_text} {e.category} {e.title} {e.campaign}" for e in examples),
         locale=locale,
         banned_words=tuple(config.banned_words),
         vocabulary=vocabulary,
@@ -353,7 +358,7 @@ def _judge(result: GenerationResult, job: SectionJob, limits: CopyLimits) -> tup
     copy = parse_copy(result.text)
     if copy is None:
         return None, [f"parse: not JSON copy: {result.text[:60]!r}"]
-    copy = localise_spelling(copy, job.facts.locale)
+    copy = fit_to_limits(localise_spelling(copy, job.facts.locale), limits)
     return copy, check_copy(copy, job.facts, limits)
 
 

@@ -145,6 +145,32 @@ def localise_spelling(copy: SectionCopy, locale: str) -> SectionCopy:
     return copy.model_copy(update={"title": _US_WORD.sub(swap, copy.title), "blurb": _US_WORD.sub(swap, copy.blurb)})
 
 
+def fit_to_limits(copy: SectionCopy, limits: CopyLimits = DEFAULT_LIMITS) -> SectionCopy:
+    """A repair, not a rule. A title over the limits made of parts ("Christmas at Home: Gifts for Everyone") keeps
+    its last part that fits on its own (two words at least); a blurb of several sentences keeps its first sentence
+    when that one fits (four words at least). Anything else is left for check_length to reject."""
+    def title_fits(text: str) -> bool:
+        return 2 <= len(text.split()) <= limits.title_words and len(text) <= limits.title_chars
+
+    def blurb_fits(text: str) -> bool:
+        return 4 <= len(text.split()) <= limits.blurb_words and len(text) <= limits.blurb_chars
+
+    title, blurb = copy.title, copy.blurb
+    if not title_fits(title) and len(title.split()) >= 2:
+        for separator in (":", " — ", " – ", " - ", " | "):
+            parts = [part.strip() for part in title.split(separator) if part.strip()]
+            fitting = [part for part in parts if title_fits(part)] if len(parts) > 1 else []
+            if fitting:
+                title = fitting[-1]
+                break
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+(?=\S)", blurb.strip()) if x]
+    if len(sentences) > 1 and blurb_fits(sentences[0]):
+        blurb = sentences[0]
+    if (title, blurb) == (copy.title, copy.blurb):
+        return copy
+    return copy.model_copy(update={"title": title, "blurb": blurb})
+
+
 def check_length(copy: SectionCopy, limits: CopyLimits = DEFAULT_LIMITS) -> list[str]:
     found = []
     title_words, blurb_words = len(copy.title.split()), len(copy.blurb.split())

@@ -182,3 +182,47 @@ def test_british_spelling_in_en_gb_copy_only():
     assert gb.title == "Jewellery You'll Love"
     assert gb.blurb == "Colourful jewellery to organise your cosy favourites."
     assert localise_spelling(us, "en-US") == us
+
+
+def test_a_title_made_of_parts_keeps_the_last_part_that_fits():
+    from genpage.guardrails import fit_to_limits
+
+    def title(text: str) -> str:
+        return fit_to_limits(SectionCopy(title=text, blurb="A blurb that is long enough.")).title
+
+    assert title("Christmas at Home: Gifts for Everyone You Love") == "Gifts for Everyone You Love"
+    assert title("Christmas at Home: Gifts for Everyone You Love So Dearly") == "Christmas at Home"  # that one fits
+    long = "Festive Lights and Candles for Long Winter Nights"
+    assert title(long) == long  # no parts: left for check_length to reject
+    assert title("Glowing Evenings") == "Glowing Evenings"  # fits: unchanged
+
+
+def test_a_blurb_of_several_sentences_keeps_the_first_when_it_fits():
+    from genpage.guardrails import check_copy, fit_to_limits
+
+    two = SectionCopy(title="Christmas at Home", blurb="Decorations and candles for cosy evenings. Order by the 18th "
+                      "for delivery in time, and find a gift for someone else too.")  # fmt: skip
+    fixed = fit_to_limits(two)
+    assert fixed.blurb == "Decorations and candles for cosy evenings."
+    assert not check_copy(fixed, SectionFacts(categories=("Decorations candles",)))
+    short_first = SectionCopy(title="Christmas at Home", blurb="Cosy. Decorations and candles for evenings.")
+    assert fit_to_limits(short_first) == short_first  # a first sentence under four words is not a blurb
+
+
+def test_segment_copy_borrowing_an_examples_theme_is_caught():
+    """Seen on the example shop's Christmas campaign: 'The Perfect Gift for Mum', from the Mother's Day example."""
+    from genpage.generate import _theme_facts
+    from genpage.guardrails import check_copy
+    from genpage.prompting import Example
+
+    mothers_day = Example(kind="campaign", products=("Floral Teacup", "Keepsake Box"), category="Gifts",
+                          title="Gifts to Say Thank You, Mum", blurb="Pretty gifts for the one who does it all.",
+                          campaign="Mother's Day gifts: thoughtful, personal")  # fmt: skip
+    campaign = Campaign(name="Christmas at Home", brief="decorations and gifts")
+    plan = page(campaign=campaign)
+    sec = section("c", "campaign", LANTERNS)
+    facts = _theme_facts(sec, plan, [mothers_day], Config(backend="echo"), "en-GB", ("lantern", "holder"))
+    leaked = SectionCopy(title="The Perfect Gift for Mum", blurb="Thoughtful lanterns to show your mum you care.")
+    assert "foreign: mentions 'mum', which is not in this section" in check_copy(leaked, facts)
+    fine = SectionCopy(title="Glow for Christmas", blurb="Lanterns and holders for festive evenings at home.")
+    assert not [v for v in check_copy(fine, facts) if v.startswith("foreign")]

@@ -192,7 +192,7 @@ def prompt_interests(section: Section, plan: PagePlan, copy_level: str) -> list[
     return []
 
 
-_PROFILES: dict[tuple[str, int, tuple[str, ...]], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+_PROFILES: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 
 def plural(word: str) -> str:
@@ -245,7 +245,7 @@ def theme_profile(
     no kinds of product (the prompt stays the same for the theme) and the section's own words as vocabulary."""
     if store is None:
         return (), _profile_of([item.product.title for item in section.items], types, limit)[1]
-    key = (str(store.path), store.version, tuple(theme))
+    key = (str(store.path), store.data_fingerprint(), tuple(theme))
     if key not in _PROFILES:
         wanted = {c.lower() for c in theme}
         titles = [title for category, title in store.query("SELECT category, title FROM products")

@@ -5,8 +5,9 @@
 retrieved examples as user/assistant pairs (from `prompts/examples/*.yaml`), then the section.
 
 - copy_level "segment" (the default): the section's *theme*: its kind and the categories its products come from
-  (`section_theme`), plus the campaign's brief and tone on a campaign section. Every shopper whose section shows
-  the same kind of products gets the same prompt, so one copy serves them all.
+  (`section_theme`), the kinds of product those categories hold in the catalogue (`theme_products`, found by
+  `genpage.generate.theme_profile`), and the campaign's brief and tone on a campaign section. Every shopper whose
+  section shows the same kind of products gets the same prompt, so one copy serves them all.
 - copy_level "user": the section's exact products (cleaned names and categories), its anchor, and the shopper's
   interests as categories.
 

@@ -71,7 +71,7 @@ DEFAULT_OPTIONS = GenerationOptions(max_new_tokens=64, temperature=0.0, repetiti
 SAMPLE_OPTIONS = GenerationOptions(max_new_tokens=64, temperature=0.6, top_p=0.9, repetition_penalty=1.1, seed=7)
 # Part of every copy cache key: bump it when parsing, repair or the choice between candidates changes, so that
 # copy (and fallbacks) cached by an older genpage are written again rather than served.
-COPY_PIPELINE_VERSION = 4
+COPY_PIPELINE_VERSION = 5
 GREEDY_BONUS = 0.5  # the greedy answer wins ties: it is the model's most likely copy
 
 
@@ -281,6 +281,14 @@ def _facts(section: Section, plan: PagePlan, examples_text: list[str], config: C
     )
 
 
+def _example_text(example: Example, section: Section) -> str:
+    """The words an example may leak. On a campaign shelf its title and campaign too: they carry another occasion
+    ("Gifts to Say Thank You, Mum" in a Christmas campaign); elsewhere its title words ("Playtime Favourites") are
+    ordinary shop vocabulary, and counting them rejected good copy."""
+    text = f"{example.product_text} {example.category}"
+    return f"{text} {example.title} {example.campaign}" if section.kind == "campaign" else text
+
+
 def _theme_facts(
     section: Section, plan: PagePlan, examples: list[Example], config: Config, locale: str,
     vocabulary: tuple[str, ...],
@@ -292,7 +300,7 @@ def _theme_facts(
     return SectionFacts(
         categories=tuple(theme),
         campaign_text=f"{campaign.name} {campaign.brief}" if campaign is not None else "",
-        foreign_texts=tuple(f"{e.product_text} {e.category} {e.title} {e.campaign}" for e in examples),
+        foreign_texts=tuple(_example_text(e, section) for e in examples),
         locale=locale,
         banned_words=tuple(config.banned_words),
         vocabulary=vocabulary,

@@ -226,3 +226,16 @@ def test_segment_copy_borrowing_an_examples_theme_is_caught():
     assert "foreign: mentions 'mum', which is not in this section" in check_copy(leaked, facts)
     fine = SectionCopy(title="Glow for Christmas", blurb="Lanterns and holders for festive evenings at home.")
     assert not [v for v in check_copy(fine, facts) if v.startswith("foreign")]
+
+
+def test_an_examples_title_words_are_foreign_only_on_a_campaign_shelf():
+    from genpage.generate import _theme_facts
+    from genpage.guardrails import check_copy
+    from genpage.prompting import Example
+
+    playtime = Example(kind="for_you", products=("Stacking Rings",), category="Toys", title="Playtime Favourites",
+                       blurb="Colourful toys for little hands.")  # fmt: skip
+    toys = section("t", "for_you", [("FELTCRAFT DOLL", "Kids"), ("SPACEBOY SLATE", "Kids"), ("TOY KIT", "Kids")])
+    facts = _theme_facts(toys, page(), [playtime], Config(backend="echo"), "en-GB", ("doll", "toy"))
+    copy = SectionCopy(title="Kids' Playtime", blurb="Fun toys and dolls for children to enjoy.")
+    assert not [v for v in check_copy(copy, facts) if v.startswith("foreign")]

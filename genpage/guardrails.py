@@ -133,7 +133,8 @@ _US_WORD = re.compile(r"\b(" + "|".join(sorted(_US_TO_GB, key=len, reverse=True)
 
 def localise_spelling(copy: SectionCopy, locale: str) -> SectionCopy:
     """British spellings in en-GB copy ("jewelry" -> "jewellery", "cozy" -> "cosy"), keeping the case; small models
-    write American English whatever the prompt says. Other locales are returned unchanged."""
+    write American English whatever the prompt says. Also one misspelling they make in shop copy, "stationary" for
+    "stationery" (a shop homepage hardly means "not moving"). Other locales are returned unchanged."""
     if not locale.lower().startswith("en-gb"):
         return copy
 

@@ -3,9 +3,9 @@
 The device is chosen once, at load (`genpage.models.pick_device`). On CUDA the model runs in bf16 (fp16 where
 bf16 is missing) placed by accelerate's `device_map`. On CPU, "auto" means the registry's `cpu_precision` for the
 model (fp32 for a folder or hub id): int8 for the Qwen models, i.e. the linear layers' weights quantized per output
-channel (dynamic int8, the output head kept in fp32). Measured on the same 32 section themes
-(`bench/copy.py`, the issue notes): 2.0-2.6x the tokens/s of fp32 with copy of the same quality, where the
-per-tensor scheme had broken the text. "fp32" stays available; measure the text whenever you change precision.
+channel (dynamic int8, the output head kept in fp32). Measured on 32 section themes from Online Retail pages (issue
+4's note): 2.0-2.6x the tokens/s of fp32 with copy that read the same, where the per-tensor scheme of
+../shared/COPY-NOTES.md had broken the text. "fp32" stays available; measure the text whenever you change precision.
 Requests are batched with left padding, greedy unless a temperature is given, under `torch.inference_mode`.
 
 Prefix caching: everything before a request's last user message (the system message and the in-context examples)

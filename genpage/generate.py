@@ -293,9 +293,10 @@ def _theme_facts(
     section: Section, plan: PagePlan, examples: list[Example], config: Config, locale: str,
     vocabulary: tuple[str, ...],
     typical: tuple[str, ...] = (),
+    theme: list[str] | None = None,
 ) -> SectionFacts:
     """Segment-level facts: the same for every shopper shown this theme, so a cached copy is judged alike for all."""
-    theme = section_theme(section)
+    theme = section_theme(section) if theme is None else theme
     campaign = plan.campaign
     return SectionFacts(
         categories=tuple(theme),
@@ -317,11 +318,12 @@ def section_jobs(
         locale = campaign.locale if campaign is not None else config.locale
         level = copy_level_of(plan, config)
         for s, section in enumerate(plan.sections):
-            examples = select_examples(section, copy_level=level)
+            theme = section_theme(section) if level == "segment" else None
+            examples = select_examples(section, copy_level=level, theme=theme)
             typical: tuple[str, ...] = ()
             vocabulary: tuple[str, ...] = ()
-            if level == "segment":
-                typical, vocabulary = theme_profile(store, section_theme(section), section)
+            if theme is not None:
+                typical, vocabulary = theme_profile(store, theme, section)
             messages = build_prompt(
                 section,
                 interests=prompt_interests(section, plan, level),
@@ -332,10 +334,11 @@ def section_jobs(
                 examples=examples,
                 copy_level=level,
                 theme_products=typical,
+                theme=theme,
             )
             request = copy_request(messages, backend)
-            if level == "segment":
-                facts = _theme_facts(section, plan, examples, config, locale, vocabulary, typical)
+            if theme is not None:
+                facts = _theme_facts(section, plan, examples, config, locale, vocabulary, typical, theme)
             else:
                 facts = _facts(section, plan, [e.product_text for e in examples], config, locale)
             fallback = fallback_copy(section, campaign_name=campaign.name if campaign is not None else "")

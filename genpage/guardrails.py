@@ -113,6 +113,16 @@ def stems(text: str) -> set[str]:
     return {stem(w) for w in words(text)}
 
 
+def sentences(text: str) -> list[str]:
+    """The sentences of a text (split after . ! or ? followed by a space)."""
+    return [part for part in re.split(r"(?<=[.!?])\s+(?=\S)", text.strip()) if part]
+
+
+def is_own(word: str, own: set[str]) -> bool:
+    """A stem the section's own words hold, compounds included: "tea" is its own where it sells "teacups"."""
+    return any(word in o or (len(o) > 3 and o in word) for o in own)
+
+
 def distinctive_stems(text: str) -> set[str]:
     """The stems of a text that would identify a product: not stopwords, not generic shop vocabulary."""
     return {s for s in stems(text) if len(s) > 2 and s not in _STOPWORDS and s not in _GENERIC}
@@ -164,9 +174,9 @@ def fit_to_limits(copy: SectionCopy, limits: CopyLimits = DEFAULT_LIMITS) -> Sec
             if fitting:
                 title = fitting[-1]
                 break
-    sentences = [x for x in re.split(r"(?<=[.!?])\s+(?=\S)", blurb.strip()) if x]
-    if len(sentences) > 1 and blurb_fits(sentences[0]):
-        blurb = sentences[0]
+    parts = sentences(blurb)
+    if len(parts) > 1 and blurb_fits(parts[0]):
+        blurb = parts[0]
     if (title, blurb) == (copy.title, copy.blurb):
         return copy
     return copy.model_copy(update={"title": title, "blurb": blurb})
@@ -185,9 +195,9 @@ def check_length(copy: SectionCopy, limits: CopyLimits = DEFAULT_LIMITS) -> list
         found.append(f"length: blurb has {len(copy.blurb)} characters (max {limits.blurb_chars})")
     if blurb_words < 4:
         found.append(f"length: blurb has only {blurb_words} words")
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+(?=\S)", copy.blurb.strip()) if s]
-    if len(sentences) > 1:
-        found.append(f"length: blurb has {len(sentences)} sentences (max 1)")
+    count = len(sentences(copy.blurb))
+    if count > 1:
+        found.append(f"length: blurb has {count} sentences (max 1)")
     return found
 
 
@@ -270,8 +280,7 @@ def check_foreign(copy: SectionCopy, facts: SectionFacts) -> list[str]:
     for text in facts.foreign_texts:
         foreign |= distinctive_stems(text)
     leaked = sorted((distinctive_stems(f"{copy.title} {copy.blurb}") & foreign) - own)
-    # compounds count as the section's own: "tea" is fine where the section sells "teacups"
-    leaked = [w for w in leaked if not any(w in o or (len(o) > 3 and o in w) for o in own)]
+    leaked = [w for w in leaked if not is_own(w, own)]
     return [f"foreign: mentions {w!r}, which is not in this section" for w in leaked]
 
 
@@ -295,7 +304,7 @@ def copy_score(copy: SectionCopy, facts: SectionFacts) -> float:
     (list-pasting), a title that only repeats the theme's category names, and words the title and blurb share."""
     own = distinctive_stems(facts.own_text)
     copy_stems = distinctive_stems(f"{copy.title} {copy.blurb}")
-    grounded = [w for w in copy_stems if any(w in o or (len(o) > 3 and o in w) for o in own)]
+    grounded = [w for w in copy_stems if is_own(w, own)]
     invented = [w for w in copy_stems if w not in grounded]
     blurb = copy.blurb.lower()
     recited = sum(1 for kind in facts.typical if kind and re.search(rf"\b{re.escape(kind.lower())}\b", blurb))

@@ -178,18 +178,22 @@ def load_examples(directory: str | None = None) -> tuple[Example, ...]:
 
 
 def select_examples(
-    section: Section, k: int = 2, bank: Sequence[Example] | None = None, copy_level: str = "user"
+    section: Section,
+    k: int = 2,
+    bank: Sequence[Example] | None = None,
+    copy_level: str = "user",
+    theme: Sequence[str] | None = None,
 ) -> list[Example]:
     """The k examples for a section (pure).
 
     User level: the examples of the section's kind whose products share the most words with the section's.
     Segment level: examples of the section's kind about *other* categories (so the model writes its own copy
     rather than adapting an example about the same theme), taken in a rotation keyed by the theme, so that no one
-    example sits in every prompt and leaks into all of them."""
+    example sits in every prompt and leaks into all of them. `theme`: the section's, when the caller has it."""
     bank = load_examples() if bank is None else bank
     same_kind = [e for e in bank if e.kind == section.kind] or list(bank)
     if copy_level == "segment":
-        theme = section_theme(section)
+        theme = section_theme(section) if theme is None else list(theme)
         theme_words = distinctive_stems(" ".join(theme))
         others = [e for e in same_kind if not distinctive_stems(e.category) & theme_words] or same_kind
         start = int(hashlib.sha256("|".join(theme).encode()).hexdigest(), 16) % len(others)
@@ -270,14 +274,14 @@ def theme_example_view(example: Example) -> dict[str, Any]:
 
 
 def theme_view(
-    section: Section, *, campaign: Campaign | None, typical: Sequence[str] = ()
+    section: Section, *, campaign: Campaign | None, typical: Sequence[str] = (), theme: Sequence[str] | None = None
 ) -> dict[str, Any]:
     """What a segment-level prompt says about a section: its kind, theme and the kinds of product the theme holds
     in the catalogue (`typical`), and the campaign on a campaign shelf."""
     in_campaign = section.kind == "campaign"
     return {
         "purpose": THEME_PURPOSE[section.kind],
-        "theme": section_theme(section) or ["a mix of products"],
+        "theme": list(section_theme(section) if theme is None else theme) or ["a mix of products"],
         "typical": list(typical),
         "campaign": _campaign_line(campaign) if in_campaign else "",
         "tone": campaign.tone if campaign is not None and in_campaign else "",
@@ -296,24 +300,22 @@ def build_prompt(
     directory: Path | None = None,
     copy_level: str = "user",
     theme_products: Sequence[str] = (),
+    theme: Sequence[str] | None = None,
 ) -> list[Message]:
-    """Chat messages asking for one section's copy as JSON (pure: same input, same messages)."""
+    """Chat messages asking for one section's copy as JSON (pure: same input, same messages). `theme`: the
+    section's (`section_theme`), when the caller has computed it already."""
     module = template_module("section_copy.j2", directory)
-    chosen = select_examples(section, copy_level=copy_level) if examples is None else examples
-    if copy_level == "segment":
-        messages = [Message(role="system", content=str(module.theme_system(shop, language_of(locale), limits)).strip())]
-        for example in chosen:
-            messages.append(Message(role="user", content=str(module.theme_user(theme_example_view(example))).strip()))
-            answer = json.dumps({"title": example.title, "blurb": example.blurb}, ensure_ascii=False)
-            messages.append(Message(role="assistant", content=answer))
-        view = theme_view(section, campaign=campaign, typical=theme_products)
-        messages.append(Message(role="user", content=str(module.theme_user(view)).strip()))
-        return messages
-    messages = [Message(role="system", content=str(module.system(shop, language_of(locale), limits)).strip())]
+    chosen = select_examples(section, copy_level=copy_level, theme=theme) if examples is None else examples
+    if copy_level == "segment":  # the section's theme, not its products (see the module docstring)
+        system, user, view_of_example = module.theme_system, module.theme_user, theme_example_view
+        view = theme_view(section, campaign=campaign, typical=theme_products, theme=theme)
+    else:
+        system, user, view_of_example = module.system, module.user, example_view
+        view = section_view(section, interests=interests, campaign=campaign)
+    messages = [Message(role="system", content=str(system(shop, language_of(locale), limits)).strip())]
     for example in chosen:
-        messages.append(Message(role="user", content=str(module.user(example_view(example))).strip()))
+        messages.append(Message(role="user", content=str(user(view_of_example(example))).strip()))
         answer = json.dumps({"title": example.title, "blurb": example.blurb}, ensure_ascii=False)
         messages.append(Message(role="assistant", content=answer))
-    view = section_view(section, interests=interests, campaign=campaign)
-    messages.append(Message(role="user", content=str(module.user(view)).strip()))
+    messages.append(Message(role="user", content=str(user(view)).strip()))
     return messages

@@ -247,13 +247,9 @@ def build_segmentation(store: Store, encoder: Encoder, k: int | None = None, *, 
 
 # ---------------------------------------------------------------------- the cache
 def data_fingerprint(store: Store, encoder_name: str, k: int | None, random_state: int = 0) -> str:
-    """A hash of what the segments depend on: the events, the catalogue, the users, the encoder and k."""
-    events = store.query("SELECT COUNT(*), MIN(timestamp), MAX(timestamp), TOTAL(quantity), TOTAL(length(item_id)) "
-                         "FROM events")[0]
-    products = store.query("SELECT COUNT(*), TOTAL(length(category)), TOTAL(length(title)) FROM products")[0]
-    users = store.query("SELECT COUNT(*) FROM users")[0]
-    payload = [ALGORITHM, encoder_name, k or "auto", random_state, list(events), list(products), list(users)]
-    return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()[:32]
+    """A hash of what the segments depend on: the store's data (`Store.data_fingerprint`), the encoder and k."""
+    payload = [ALGORITHM, encoder_name, k or "auto", random_state, store.data_fingerprint()]
+    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:32]
 
 
 def load_cached(store: Store, fingerprint: str) -> Segmentation | None:

@@ -233,7 +233,9 @@ def _profile_of(titles: list[str], types: int, limit: int) -> tuple[tuple[str, .
     few = len(titles) < 20
     kinds = [s for s, n in last.most_common() if (n >= 2 or few) and n * 2 >= total[s]]
     typical = tuple(plural(forms[s].most_common(1)[0][0]) for s in kinds[:types])
-    return typical, tuple(w for w, n in vocabulary.most_common(limit) if n >= 2 or few)
+    # ties broken by the word, not by set order: the same facts in every process, whatever the hash seed
+    ranked = sorted(vocabulary.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
+    return typical, tuple(w for w, n in ranked if n >= 2 or few)
 
 
 def theme_profile(

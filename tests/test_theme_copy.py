@@ -239,3 +239,17 @@ def test_an_examples_title_words_are_foreign_only_on_a_campaign_shelf():
     facts = _theme_facts(toys, page(), [playtime], Config(backend="echo"), "en-GB", ("doll", "toy"))
     copy = SectionCopy(title="Kids' Playtime", blurb="Fun toys and dolls for children to enjoy.")
     assert not [v for v in check_copy(copy, facts) if v.startswith("foreign")]
+
+
+def test_theme_vocabulary_is_the_same_whatever_the_hash_seed():
+    import os
+    import subprocess
+    import sys
+
+    code = ("from genpage.generate import _profile_of; "
+            "titles = ['RED WOOLLY HOTTIE', 'BLUE WOOLLY HOTTIE', 'ZINC LANTERN HEART', 'ZINC LANTERN STAR'] * 3; "
+            "print(_profile_of(titles, 3, 3))")  # fmt: skip
+    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2", "3", "4")}  # fmt: skip
+    assert len(outputs) == 1, outputs

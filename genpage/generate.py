@@ -5,11 +5,12 @@ the section shows, see `genpage.prompting`), looks each up in the store's copy c
 model and the options, sends every uncached section of every plan to the backend in one `generate_batch` call
 (duplicates sent once; `copy_candidates` answers each: the greedy one and samples), parses and repairs the JSON,
 checks every candidate with `genpage.guardrails`, keeps the passing one with the best `copy_score`, asks once
-more for sections with no passing candidate, and gives any section that still fails deterministic fallback copy
-from `prompts/fallback.j2`.
+more for sections with no passing candidate (showing the model its answer and the rules it broke), and gives any
+section that still fails deterministic fallback copy from `prompts/fallback.j2`.
 
-At copy_level "segment" a section's prompt is its theme (`genpage.prompting.section_theme`) plus what the
-theme's categories hold in the catalogue (`theme_profile`), so one copy serves every shopper shown that theme.
+At copy_level "segment" a section's prompt is its theme (`genpage.prompting.section_theme`) and the kinds of
+product it mostly shows (`section_kinds`), so one copy serves every shopper shown that theme; the guardrails also
+allow the words the theme's categories use in the catalogue (`theme_vocabulary`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -39,19 +38,18 @@ from genpage.guardrails import (
     distinctive_stems,
     fit_to_limits,
     localise_spelling,
-    stem,
-    words,
+    words_to_avoid,
 )
 from genpage.prompting import (
     Example,
     build_prompt,
     clean_name,
     section_categories,
+    section_kinds,
     section_theme,
     select_examples,
     template_module,
 )
-from genpage.resources import prompts_dir
 from genpage.schemas import PagePlan, Section, SectionCopy
 from genpage.store import Store
 
@@ -67,11 +65,14 @@ COPY_SCHEMA: dict[str, Any] = {
     "required": ["title", "blurb"],
     "additionalProperties": False,
 }
-DEFAULT_OPTIONS = GenerationOptions(max_new_tokens=64, temperature=0.0, repetition_penalty=1.1)
-SAMPLE_OPTIONS = GenerationOptions(max_new_tokens=64, temperature=0.6, top_p=0.9, repetition_penalty=1.1, seed=7)
+# 48 tokens hold a 6-word title and a 25-word blurb in JSON; a longer answer would fail the length rule anyway, and
+# in a batch the longest answer sets how long everyone waits. The repetition penalty stays: at 1.0 the 1.5B model
+# wrote "you have ordered" on trending shelves and "Stationery Station" (bench/copy.py, read side by side).
+DEFAULT_OPTIONS = GenerationOptions(max_new_tokens=48, temperature=0.0, repetition_penalty=1.1)
+SAMPLE_OPTIONS = GenerationOptions(max_new_tokens=48, temperature=0.6, top_p=0.9, repetition_penalty=1.1, seed=7)
 # Part of every copy cache key: bump it when parsing, repair or the choice between candidates changes, so that
 # copy (and fallbacks) cached by an older genpage are written again rather than served.
-COPY_PIPELINE_VERSION = 5
+COPY_PIPELINE_VERSION = 6
 GREEDY_BONUS = 0.5  # the greedy answer wins ties: it is the model's most likely copy
 
 
@@ -192,68 +193,33 @@ def prompt_interests(section: Section, plan: PagePlan, copy_level: str) -> list[
     return []
 
 
-_PROFILES: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+_VOCABULARIES: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
 
 
-def plural(word: str) -> str:
-    if word.endswith("s"):
-        return word
-    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
-        return word[:-1] + "ies"
-    return word + ("es" if word.endswith(("x", "ch", "sh")) else "s")
-
-
-@lru_cache(maxsize=4)
-def product_types(path: str | None = None) -> frozenset[str]:
-    """The kinds of product segment-level copy may name (`prompts/product_types.txt`), as stems."""
-    text = Path(path or prompts_dir() / "product_types.txt").read_text(encoding="utf-8")
-    lines = (line.split("#", 1)[0].strip().lower() for line in text.splitlines())
-    return frozenset(stem(word) for line in lines if line for word in line.split()[-1:])
-
-
-def _profile_of(titles: list[str], types: int, limit: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(kinds of product, vocabulary) of a set of titles. A kind of product is a word of `product_types()` that
-    ends a title ("... T-LIGHT HOLDER", "... NECKLACE") more often than not; the commonest come first."""
-    known = product_types()
-    last: Counter[str] = Counter()
-    total: Counter[str] = Counter()
-    vocabulary: Counter[str] = Counter()
-    forms: dict[str, Counter[str]] = {}
+def _vocabulary_of(titles: list[str], limit: int) -> tuple[str, ...]:
+    """The commonest distinctive words of a set of titles (at least twice, unless there are few titles)."""
+    counts: Counter[str] = Counter()
     for title in titles:
-        vocabulary.update(distinctive_stems(title))
-        tokens = [w for w in words(title.lower()) if len(w) > 2]
-        for n, token in enumerate(tokens):
-            kind = stem(token)
-            if kind not in known:
-                continue
-            total[kind] += 1
-            forms.setdefault(kind, Counter())[token] += 1
-            if n == len(tokens) - 1:
-                last[kind] += 1
+        counts.update(distinctive_stems(title))
     few = len(titles) < 20
-    kinds = [s for s, n in last.most_common() if (n >= 2 or few) and n * 2 >= total[s]]
-    typical = tuple(plural(forms[s].most_common(1)[0][0]) for s in kinds[:types])
     # ties broken by the word, not by set order: the same facts in every process, whatever the hash seed
-    ranked = sorted(vocabulary.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
-    return typical, tuple(w for w, n in ranked if n >= 2 or few)
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
+    return tuple(w for w, n in ranked if n >= 2 or few)
 
 
-def theme_profile(
-    store: Store | None, theme: list[str], section: Section, types: int = 3, limit: int = 80
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """What a theme's categories hold in the catalogue: the commonest kinds of product (the last word of their
-    titles: "lanterns", "candle holders"), for the prompt, and their commonest distinctive title words, which the
-    copy may use. From the whole catalogue, so every shopper shown the theme gets the same prompt. Without a store:
-    no kinds of product (the prompt stays the same for the theme) and the section's own words as vocabulary."""
+def theme_vocabulary(store: Store | None, theme: list[str], section: Section, limit: int = 80) -> tuple[str, ...]:
+    """The words segment-level copy may use for a theme: the commonest distinctive title words of its categories
+    in the whole catalogue, so a cached copy is judged the same for every shopper shown the theme. Without a
+    store: the section's own words."""
     if store is None:
-        return (), _profile_of([item.product.title for item in section.items], types, limit)[1]
+        return _vocabulary_of([item.product.title for item in section.items], limit)
     key = (str(store.path), store.data_fingerprint(), tuple(theme))
-    if key not in _PROFILES:
+    if key not in _VOCABULARIES:
         wanted = {c.lower() for c in theme}
         titles = [title for category, title in store.query("SELECT category, title FROM products")
                   if category and clean_name(category, max_words=4).lower() in wanted]  # fmt: skip
-        _PROFILES[key] = _profile_of(titles, types, limit)
-    return _PROFILES[key]
+        _VOCABULARIES[key] = _vocabulary_of(titles, limit)
+    return _VOCABULARIES[key]
 
 
 @dataclass
@@ -292,7 +258,11 @@ def _example_text(example: Example, section: Section) -> str:
 
 
 def _theme_facts(
-    section: Section, plan: PagePlan, examples: list[Example], config: Config, locale: str,
+    section: Section,
+    plan: PagePlan,
+    examples: list[Example],
+    config: Config,
+    locale: str,
     vocabulary: tuple[str, ...],
     typical: tuple[str, ...] = (),
     theme: list[str] | None = None,
@@ -321,11 +291,8 @@ def section_jobs(
         level = copy_level_of(plan, config)
         for s, section in enumerate(plan.sections):
             theme = section_theme(section) if level == "segment" else None
-            examples = select_examples(section, copy_level=level, theme=theme)
-            typical: tuple[str, ...] = ()
-            vocabulary: tuple[str, ...] = ()
-            if theme is not None:
-                typical, vocabulary = theme_profile(store, theme, section)
+            typical = section_kinds(section) if level == "segment" else ()
+            examples = select_examples(section, copy_level=level)
             messages = build_prompt(
                 section,
                 interests=prompt_interests(section, plan, level),
@@ -338,11 +305,14 @@ def section_jobs(
                 theme_products=typical,
                 theme=theme,
             )
-            request = copy_request(messages, backend)
             if theme is not None:
+                vocabulary = theme_vocabulary(store, theme, section)
                 facts = _theme_facts(section, plan, examples, config, locale, vocabulary, typical, theme)
             else:
                 facts = _facts(section, plan, [e.product_text for e in examples], config, locale)
+            # what the checks would reject, kept out while decoding by a backend that can
+            options = DEFAULT_OPTIONS.model_copy(update={"avoid": list(words_to_avoid(facts))})
+            request = copy_request(messages, backend, options)
             fallback = fallback_copy(section, campaign_name=campaign.name if campaign is not None else "")
             key = copy_key(request, backend.name, getattr(backend, "precision", None), candidates_for(backend, config))
             jobs.append(SectionJob(p, s, key, request, facts, fallback))
@@ -398,7 +368,8 @@ def generate_copy(
 
     Each distinct uncached section is asked for `config.copy_candidates` candidates in one batched call (the
     greedy answer and samples); the candidate that passes every guardrail with the best `copy_score` wins. A
-    section whose candidates all fail is asked again once (`retries`) with fresh samples, then gets fallback copy.
+    section whose candidates all fail is asked again once (`retries`), shown its failed answer and the rules it
+    broke (`retry_request`), then gets fallback copy.
     """
     stats = stats if stats is not None else CopyStats()
     jobs = section_jobs(plans, backend, config, limits, store)
@@ -416,20 +387,20 @@ def generate_copy(
         candidates = candidates_for(backend, config)
         outcomes = _best_candidates(backend, {k: pending[k][0] for k in keys}, candidates, limits, stats, round_=0)
         for round_ in range(1, retries + 1):
-            failed = [k for k in keys if outcomes[k][1]]
+            failed = {k: (outcomes[k][2], outcomes[k][1]) for k in keys if outcomes[k][1]}
             if not failed:
                 break
             stats.retried += len(failed)
             again = _best_candidates(backend, {k: pending[k][0] for k in failed}, candidates, limits, stats,
-                                     round_=round_)  # fmt: skip
+                                     round_=round_, failed=failed)  # fmt: skip
             for k in failed:
-                copy, violations = again[k]
+                copy, violations, text = again[k]
                 if not violations:
-                    outcomes[k] = (copy, [])
+                    outcomes[k] = (copy, [], "")
                 else:
-                    outcomes[k] = (outcomes[k][0], outcomes[k][1] + [f"retry {v}" for v in violations])
+                    outcomes[k] = (outcomes[k][0], outcomes[k][1] + [f"retry {v}" for v in violations], text)
         for key in keys:
-            copy, violations = outcomes[key]
+            copy, violations, _ = outcomes[key]
             for job in pending[key]:
                 _settle(job, copy, violations, backend.name)
             if store is not None:
@@ -444,36 +415,60 @@ def candidates_for(backend: TextModel, config: Config) -> int:
     return config.copy_candidates if backend.supports_sampling else 1
 
 
+def retry_request(request: GenerationRequest, answer: str, violations: list[str]) -> GenerationRequest:
+    """The request again, with the failed answer and what it broke (`retry` in prompts/section_copy.j2) appended,
+    so the model corrects it rather than rolling the dice again; greedy. The request's start is unchanged, so a
+    prefix cache still covers it."""
+    messages = list(request.messages)
+    prefill = messages.pop() if request.prefill else None
+    feedback = str(template_module("section_copy.j2").retry(violations)).strip()
+    messages += [Message(role="assistant", content=answer.strip() or "{}"), Message(role="user", content=feedback)]
+    if prefill is not None:
+        messages.append(prefill)
+    return request.model_copy(update={"messages": messages})
+
+
 def _best_candidates(
-    backend: TextModel, jobs: dict[str, SectionJob], candidates: int, limits: CopyLimits, stats: CopyStats, round_: int
-) -> dict[str, tuple[SectionCopy | None, list[str]]]:
-    """Ask for `candidates` answers per job in one batch (round 0: the greedy answer first, then samples; later
-    rounds: samples only) and keep, per job, the passing candidate with the best score, or the first one's
-    violations when none passes. Every caught violation is counted in `stats`."""
+    backend: TextModel,
+    jobs: dict[str, SectionJob],
+    candidates: int,
+    limits: CopyLimits,
+    stats: CopyStats,
+    round_: int,
+    failed: dict[str, tuple[str, list[str]]] | None = None,
+) -> dict[str, tuple[SectionCopy | None, list[str], str]]:
+    """Ask for `candidates` answers per job in one batch (the greedy answer first, then samples; in a retry round
+    each job's request carries its failed answer and violations, `failed`) and keep, per job, the passing
+    candidate with the best score, or the greedy answer's violations and text when none passes. Every caught
+    violation is counted in `stats`."""
     requests, owners = [], []
     for key, job in jobs.items():
+        request = job.request
+        if failed and key in failed:
+            request = retry_request(request, *failed[key])
         for n in range(candidates):
-            greedy = round_ == 0 and n == 0
-            requests.append(job.request if greedy else job.request.model_copy(
-                update={"options": _sample_options(job.request, round_)}))  # fmt: skip
+            greedy = n == 0
+            requests.append(request if greedy else request.model_copy(
+                update={"options": _sample_options(request, round_)}))  # fmt: skip
             owners.append((key, greedy))
     results = _run_batch(backend, requests, stats)
     judged: dict[str, list[tuple[float, SectionCopy, list[str]]]] = {key: [] for key in jobs}
-    first_violations: dict[str, list[str]] = {}
+    first: dict[str, tuple[list[str], str]] = {}
     for (key, greedy), result in zip(owners, results, strict=True):
         copy, violations = _judge(result, jobs[key], limits)
         if violations or copy is None:
             stats.violations += violations
-            first_violations.setdefault(key, violations)
+            first.setdefault(key, (violations, result.text))
             continue
         judged[key].append((copy_score(copy, jobs[key].facts) + (GREEDY_BONUS if greedy else 0.0), copy, []))
-    best: dict[str, tuple[SectionCopy | None, list[str]]] = {}
+    best: dict[str, tuple[SectionCopy | None, list[str], str]] = {}
     for key in jobs:
         if judged[key]:
             _, copy, _ = max(judged[key], key=lambda entry: entry[0])
-            best[key] = (copy, [])
+            best[key] = (copy, [], "")
         else:
-            best[key] = (None, first_violations.get(key, ["no candidate"]))
+            violations, text = first.get(key, (["no candidate"], ""))
+            best[key] = (None, violations, text)
     return best
 
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
+from genpage.resources import prompts_dir
 from genpage.schemas import SectionCopy
 
 
@@ -42,6 +45,11 @@ class SectionFacts:
     @property
     def own_text(self) -> str:
         return " ".join((*self.product_names, self.anchor, *self.categories, self.campaign_text, *self.vocabulary))
+
+    @property
+    def kinds_text(self) -> str:
+        """What says which kinds of product the section shows (not the catalogue vocabulary around it)."""
+        return " ".join((*self.product_names, self.anchor, *self.categories, self.campaign_text, *self.typical))
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -102,8 +110,8 @@ def stem(word: str) -> str:
     w = word.lower().strip("'’-")
     if w.endswith("ies") and len(w) > 4:
         return w[:-3] + "y"
-    if w.endswith("es") and len(w) > 4 and w[-3] in "sxz":
-        return w[:-2]
+    if w.endswith("es") and len(w) > 4 and w[-3] in "sxz" and not (w[-3] == "s" and w[-4] != "s"):
+        return w[:-2]  # boxes, glasses; but cases, vases -> case, vase
     if w.endswith("s") and len(w) > 3 and not w.endswith("ss"):
         return w[:-1]
     return w
@@ -160,6 +168,7 @@ def fit_to_limits(copy: SectionCopy, limits: CopyLimits = DEFAULT_LIMITS) -> Sec
     """A repair, not a rule. A title over the limits made of parts ("Christmas at Home: Gifts for Everyone") keeps
     its last part that fits on its own (two words at least); a blurb of several sentences keeps its first sentence
     when that one fits (four words at least). Anything else is left for check_length to reject."""
+
     def title_fits(text: str) -> bool:
         return 2 <= len(text.split()) <= limits.title_words and len(text) <= limits.title_chars
 
@@ -273,6 +282,59 @@ def check_list_pasting(copy: SectionCopy, facts: SectionFacts, max_names: int = 
     return found
 
 
+@lru_cache(maxsize=4)
+def product_types(path: str | None = None) -> tuple[tuple[str, ...], ...]:
+    """The kinds of product of `prompts/product_types.txt` ("hot water bottle", "jar"), as stemmed phrases."""
+    text = Path(path or prompts_dir() / "product_types.txt").read_text(encoding="utf-8")
+    lines = (line.split("#", 1)[0].strip().lower() for line in text.splitlines())
+    return tuple(sorted({tuple(stem(w) for w in words(line)) for line in lines if line}))
+
+
+# Kinds of product whose word is also a material, a verb or shop talk ("glass", "sign", "light up", "storage"):
+# naming them is not naming a product the section lacks.
+_LOOSE_KINDS = frozenset("decoration storage kit holder case light glass tin sign wrap ornament set".split())
+
+
+def check_kinds(copy: SectionCopy, facts: SectionFacts) -> list[str]:
+    """No kind of product (from `product_types()`) that the section does not show: "necklaces" on a shelf of
+    sewing kits, "plants" on one of plant labels. A kind is the section's when its products, anchor, categories,
+    campaign or (segment level) the kinds its prompt named hold the word."""
+    allowed = stems(facts.kinds_text)
+    named = sorted({stem(w) for w in words(f"{copy.title} {copy.blurb}")} & _kind_heads())
+    return [f"kind: names {w!r}, which this section does not show" for w in named if not is_own(w, allowed)]
+
+
+# Who the products are for is a fact only the data can give ("for the little ones" on a shelf of cake cases).
+_AUDIENCE = frozenset("kid child children toddler baby teen teenager mum dad grandparent men women girl boy".split())
+_AUDIENCE_OK = frozenset("kid child children baby toddler toy girl boy".split())  # the data's words for them (stems)
+
+
+def check_audience(copy: SectionCopy, facts: SectionFacts) -> list[str]:
+    """No shopper group (kids, babies, mums ...) the section's data does not name: "little ones" counts too."""
+    text = f"{copy.title} {copy.blurb}"
+    named = {stem(w) for w in words(text)} & _AUDIENCE
+    if re.search(r"\blittle ones?\b", text, re.I):
+        named.add("little ones")
+    if not named or stems(facts.own_text) & _AUDIENCE_OK:
+        return []
+    return [f"audience: names {w!r}, which the section's data does not" for w in sorted(named)]
+
+
+def _kind_heads() -> frozenset[str]:
+    return frozenset(phrase[-1] for phrase in product_types()) - _LOOSE_KINDS
+
+
+def words_to_avoid(facts: SectionFacts) -> tuple[str, ...]:
+    """The stems `check_kinds`, `check_foreign` and `check_audience` would reject in this section's copy, known
+    before it is written: kinds of product the section does not show, the examples' words, shopper groups the data
+    does not name (for constrained decoding; "little ones" is left to the check)."""
+    allowed, own = stems(facts.kinds_text), distinctive_stems(facts.own_text)
+    kinds = {w for w in _kind_heads() if not is_own(w, allowed)}
+    foreign = {w for text in facts.foreign_texts for w in distinctive_stems(text) if not is_own(w, own)}
+    audience = set() if stems(facts.own_text) & _AUDIENCE_OK else _AUDIENCE
+    return tuple(sorted(kinds | foreign | audience))
+
+
 def check_foreign(copy: SectionCopy, facts: SectionFacts) -> list[str]:
     """Words that identify other products (from the examples shown or other sections) but not this section's."""
     own = distinctive_stems(facts.own_text)
@@ -325,6 +387,8 @@ def check_copy(copy: SectionCopy, facts: SectionFacts, limits: CopyLimits = DEFA
         *check_language(copy, facts.locale),
         *check_list_pasting(copy, facts),
         *check_foreign(copy, facts),
+        *check_kinds(copy, facts),
+        *check_audience(copy, facts),
         *check_repetition(copy),
     ]
 

@@ -1,15 +1,16 @@
 """Prompt building for section copy: a pure function of what a section shows.
 
 `build_prompt(section, interests=..., campaign=..., locale=..., limits=..., copy_level=...)` renders
-`prompts/section_copy.j2` (Jinja, StrictUndefined) into chat messages: a system message with the rules, two
-retrieved examples as user/assistant pairs (from `prompts/examples/*.yaml`), then the section.
+`prompts/section_copy.j2` (Jinja, StrictUndefined) into chat messages: a system message with the rules,
+examples as user/assistant pairs, then the section.
 
-- copy_level "segment" (the default): the section's *theme*: its kind and the categories its products come from
-  (`section_theme`), the kinds of product those categories hold in the catalogue (`theme_products`, found by
-  `genpage.generate.theme_profile`), and the campaign's brief and tone on a campaign section. Every shopper whose
-  section shows the same kind of products gets the same prompt, so one copy serves them all.
+- copy_level "segment" (the default): the section's *theme*: its kind, the categories its products come from
+  (`section_theme`), the kinds of product it mostly shows (`section_kinds`: "hot water bottles", "hand warmers",
+  from `prompts/product_types.txt`), and the campaign's brief and tone on a campaign section. Every shopper whose
+  section has the same theme gets the same prompt, so one copy serves them all. The examples are the same seven
+  in every segment prompt (`prompts/theme_examples.yaml`), so all segment prompts share their start.
 - copy_level "user": the section's exact products (cleaned names and categories), its anchor, and the shopper's
-  interests as categories.
+  interests as categories, with two examples retrieved from `prompts/examples/<kind>.yaml`.
 
 It never sees who the shopper is: no user id, name or email reaches it, and interests that look like personal
 data are dropped. Two shoppers shown the same section get the same prompt, so they share cached copy.
@@ -17,7 +18,6 @@ data are dropped. Two shoppers shown the same section get the same prompt, so th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -32,7 +32,7 @@ import jinja2
 import yaml
 
 from genpage.backends.base import Message
-from genpage.guardrails import DEFAULT_LIMITS, CopyLimits, distinctive_stems
+from genpage.guardrails import DEFAULT_LIMITS, CopyLimits, distinctive_stems, product_types, stem, words
 from genpage.resources import prompts_dir
 from genpage.schemas import Campaign, Section
 
@@ -145,6 +145,50 @@ def section_theme(section: Section, limit: int = 2) -> list[str]:
     return [clean_name(c, max_words=4) for c in chosen[:limit]]
 
 
+_UNCOUNTABLE = frozenset("art bunting jewellery jewelry furniture stationery storage tableware glassware".split())
+
+
+def plural(word: str) -> str:
+    if word.endswith("s") or word.lower() in _UNCOUNTABLE:
+        return word
+    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + ("es" if word.endswith(("x", "ch", "sh")) else "s")
+
+
+def product_kind(title: str) -> str:
+    """What a product is, by `product_types()`: the listed phrase that ends latest in its title, the longest on a
+    tie, in the title's words and plural ("Set of 4 Jam Jar Magnets" -> "magnets", "Hot Water Bottle Keep Calm"
+    -> "hot water bottles"); "" when none is listed."""
+    tokens = [w.lower() for w in words(clean_name(title, max_words=12))]
+    stemmed = [stem(w) for w in tokens]
+    best: tuple[int, int] = (-1, 0)  # (end, length)
+    for phrase in product_types():
+        n = len(phrase)
+        for start in range(len(stemmed) - n + 1):
+            if tuple(stemmed[start : start + n]) == phrase:
+                best = max(best, (start + n, n))
+    end, length = best
+    if end < 0:
+        return ""
+    return " ".join([*tokens[end - length : end - 1], plural(tokens[end - 1])])
+
+
+def section_kinds(section: Section, limit: int = 2) -> tuple[str, ...]:
+    """The kinds of product a section mostly shows (`product_kind`): those of at least two of its products and a
+    quarter of them, the commonest `limit`, alphabetical (so that shelves of the same kinds share one prompt).
+    Kinds with the same last word count as one, named by that word when their forms differ ("birthday cards" and
+    "cards" are "cards"), so that more shelves share a prompt."""
+    forms: dict[str, Counter[str]] = {}
+    for item in section.items:
+        if kind := product_kind(item.product.title):
+            forms.setdefault(stem(kind.split()[-1]), Counter())[kind] += 1
+    need = max(2, -(-len(section.items) // 4))
+    ranked = sorted(forms.values(), key=lambda counts: (-counts.total(), min(counts)))
+    return tuple(sorted(next(iter(counts)) if len(counts) == 1 else min(counts).split()[-1]
+                        for counts in ranked[:limit] if counts.total() >= need))  # fmt: skip
+
+
 def section_categories(section: Section, limit: int = 3) -> list[str]:
     """The section's products' categories, most common first (ties in order of appearance)."""
     counts = Counter(item.product.category.strip() for item in section.items if item.product.category.strip())
@@ -154,50 +198,50 @@ def section_categories(section: Section, limit: int = 3) -> list[str]:
 # ---------------------------------------------------------------- examples
 
 
+def _example(entry: dict[str, Any], kind: str) -> Example:
+    return Example(
+        kind=entry.get("kind", kind),
+        products=tuple(entry["products"]),
+        title=entry["title"],
+        blurb=entry["blurb"],
+        category=entry.get("category", ""),
+        anchor=entry.get("anchor", ""),
+        interests=tuple(entry.get("interests", ())),
+        campaign=entry.get("campaign", ""),
+        tone=entry.get("tone", ""),
+    )
+
+
 @lru_cache(maxsize=4)
 def load_examples(directory: str | None = None) -> tuple[Example, ...]:
-    """The example bank: every `<kind>.yaml` under prompts/examples."""
+    """The example bank for user-level prompts: every `<kind>.yaml` under prompts/examples."""
     folder = Path(directory) if directory else prompts_dir() / "examples"
-    bank = []
-    for path in sorted(folder.glob("*.yaml")):
-        for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-            bank.append(
-                Example(
-                    kind=path.stem,
-                    products=tuple(entry["products"]),
-                    title=entry["title"],
-                    blurb=entry["blurb"],
-                    category=entry.get("category", ""),
-                    anchor=entry.get("anchor", ""),
-                    interests=tuple(entry.get("interests", ())),
-                    campaign=entry.get("campaign", ""),
-                    tone=entry.get("tone", ""),
-                )
-            )
-    return tuple(bank)
+    return tuple(
+        _example(entry, path.stem)
+        for path in sorted(folder.glob("*.yaml"))
+        for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    )
 
 
-def select_examples(
-    section: Section,
-    k: int = 2,
-    bank: Sequence[Example] | None = None,
-    copy_level: str = "user",
-    theme: Sequence[str] | None = None,
-) -> list[Example]:
-    """The k examples for a section (pure).
+@lru_cache(maxsize=4)
+def load_theme_examples(path: str | None = None) -> tuple[Example, ...]:
+    """The examples of every segment-level prompt (`prompts/theme_examples.yaml`), in file order."""
+    file = Path(path) if path else prompts_dir() / "theme_examples.yaml"
+    return tuple(_example(entry, "") for entry in yaml.safe_load(file.read_text(encoding="utf-8")) or [])
 
-    User level: the examples of the section's kind whose products share the most words with the section's.
-    Segment level: examples of the section's kind about *other* categories (so the model writes its own copy
-    rather than adapting an example about the same theme), taken in a rotation keyed by the theme, so that no one
-    example sits in every prompt and leaks into all of them. `theme`: the section's, when the caller has it."""
+
+def select_examples(section: Section, k: int = 2, bank: Sequence[Example] | None = None,
+                    copy_level: str = "user") -> list[Example]:  # fmt: skip
+    """The examples for a section (pure).
+
+    Segment level: the theme examples, all of them and always the same (one per kind of section, about
+    categories the shop is unlikely to sell), so every segment prompt shares its start and a backend with a
+    prefix cache computes it once. User level: the k examples of the section's kind whose products share the most
+    words with the section's."""
+    if copy_level == "segment":
+        return list(load_theme_examples() if bank is None else bank)
     bank = load_examples() if bank is None else bank
     same_kind = [e for e in bank if e.kind == section.kind] or list(bank)
-    if copy_level == "segment":
-        theme = section_theme(section) if theme is None else list(theme)
-        theme_words = distinctive_stems(" ".join(theme))
-        others = [e for e in same_kind if not distinctive_stems(e.category) & theme_words] or same_kind
-        start = int(hashlib.sha256("|".join(theme).encode()).hexdigest(), 16) % len(others)
-        return [others[(start + n) % len(others)] for n in range(min(k, len(others)))]
     section_words = distinctive_stems(
         " ".join([*(item.product.title for item in section.items), *(item.product.category for item in section.items)])
     )
@@ -276,8 +320,8 @@ def theme_example_view(example: Example) -> dict[str, Any]:
 def theme_view(
     section: Section, *, campaign: Campaign | None, typical: Sequence[str] = (), theme: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    """What a segment-level prompt says about a section: its kind, theme and the kinds of product the theme holds
-    in the catalogue (`typical`), and the campaign on a campaign shelf."""
+    """What a segment-level prompt says about a section: its kind, theme and the kinds of product it mostly shows
+    (`typical`), and the campaign on a campaign shelf."""
     in_campaign = section.kind == "campaign"
     return {
         "purpose": THEME_PURPOSE[section.kind],
@@ -299,16 +343,17 @@ def build_prompt(
     examples: Sequence[Example] | None = None,
     directory: Path | None = None,
     copy_level: str = "user",
-    theme_products: Sequence[str] = (),
+    theme_products: Sequence[str] | None = None,
     theme: Sequence[str] | None = None,
 ) -> list[Message]:
-    """Chat messages asking for one section's copy as JSON (pure: same input, same messages). `theme`: the
-    section's (`section_theme`), when the caller has computed it already."""
+    """Chat messages asking for one section's copy as JSON (pure: same input, same messages). `theme` and
+    `theme_products`: the section's (`section_theme`, `section_kinds`), when the caller has computed them already."""
     module = template_module("section_copy.j2", directory)
-    chosen = select_examples(section, copy_level=copy_level, theme=theme) if examples is None else examples
+    chosen = select_examples(section, copy_level=copy_level) if examples is None else examples
     if copy_level == "segment":  # the section's theme, not its products (see the module docstring)
         system, user, view_of_example = module.theme_system, module.theme_user, theme_example_view
-        view = theme_view(section, campaign=campaign, typical=theme_products, theme=theme)
+        typical = section_kinds(section) if theme_products is None else theme_products
+        view = theme_view(section, campaign=campaign, typical=typical, theme=theme)
     else:
         system, user, view_of_example = module.system, module.user, example_view
         view = section_view(section, interests=interests, campaign=campaign)

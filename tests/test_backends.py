@@ -248,3 +248,54 @@ def test_openai_reads_settings_from_config_and_environment(monkeypatch):
     assert model.base_url == "http://127.0.0.1:9/v1" and model.name == "env-model"
     configured = get_backend(Config(backend="openai", openai_base_url="http://h/v1/", openai_model="m"))
     assert configured.base_url == "http://h/v1" and configured.name == "m"
+
+
+# ---------------------------------------------------------------- the local backend's prefix cache
+
+
+def _with_examples(products: list[str]) -> GenerationRequest:
+    """A request whose start (system message and one example) is shared: what segment-level copy sends."""
+    example = Message(role="user", content="Section: trending\nProducts:\n- Enamel Camping Mug (Kitchen)")
+    answer = Message(role="assistant", content='{"title": "Mugs for the Road", "blurb": "Tough mugs for trips."}')
+    request = _request(products)
+    return request.model_copy(update={"messages": [request.messages[0], example, answer, request.messages[1]]})
+
+
+@pytest.mark.slow
+def test_local_prefix_cache_gives_the_same_text_and_is_kept_on_disk(smollm, monkeypatch):
+    import torch
+
+    requests = [_with_examples(["Linen Tea Towel", "Wooden Spoon"]), _with_examples(["Garden Trowel"])]
+    prefix, _ = smollm.split_prompt(requests[0])
+    assert prefix and prefix == smollm.split_prompt(requests[1])[0]  # one shared start
+    smollm._prefixes.clear()
+    cached = [r.text for r in smollm.generate_batch(requests)]
+    size, smollm.prefix_cache_size = smollm.prefix_cache_size, 0
+    try:
+        assert [r.text for r in smollm.generate_batch(requests)] == cached  # as if the whole prompt ran at once
+    finally:
+        smollm.prefix_cache_size = size
+    saved = smollm._prefix_file(tuple(prefix))
+    assert saved is not None and saved.is_file()
+    # a new process (an empty in-memory cache) reads it from disk instead of computing it
+    smollm._prefixes.clear()
+    loads = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a[0]) or real_load(*a, **k))
+    assert [r.text for r in smollm.generate_batch(requests)] == cached
+    assert loads == [saved]
+
+
+@pytest.mark.slow
+def test_local_keeps_the_words_to_avoid_out_of_its_answer(smollm):
+    import re
+
+    request = _request(["Linen Tea Towel", "Wooden Spoon", "Enamel Teapot"])
+    first = smollm.generate(request).text
+    used = [w for w in re.findall(r"(?<= )[A-Za-z]{4,}\b", first) if w.lower() not in ("with", "that", "this")]
+    assert used, first
+    word = used[0].lower()
+    avoiding = request.model_copy(update={"options": request.options.model_copy(update={"avoid": [word]})})
+    again = smollm.generate_batch([avoiding, request])  # rows with and without bans share a batch
+    assert not re.search(rf"\b{word}s?\b", again[0].text, re.I), (word, again[0].text)
+    assert again[1].text == first  # the other row is untouched

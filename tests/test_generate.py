@@ -10,7 +10,7 @@ from copy_helpers import page
 from genpage.backends import backend_class, get_backend
 from genpage.config import Config
 from genpage.generate import PREFILL, CopyStats, fallback_copy, generate_copy, parse_copy
-from genpage.guardrails import SectionFacts, check_copy
+from genpage.guardrails import DEFAULT_LIMITS, SectionFacts, check_copy
 from genpage.schemas import SectionCopy
 from genpage.store import Store
 
@@ -92,8 +92,8 @@ def test_bad_copy_is_retried_once_then_falls_back(store, config):
         [
             "I'm sorry, but I don't have any specific information.",  # section 1: refusal
             json.dumps({"title": "Bags", "blurb": "The best bags, only £5 in our sale."}),  # section 2: claims
-            json.dumps({"title": "Tea Time in Style", "blurb": "Teacups and a cake stand for an elegant afternoon."}),
-            json.dumps({"title": "Glow", "blurb": "Lanterns to light your evenings softly."}),  # retry 1: fixed
+            json.dumps({"title": "Tea Time in Style", "blurb": "Saucers and more for an elegant afternoon tea."}),
+            json.dumps({"title": "Glow", "blurb": "Holders to light your evenings softly."}),  # retry 1: fixed
             "not json at all",  # retry 2: still broken
         ]
     )
@@ -115,9 +115,9 @@ def test_bad_copy_is_retried_once_then_falls_back(store, config):
 
 
 def test_prefill_is_sent_to_backends_without_json_schema(config):
-    canned = backend_class("canned")(['Glow", "blurb": "Lanterns to light your evenings softly."}'] * 6)
+    canned = backend_class("canned")(['Glow", "blurb": "Holders to light your evenings softly."}'] * 6)
     [plan] = generate_copy([page()], backend=canned, store=None, config=config)
-    assert plan.sections[0].copy_ == SectionCopy(title="Glow", blurb="Lanterns to light your evenings softly.")
+    assert plan.sections[0].copy_ == SectionCopy(title="Glow", blurb="Holders to light your evenings softly.")
     assert PREFILL.startswith("{")
 
 
@@ -161,3 +161,18 @@ def test_real_small_generator_end_to_end(genpage_home, tmp_path):
         [again] = generate_copy([page()], backend=backend, store=opened, config=config)
         assert [s.copy_ for s in again.sections] == [s.copy_ for s in plan.sections]
         assert all(s.copy_source in ("cache:smollm2-135m-instruct", "fallback") for s in again.sections)
+
+
+def test_a_retry_shows_the_model_its_answer_and_the_rules_it_broke(config):
+    from genpage.generate import retry_request, section_jobs
+
+    canned = backend_class("canned")([])  # continues a prefill, as the local backend: the request ends in one
+    request = section_jobs([page()], canned, config, DEFAULT_LIMITS)[0].request
+    answer = '{"title": "Glow", "blurb": "Necklaces for evenings."}'
+    again = retry_request(request, answer, ["kind: names 'necklace', which this section does not show"])
+    assert again.messages[: len(request.messages) - 1] == request.messages[:-1]  # the same start: prefix cache
+    assistant, feedback, prefill = again.messages[-3:]
+    assert assistant.role == "assistant" and assistant.content == answer
+    assert feedback.role == "user" and "- kind: names 'necklace'" in feedback.content
+    assert prefill.role == "assistant" and prefill.content == PREFILL
+    assert again.options.temperature == 0.0  # greedy: the correction, not another roll of the dice

@@ -1,25 +1,35 @@
-"""Segment-level copy: prompts from a section's theme (kind + categories + what they hold in the catalogue), so
-shoppers shown different products of the same theme share one copy; user level keeps the exact products."""
+"""Segment-level copy: prompts from a section's theme (kind + categories + the kinds of product it mostly shows),
+so shoppers shown different products of the same theme share one copy; user level keeps the exact products."""
 
 from __future__ import annotations
 
+import csv
 from datetime import datetime, timezone
+from pathlib import Path
 
 from copy_helpers import BAGS, LANTERNS, TEA, page, section
 
 from genpage.backends import get_backend
 from genpage.config import Config
-from genpage.generate import copy_key, generate_copy, plural, section_jobs, theme_profile
-from genpage.guardrails import CopyLimits, SectionFacts, check_foreign
-from genpage.prompting import build_prompt, section_theme, select_examples
+from genpage.generate import copy_key, generate_copy, section_jobs, theme_vocabulary
+from genpage.guardrails import CopyLimits, SectionFacts, check_foreign, check_kinds, stem
+from genpage.prompting import (
+    build_prompt,
+    load_theme_examples,
+    plural,
+    product_kind,
+    section_kinds,
+    section_theme,
+    select_examples,
+)
 from genpage.render import render_page
 from genpage.schemas import Campaign, Page, SectionCopy
 from genpage.store import Store
 
 MORE_LANTERNS = [
-    ("ANTIQUE SILVER T-LIGHT GLASS", "Lighting"),
-    ("MOROCCAN TEA GLASS LANTERN", "Lighting"),
     ("STAR T-LIGHT HOLDER", "Lighting"),
+    ("ZINC HEART TEA LIGHT HOLDER", "Lighting"),
+    ("MOROCCAN TEA GLASS LANTERN", "Lighting"),
 ]
 
 
@@ -47,14 +57,57 @@ def test_segment_prompt_carries_the_theme_not_the_products():
     assert "Theme: Lighting" in last and "Products such as: lanterns, holders" in last
     assert "Lantern" not in last.replace("lanterns", "") and "Shopper likes" not in last
     assert "Products:" not in last  # no product list at all
-    assert [m.role for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+    examples = len(load_theme_examples())
+    assert [m.role for m in messages] == ["system", *["user", "assistant"] * examples, "user"]
+    # without theme_products, the section's own kinds
+    own = build_prompt(section("s", "for_you", LANTERNS), interests=[], campaign=None, locale="en-GB",
+                       copy_level="segment")  # fmt: skip
+    assert "Products such as: holders" in own[-1].content
 
 
-def test_segment_examples_are_about_other_categories_and_rotate():
-    chosen = select_examples(section("s", "for_you", TEA), copy_level="segment")
-    assert len(chosen) == 2 and all(e.kind == "for_you" and "kitchen" not in e.category.lower() for e in chosen)
-    other = select_examples(section("t", "for_you", BAGS), copy_level="segment")
-    assert [e.title for e in chosen] != [e.title for e in other]  # not one fixed pair in every prompt
+def test_every_segment_prompt_starts_the_same_with_one_example_per_kind_of_section():
+    """One shared start: a backend with a prefix cache computes the system message and examples once."""
+    tea = build_prompt(section("s", "for_you", TEA), interests=[], campaign=None, locale="en-GB", copy_level="segment")
+    bags = build_prompt(section("t", "trending", BAGS), interests=[], campaign=Campaign(name="Sale"),
+                        locale="en-GB", copy_level="segment")  # fmt: skip
+    assert tea[:-1] == bags[:-1] and tea[-1] != bags[-1]
+    examples = select_examples(section("s", "for_you", TEA), copy_level="segment")
+    kinds = ["for_you", "because_bought", "because_viewed", "buy_again", "trending", "new_arrivals", "campaign"]
+    assert sorted(e.kind for e in examples) == sorted(kinds)
+    with open(Path(__file__).parents[1] / "examples" / "shop" / "products.csv", encoding="utf-8") as file:
+        shop = {row["category"] for row in csv.DictReader(file)}
+    assert not {e.category for e in examples} & shop  # about things the example shop does not sell
+
+
+def test_a_product_is_the_kind_its_title_ends_in():
+    assert product_kind("Set of 4 Jam Jar Magnets") == "magnets"
+    assert product_kind("HOT WATER BOTTLE KEEP CALM") == "hot water bottles"
+    assert product_kind("PACK OF 60 SPACEBOY CAKE CASES") == "cake cases"
+    assert product_kind("Birch Plant Labels, Pack of 50") == "labels"
+    assert product_kind("RED WOOLLY HOTTIE WHITE HEART") == ""
+    assert stem("cases") == "case" and stem("glasses") == "glass" and stem("boxes") == "box"
+
+
+def test_a_sections_kinds_are_those_most_of_its_products_are():
+    bottles = [("HOT WATER BOTTLE KEEP CALM", "Home"), ("SCOTTIE DOG HOT WATER BOTTLE", "Home"),
+               ("CHOCOLATE HOT WATER BOTTLE", "Home"), ("HAND WARMER OWL DESIGN", "Home"),
+               ("HAND WARMER RED RETROSPOT", "Home"), ("DOORSTOP RETROSPOT HEART", "Home")]  # fmt: skip
+    assert section_kinds(section("b", "for_you", bottles)) == ("hand warmers", "hot water bottles")
+    cards = [("SPACEBOY BIRTHDAY CARD", "Cards"), ("ROBOT BIRTHDAY CARD", "Cards"), ("CARD DOLLY GIRL", "Cards")]
+    assert section_kinds(section("c", "for_you", cards)) == ("cards",)  # two forms of one kind: its last word
+    assert section_kinds(section("m", "for_you", [*LANTERNS[:1], *BAGS[:1], *TEA[:1]])) == ()  # one of each
+
+
+def test_copy_naming_a_kind_the_section_does_not_show_is_caught():
+    gifts = SectionFacts(categories=("Gifts",), typical=("bells",), vocabulary=("necklace", "bell"))
+    jewels = SectionCopy(title="Gifts That Last", blurb="The necklaces, rings and bracelets shoppers buy as gifts.")
+    assert [v.split(",")[0] for v in check_kinds(jewels, gifts)] == [
+        "kind: names 'bracelet'", "kind: names 'necklace'", "kind: names 'ring'"]  # fmt: skip
+    assert not check_kinds(SectionCopy(title="Gifts That Chime", blurb="Bells and other gifts to give."), gifts)
+    # user level: the products' names say what the section shows; "light" and "holder" are loose words
+    labels = SectionFacts(product_names=("Birch Plant Labels", "Enamel Compost Caddy"), categories=("Garden",))
+    assert check_kinds(SectionCopy(title="Garden Delight", blurb="Plants and seeds for your garden."), labels)
+    assert not check_kinds(SectionCopy(title="Light Up the Garden", blurb="Labels and holders for plants."), labels)
 
 
 def test_shoppers_shown_different_products_of_one_theme_share_copy():
@@ -62,7 +115,7 @@ def test_shoppers_shown_different_products_of_one_theme_share_copy():
     echo = get_backend(config)
     first = page(user_id="a")
     second = page(user_id="b")
-    second.sections[0] = section("lights", "for_you", MORE_LANTERNS)  # other lighting products
+    second.sections[0] = section("lights", "for_you", MORE_LANTERNS)  # other lighting products, mostly holders too
     jobs_a = section_jobs([first], echo, config, CopyLimits())
     jobs_b = section_jobs([second], echo, config, CopyLimits())
     assert jobs_a[0].key == jobs_b[0].key
@@ -87,7 +140,7 @@ def test_a_campaign_sets_the_copy_level_and_none_defers_to_the_config():
     assert "Theme: Lighting" in text
 
 
-def test_theme_profile_reads_the_catalogue(tmp_path):
+def test_theme_vocabulary_reads_the_catalogue(tmp_path):
     from genpage.schemas import Product
 
     titles = ["WHITE METAL LANTERN", "MOROCCAN GLASS LANTERN", "ZINC LANTERN", "STAR T-LIGHT HOLDER",
@@ -95,8 +148,7 @@ def test_theme_profile_reads_the_catalogue(tmp_path):
     with Store(tmp_path / "s.sqlite") as store:
         store.upsert_products(Product(id=str(n), title=t, category="Kitchen" if "MUG" in t else "Lighting")
                               for n, t in enumerate(titles))  # fmt: skip
-        typical, vocabulary = theme_profile(store, ["Lighting"], section("s", "for_you", LANTERNS))
-        assert typical[:2] == ("lanterns", "holders")
+        vocabulary = theme_vocabulary(store, ["Lighting"], section("s", "for_you", LANTERNS))
         assert "lantern" in vocabulary and "mug" not in vocabulary
         # a copy about mugs under a lighting theme, with a mug in the examples shown, is caught
         facts = SectionFacts(categories=("Lighting",), vocabulary=vocabulary, foreign_texts=("Enamel Mug",))
@@ -107,6 +159,7 @@ def test_theme_profile_reads_the_catalogue(tmp_path):
 def test_plural():
     assert [plural(w) for w in ("lantern", "box", "story", "day", "glasses")] == [
         "lanterns", "boxes", "stories", "days", "glasses"]  # fmt: skip
+    assert plural("bunting") == "bunting" and plural("art") == "art"
 
 
 def test_copy_key_changes_with_precision():
@@ -246,10 +299,35 @@ def test_theme_vocabulary_is_the_same_whatever_the_hash_seed():
     import subprocess
     import sys
 
-    code = ("from genpage.generate import _profile_of; "
+    code = ("from genpage.generate import _vocabulary_of; "
             "titles = ['RED WOOLLY HOTTIE', 'BLUE WOOLLY HOTTIE', 'ZINC LANTERN HEART', 'ZINC LANTERN STAR'] * 3; "
-            "print(_profile_of(titles, 3, 3))")  # fmt: skip
+            "print(_vocabulary_of(titles, 3))")  # fmt: skip
     outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                               env={**os.environ, "PYTHONHASHSEED": seed}).stdout
                for seed in ("1", "2", "3", "4")}  # fmt: skip
     assert len(outputs) == 1, outputs
+
+
+def test_shopper_groups_the_data_does_not_name_are_caught():
+    from genpage.guardrails import check_audience
+
+    baking = SectionFacts(categories=("Baking",), typical=("cake cases",))
+    assert check_audience(SectionCopy(title="Bake Day", blurb="Cake cases for the little ones."), baking) == [
+        "audience: names 'little ones', which the section's data does not"]  # fmt: skip
+    assert check_audience(SectionCopy(title="Bake Day", blurb="Cake cases for kids and mums."), baking)
+    assert not check_audience(SectionCopy(title="Bake Day", blurb="Cake cases for every bake."), baking)
+    kids = SectionFacts(categories=("Kids",))
+    assert not check_audience(SectionCopy(title="Playtime", blurb="Dolls for children to enjoy."), kids)
+
+
+def test_the_words_to_avoid_are_what_the_checks_would_reject():
+    from genpage.guardrails import check_copy, words_to_avoid
+
+    facts = SectionFacts(categories=("Gifts",), typical=("bells",), foreign_texts=("Ukuleles Songbooks Music",))
+    avoid = set(words_to_avoid(facts))
+    assert {"necklace", "plant", "ukulele", "music", "kid"} <= avoid
+    assert not {"bell", "gift"} & avoid
+    for word in ("necklaces", "plants", "ukuleles", "music", "kids"):  # each one alone is rejected
+        copy = SectionCopy(title="Gift Ideas", blurb=f"Bells and {word} to give this year.")
+        assert check_copy(copy, facts), word
+    assert not check_copy(SectionCopy(title="Gift Ideas", blurb="Bells to give this year."), facts)

@@ -47,6 +47,9 @@ class GenerationOptions(BaseModel):
     repetition_penalty: float = Field(default=1.1, ge=1.0, le=2.0)
     seed: int | None = None
     stop: list[str] = Field(default_factory=list)
+    # Words the answer must not contain (any case, singular or plural). A backend that can constrain decoding
+    # enforces it (local: banned token sequences); the others ignore it, and the caller's checks still apply.
+    avoid: list[str] = Field(default_factory=list)
 
 
 class GenerationRequest(BaseModel):

@@ -9,18 +9,22 @@ channel (dynamic int8, the output head kept in fp32). Measured on 32 section the
 Requests are batched with left padding, greedy unless a temperature is given, under `torch.inference_mode`.
 
 Prefix caching: everything before a request's last user message (the system message and the in-context examples)
-is the same for many requests. Its key/value cache is computed once and kept (LRU, `prefix_cache_size` entries);
-a batch then only runs its rows' own last messages through the model. Rows are laid out as
-`[pad][prefix][pad][suffix]` with the padding masked, so rows with different prefixes still share one batch.
+is the same for many requests (for every segment-level section prompt). Its key/value cache is computed once and
+kept (LRU, `prefix_cache_size` entries) and, with a `home`, saved under `<home>/cache/prefix-kv/` for the next
+process (keyed by model, precision, torch and transformers versions and the prefix's tokens); a batch then only
+runs its rows' own last messages through the model. Rows are laid out as `[pad][prefix][pad][suffix]` with the
+padding masked, so rows with different prefixes still share one batch.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import logging
 import os
 import time
 from collections import OrderedDict, defaultdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genpage.backends.base import GenerationOptions, GenerationRequest, GenerationResult, TextModel, register_backend
@@ -105,6 +109,9 @@ class LocalModel(TextModel):
             self.model = _quantize_int8_per_channel(self.model)
         self._torch = torch
         self.prefix_cache_size = prefix_cache_size
+        self.prefix_dir = Path(home) / "cache" / "prefix-kv" if home is not None else None
+        self._spellings: dict[str, list[tuple[int, ...]]] = {}
+        self._path = path
         self._prefixes: OrderedDict[tuple[int, ...], list[tuple[Any, Any]]] = OrderedDict()
         forward = inspect.signature(self.model.forward).parameters
         self._cache_kwarg = "cache" if "cache" in forward else "past_key_values"  # renamed in transformers 5.x
@@ -115,6 +122,16 @@ class LocalModel(TextModel):
     @classmethod
     def from_config(cls, config: Config) -> LocalModel:
         return cls(config.generator, device=config.device, precision=config.precision, home=config.home)
+
+    def _prefix_file(self, prefix: tuple[int, ...]) -> Path | None:
+        if self.prefix_dir is None:
+            return None
+        import transformers
+
+        torch = self._torch
+        key = repr((self.name, self._path, self.precision, self.device, torch.__version__, transformers.__version__,
+                    prefix))  # fmt: skip
+        return self.prefix_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pt"
 
     def _choose_precision(self, precision: str, torch: Any) -> tuple[str, Any]:
         if self.device == "cuda":
@@ -143,32 +160,61 @@ class LocalModel(TextModel):
         return str(text) + prefill
 
     def split_prompt(self, request: GenerationRequest) -> tuple[list[int], list[int]]:
-        """Token ids of the request's shareable prefix (all before the last user message) and of the rest."""
+        """Token ids of the request's shareable prefix and of the rest. The prefix ends before a user message: the
+        latest one whose prefix is already cached (in memory or on disk: a retry shares its first try's start),
+        else the last one (everything before it: the system message and the in-context examples)."""
         ids = list(self.tokenizer(self.render_prompt(request), add_special_tokens=False)["input_ids"])
         if not self.prefix_cache_size:
             return [], ids
         messages = [m.model_dump() for m in request.messages]
         if request.prefill:
             messages = messages[:-1]
-        last_user = max((n for n, m in enumerate(messages) if m["role"] == "user"), default=0)
-        if last_user == 0:
-            return [], ids
-        text = self.tokenizer.apply_chat_template(messages[:last_user], tokenize=False, add_generation_prompt=False)
-        prefix = list(self.tokenizer(str(text), add_special_tokens=False)["input_ids"])
-        if len(prefix) < MIN_PREFIX_TOKENS or len(prefix) >= len(ids) or ids[: len(prefix)] != prefix:
-            return [], ids  # the template does not render a prefix of messages as a prefix of the whole
-        return prefix, ids[len(prefix) :]
+        starts = [n for n, m in enumerate(messages) if m["role"] == "user" and n > 0]
+        fallback: list[int] = []
+        for n in reversed(starts):
+            text = self.tokenizer.apply_chat_template(messages[:n], tokenize=False, add_generation_prompt=False)
+            prefix = list(self.tokenizer(str(text), add_special_tokens=False)["input_ids"])
+            if len(prefix) < MIN_PREFIX_TOKENS or len(prefix) >= len(ids) or ids[: len(prefix)] != prefix:
+                continue  # the template does not render a prefix of messages as a prefix of the whole
+            if self._is_cached(tuple(prefix)):
+                return prefix, ids[len(prefix) :]
+            fallback = fallback or prefix
+        return fallback, ids[len(fallback) :]
+
+    def _is_cached(self, prefix: tuple[int, ...]) -> bool:
+        if prefix in self._prefixes:
+            return True
+        file = self._prefix_file(prefix)
+        return file is not None and file.is_file()
 
     def _prefix_kv(self, prefix: tuple[int, ...]) -> list[tuple[Any, Any]]:
-        """Per layer (keys, values) of a prefix, computed once and kept in an LRU."""
+        """Per layer (keys, values) of a prefix: from the LRU, else from `<home>/cache/prefix-kv`, else computed
+        (and saved there, atomically)."""
         if prefix in self._prefixes:
             self._prefixes.move_to_end(prefix)
             return self._prefixes[prefix]
         torch = self._torch
-        with torch.inference_mode():
-            output = self.model(input_ids=torch.tensor([prefix], device=self.model.device), use_cache=True)
-        cache = getattr(output, self._cache_kwarg)
-        layers = [(layer.keys, layer.values) for layer in cache.layers]
+        file = self._prefix_file(prefix)
+        layers = None
+        if file is not None and file.is_file():
+            try:
+                saved = torch.load(file, map_location=self.model.device, weights_only=True)
+                layers = [(keys, values) for keys, values in saved]
+            except Exception as exc:  # a truncated or foreign file: compute it again
+                logger.warning("ignoring the saved prefix cache %s: %s", file, exc)
+        if layers is None:
+            with torch.inference_mode():
+                output = self.model(input_ids=torch.tensor([prefix], device=self.model.device), use_cache=True)
+            cache = getattr(output, self._cache_kwarg)
+            layers = [(layer.keys, layer.values) for layer in cache.layers]
+            if file is not None:
+                try:
+                    file.parent.mkdir(parents=True, exist_ok=True)
+                    partial = file.with_suffix(f".{os.getpid()}.tmp")
+                    torch.save([[k.cpu(), v.cpu()] for k, v in layers], partial)
+                    os.replace(partial, file)
+                except OSError as exc:  # a read-only home: keep it in memory only
+                    logger.warning("could not save the prefix cache to %s: %s", file, exc)
         self._prefixes[prefix] = layers
         while len(self._prefixes) > self.prefix_cache_size:
             self._prefixes.popitem(last=False)
@@ -178,7 +224,7 @@ class LocalModel(TextModel):
         results: list[GenerationResult | None] = [None] * len(requests)
         groups: dict[str, list[int]] = defaultdict(list)
         for index, request in enumerate(requests):
-            groups[request.options.model_dump_json()].append(index)
+            groups[request.options.model_dump_json(exclude={"avoid"})].append(index)  # per row: see _bans
         for indices in groups.values():
             split = {i: self.split_prompt(requests[i]) for i in indices}
             # similar prefixes and lengths share a batch: less padding
@@ -187,7 +233,9 @@ class LocalModel(TextModel):
                 chunk = ordered[start : start + self.batch_size]
                 rows = [split[i] for i in chunk]
                 prefills = [requests[i].prefill for i in chunk]
-                for i, result in zip(chunk, self._generate(rows, prefills, requests[chunk[0]].options), strict=True):
+                bans = [self._bans(requests[i].options.avoid) for i in chunk]
+                answers = self._generate(rows, prefills, requests[chunk[0]].options, bans)
+                for i, result in zip(chunk, answers, strict=True):
                     results[i] = result
         return [r for r in results if r is not None]
 
@@ -226,8 +274,27 @@ class LocalModel(TextModel):
             cache.update(batch_keys, batch_values, layer)
         return inputs, cache
 
+    def _bans(self, avoid: list[str]) -> dict[tuple[int, ...], list[int]]:
+        """The token sequences that spell the words of `avoid` (lower case and capitalised, singular and plural,
+        after a space or at the start of a JSON string), as {the tokens before the last: [last tokens]}. Inside
+        a word ("carpet" for "pet") nothing is banned."""
+        table: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for word in avoid:
+            if word not in self._spellings:
+                forms = {word, word + "s", word[:-1] + "ies" if word.endswith("y") else word + "es"}
+                variants = {start + v for f in forms for v in (f, f.capitalize()) for start in (" ", '"', ' "')}
+                self._spellings[word] = [tuple(self.tokenizer.encode(v, add_special_tokens=False)) for v in variants]
+            for ids in self._spellings[word]:
+                if ids:
+                    table[ids[:-1]].append(ids[-1])
+        return dict(table)
+
     def _generate(
-        self, rows: list[tuple[list[int], list[int]]], prefills: list[str], options: GenerationOptions
+        self,
+        rows: list[tuple[list[int], list[int]]],
+        prefills: list[str],
+        options: GenerationOptions,
+        bans: list[dict[tuple[int, ...], list[int]]] | None = None,
     ) -> list[GenerationResult]:
         torch = self._torch
         start = time.perf_counter()
@@ -247,6 +314,10 @@ class LocalModel(TextModel):
             kwargs.update(stop_strings=options.stop, tokenizer=self.tokenizer)
         if cache is not None:
             kwargs[self._cache_kwarg] = cache
+        if bans and any(bans):
+            from transformers import LogitsProcessorList
+
+            kwargs["logits_processor"] = LogitsProcessorList([_RowBans(bans)])
         try:
             with torch.inference_mode():
                 output = self.model.generate(**encoded, **kwargs)
@@ -275,3 +346,23 @@ class LocalModel(TextModel):
                 )
             )
         return results
+
+
+class _RowBans:
+    """A logits processor keeping each row of a batch off its own banned token sequences (`options.avoid`):
+    a sequence's last token is banned where the row's latest tokens are the ones before it."""
+
+    def __init__(self, bans: list[dict[tuple[int, ...], list[int]]]) -> None:
+        self.bans = bans
+        self.depth = max((len(prefix) for table in bans for prefix in table), default=0)
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        for row, table in enumerate(self.bans):
+            if not table:
+                continue
+            recent = tuple(input_ids[row, -self.depth :].tolist()) if self.depth else ()
+            for n in range(self.depth + 1):
+                banned = table.get(recent[len(recent) - n :] if n else ())
+                if banned:
+                    scores[row, banned] = float("-inf")
+        return scores

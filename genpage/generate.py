@@ -38,6 +38,7 @@ from genpage.guardrails import (
     distinctive_stems,
     fit_to_limits,
     localise_spelling,
+    rule_of,
     words_to_avoid,
 )
 from genpage.prompting import (
@@ -72,7 +73,7 @@ DEFAULT_OPTIONS = GenerationOptions(max_new_tokens=48, temperature=0.0, repetiti
 SAMPLE_OPTIONS = GenerationOptions(max_new_tokens=48, temperature=0.6, top_p=0.9, repetition_penalty=1.1, seed=7)
 # Part of every copy cache key: bump it when parsing, repair or the choice between candidates changes, so that
 # copy (and fallbacks) cached by an older genpage are written again rather than served.
-COPY_PIPELINE_VERSION = 6
+COPY_PIPELINE_VERSION = 7
 GREEDY_BONUS = 0.5  # the greedy answer wins ties: it is the model's most likely copy
 
 
@@ -246,6 +247,7 @@ def _facts(section: Section, plan: PagePlan, examples_text: list[str], config: C
         foreign_texts=tuple(examples_text + others),
         locale=locale,
         banned_words=tuple(config.banned_words),
+        kind=section.kind,
     )
 
 
@@ -278,6 +280,7 @@ def _theme_facts(
         banned_words=tuple(config.banned_words),
         vocabulary=vocabulary,
         typical=typical,
+        kind=section.kind,
     )
 
 
@@ -369,7 +372,7 @@ def generate_copy(
     Each distinct uncached section is asked for `config.copy_candidates` candidates in one batched call (the
     greedy answer and samples); the candidate that passes every guardrail with the best `copy_score` wins. A
     section whose candidates all fail is asked again once (`retries`), shown its failed answer and the rules it
-    broke (`retry_request`), then gets fallback copy.
+    broke (`retry_request`; the greedy answer and, from a sampling model, two samples), then gets fallback copy.
     """
     stats = stats if stats is not None else CopyStats()
     jobs = section_jobs(plans, backend, config, limits, store)
@@ -391,7 +394,8 @@ def generate_copy(
             if not failed:
                 break
             stats.retried += len(failed)
-            again = _best_candidates(backend, {k: pending[k][0] for k in failed}, candidates, limits, stats,
+            retry_candidates = max(candidates, RETRY_CANDIDATES) if backend.supports_sampling else 1
+            again = _best_candidates(backend, {k: pending[k][0] for k in failed}, retry_candidates, limits, stats,
                                      round_=round_, failed=failed)  # fmt: skip
             for k in failed:
                 copy, violations, text = again[k]
@@ -415,17 +419,24 @@ def candidates_for(backend: TextModel, config: Config) -> int:
     return config.copy_candidates if backend.supports_sampling else 1
 
 
+_QUOTED_RULES = {"kind", "foreign", "audience", "claim", "banned", "superlative", "discount", "quality", "viewpoint"}
+RETRY_CANDIDATES = 3  # a retry also samples: few sections need one, so the extra rows cost little
+
+
 def retry_request(request: GenerationRequest, answer: str, violations: list[str]) -> GenerationRequest:
     """The request again, with the failed answer and what it broke (`retry` in prompts/section_copy.j2) appended,
-    so the model corrects it rather than rolling the dice again; greedy. The request's start is unchanged, so a
-    prefix cache still covers it."""
+    so the model corrects it rather than rolling the dice again; greedy; the words the violations quote join the
+    request's `avoid`. The request's start is unchanged, so a prefix cache still covers it."""
     messages = list(request.messages)
     prefill = messages.pop() if request.prefill else None
+    # the words a violation quotes ("kind: names 'bowl'", "claim: 'good cause'") are kept out of the second try
+    quoted = {m for v in violations if rule_of(v) in _QUOTED_RULES for m in re.findall(r"'([^']{3,40})'", v)}
+    options = request.options.model_copy(update={"avoid": sorted({*request.options.avoid, *quoted})})
     feedback = str(template_module("section_copy.j2").retry(violations)).strip()
     messages += [Message(role="assistant", content=answer.strip() or "{}"), Message(role="user", content=feedback)]
     if prefill is not None:
         messages.append(prefill)
-    return request.model_copy(update={"messages": messages})
+    return request.model_copy(update={"messages": messages, "options": options})
 
 
 def _best_candidates(

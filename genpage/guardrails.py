@@ -41,10 +41,13 @@ class SectionFacts:
     banned_words: tuple[str, ...] = ()
     vocabulary: tuple[str, ...] = ()  # segment level: words the theme's categories use in the catalogue
     typical: tuple[str, ...] = ()  # segment level: the kinds of product the prompt named
+    kind: str = ""  # the kind of section ("trending", "buy_again" ...): whose choice the products are
 
     @property
     def own_text(self) -> str:
-        return " ".join((*self.product_names, self.anchor, *self.categories, self.campaign_text, *self.vocabulary))
+        return " ".join(
+            (*self.product_names, self.anchor, *self.categories, self.campaign_text, *self.vocabulary, *self.typical)
+        )
 
     @property
     def kinds_text(self) -> str:
@@ -73,7 +76,7 @@ _CURRENCY = re.compile(r"[£$€¥]\s?\d|\d\s?(?:£|€|p\b|pence|pounds?|dollar
 _PERCENT = re.compile(r"\d\s?%|\bper\s?cent\b|\bpercent\b", re.I)
 _DISCOUNT = re.compile(
     r"\b(?:sale|on sale|discount\w*|% off|half price|free (?:shipping|delivery|postage)|cheap\w*|bargains?|"
-    r"deals?|clearance|lowest price|savings|coupons?|vouchers?|special offers?|affordabl[ey]|inexpensive|"
+    r"deals?|clearance|lowest price|savings|coupons?|vouchers?|special offers?|on offer|affordabl[ey]|inexpensive|"
     r"budget|value for money|low[- ]cost|(?:save|saving|spend|spending) (?:\w+ ){0,2}money|breaking the bank|"
     r"pocket[- ]friendly)\b",
     re.I,
@@ -320,19 +323,78 @@ def check_audience(copy: SectionCopy, facts: SectionFacts) -> list[str]:
     return [f"audience: names {w!r}, which the section's data does not" for w in sorted(named)]
 
 
+# What the shopper did with the products, by kind of section: only a buy-again shelf holds what they ordered.
+# (Only these words are kept out while decoding: "picked for you" and "selected" are fine on any shelf.)
+_DONE = {"bought": "bought ordered purchased", "chosen": "chosen"}
+_DONE_OK = {"buy_again": {"bought", "chosen"}, "because_bought": {"bought"}, "because_viewed": {"looked"}}
+_VIEWPOINT = re.compile(
+    r"\byou(?:'ve| have)? (?:already )?(bought|ordered|purchased|chosen|picked|selected)\b|"
+    r"\byou(?:'ve| have)? been (looking) for\b|\byou(?:'ve| have)? (?:already )?(seen|viewed|looked at)\b",
+    re.I,
+)
+
+
+def check_viewpoint(copy: SectionCopy, facts: SectionFacts) -> list[str]:
+    """Copy must not say the shopper bought or chose what a shelf shows unless the shelf is made of that: "the
+    bags you have chosen" on a trending shelf is false (buy-again and because-you-bought shelves may say it)."""
+    if not facts.kind:  # unknown: nothing to hold the copy against
+        return []
+    allowed = _DONE_OK.get(facts.kind, set())
+    found = []
+    for match in _VIEWPOINT.finditer(f"{copy.title} {copy.blurb}"):
+        verb = next(g for g in match.groups() if g).lower()
+        seen = verb in ("looking", "seen", "viewed", "looked at")
+        group = "bought" if verb in _DONE["bought"].split() else "looked" if seen else "chosen"
+        if group not in allowed:
+            found.append(f"viewpoint: {match.group(0)!r} is not true of a {facts.kind} shelf")
+    return found
+
+
+@lru_cache(maxsize=4)
+def unbacked_claims(path: str | None = None) -> tuple[str, ...]:
+    """Stock phrases that claim what no catalogue says (`prompts/unbacked_claims.txt`, lower case)."""
+    text = Path(path or prompts_dir() / "unbacked_claims.txt").read_text(encoding="utf-8")
+    return tuple(line.split("#", 1)[0].strip().lower() for line in text.splitlines() if line.split("#", 1)[0].strip())
+
+
+_RANGE = re.compile(r"\bfrom ([\w'-]+(?: [\w'-]+){0,3}) to ([\w'-]+(?: [\w'-]+){0,2})(?=[,.;!]|$| and\b)", re.I)
+
+
+def check_range(copy: SectionCopy, facts: SectionFacts) -> list[str]:
+    """No "from birthdays to anniversaries" span unless the data holds both ends: it claims a variety (occasions,
+    times, people) the section may not have."""
+    own = distinctive_stems(facts.own_text)
+    found = []
+    for match in _RANGE.finditer(copy.blurb):
+        ends = distinctive_stems(f"{match.group(1)} {match.group(2)}")
+        if not all(is_own(w, own) for w in ends):
+            found.append(f"range: {match.group(0)!r} spans more than the data shows")
+    return found
+
+
+def check_unbacked(copy: SectionCopy, facts: SectionFacts) -> list[str]:
+    text, own = f"{copy.title} {copy.blurb}".lower(), facts.own_text.lower()
+    return [f"claim: {phrase!r} is not in the data" for phrase in unbacked_claims()
+            if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) and phrase not in own]  # fmt: skip
+
+
 def _kind_heads() -> frozenset[str]:
     return frozenset(phrase[-1] for phrase in product_types()) - _LOOSE_KINDS
 
 
 def words_to_avoid(facts: SectionFacts) -> tuple[str, ...]:
-    """The stems `check_kinds`, `check_foreign` and `check_audience` would reject in this section's copy, known
-    before it is written: kinds of product the section does not show, the examples' words, shopper groups the data
-    does not name (for constrained decoding; "little ones" is left to the check)."""
+    """The words and phrases the checks would reject in this section's copy, known before it is written: kinds of
+    product the section does not show, the examples' words, shopper groups the data does not name, what the
+    shopper did on a shelf that is not made of it ("ordered" on a trending shelf), unbacked stock claims. For
+    constrained decoding; "little ones" and "you have chosen" are left to the checks."""
     allowed, own = stems(facts.kinds_text), distinctive_stems(facts.own_text)
     kinds = {w for w in _kind_heads() if not is_own(w, allowed)}
     foreign = {w for text in facts.foreign_texts for w in distinctive_stems(text) if not is_own(w, own)}
     audience = set() if stems(facts.own_text) & _AUDIENCE_OK else _AUDIENCE
-    return tuple(sorted(kinds | foreign | audience))
+    done = {v for g, verbs in _DONE.items() if facts.kind and g not in _DONE_OK.get(facts.kind, set())
+            for v in verbs.split()}  # fmt: skip
+    claims = {phrase for phrase in unbacked_claims() if phrase not in facts.own_text.lower()}
+    return tuple(sorted(kinds | foreign | audience | done | claims))
 
 
 def check_foreign(copy: SectionCopy, facts: SectionFacts) -> list[str]:
@@ -389,6 +451,9 @@ def check_copy(copy: SectionCopy, facts: SectionFacts, limits: CopyLimits = DEFA
         *check_foreign(copy, facts),
         *check_kinds(copy, facts),
         *check_audience(copy, facts),
+        *check_viewpoint(copy, facts),
+        *check_unbacked(copy, facts),
+        *check_range(copy, facts),
         *check_repetition(copy),
     ]
 

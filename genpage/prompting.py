@@ -176,7 +176,9 @@ def product_kind(title: str) -> str:
 
 def section_kinds(section: Section, limit: int = 2) -> tuple[str, ...]:
     """The kinds of product a section mostly shows (`product_kind`): those of at least two of its products and a
-    quarter of them, the commonest `limit`, alphabetical (so that shelves of the same kinds share one prompt).
+    quarter of them, the commonest `limit`, alphabetical (so that shelves of the same kinds share one prompt); on a
+    mixed shelf where no kind is that common, its first `limit` kinds in alphabetical order (the model invented
+    "Curtises" and "Plated and silverware" when it had none).
     Kinds with the same last word count as one, named by that word when their forms differ ("birthday cards" and
     "cards" are "cards"), so that more shelves share a prompt."""
     forms: dict[str, Counter[str]] = {}
@@ -185,6 +187,8 @@ def section_kinds(section: Section, limit: int = 2) -> tuple[str, ...]:
             forms.setdefault(stem(kind.split()[-1]), Counter())[kind] += 1
     need = max(2, -(-len(section.items) // 4))
     ranked = sorted(forms.values(), key=lambda counts: (-counts.total(), min(counts)))
+    if ranked and ranked[0].total() < need:  # a mixed shelf: the first kinds it has, rather than none to go on
+        need = 1
     return tuple(sorted(next(iter(counts)) if len(counts) == 1 else min(counts).split()[-1]
                         for counts in ranked[:limit] if counts.total() >= need))  # fmt: skip
 

@@ -135,7 +135,7 @@ def test_cached_copy_is_checked_again_against_new_banned_words(store, config):
 def test_fallback_copy_passes_the_guardrails(kind):
     section = page().sections[1].model_copy(update={"kind": kind})
     copy = fallback_copy(section, campaign_name="Christmas at Home")
-    facts = SectionFacts(product_names=tuple(i.product.title for i in section.items))
+    facts = SectionFacts(product_names=tuple(i.product.title for i in section.items), kind=kind)
     assert check_copy(copy, facts) == []
     long_anchor = section.model_copy(update={"anchor_label": "A VERY LONG ANCHOR PRODUCT NAME INDEED HERE"})
     assert check_copy(fallback_copy(long_anchor), facts) == []
@@ -176,3 +176,13 @@ def test_a_retry_shows_the_model_its_answer_and_the_rules_it_broke(config):
     assert feedback.role == "user" and "- kind: names 'necklace'" in feedback.content
     assert prefill.role == "assistant" and prefill.content == PREFILL
     assert again.options.temperature == 0.0  # greedy: the correction, not another roll of the dice
+
+
+def test_a_retry_keeps_the_words_its_violations_quote_out(config):
+    from genpage.generate import retry_request, section_jobs
+
+    request = section_jobs([page()], backend_class("canned")([]), config, DEFAULT_LIMITS)[0].request
+    again = retry_request(request, '{"title": "x", "blurb": "y"}',
+                          ["claim: 'good cause' is not in the data", "list: blurb runs a list (3 commas)"])  # fmt: skip
+    assert "good cause" in again.options.avoid and set(request.options.avoid) <= set(again.options.avoid)
+    assert not [w for w in again.options.avoid if "comma" in w]

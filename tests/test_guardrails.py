@@ -65,6 +65,7 @@ def test_length_passes_at_the_limits():
         ("The cheapest lanterns to glow all evening long.", "discount"),
         ("Affordable lanterns that glow all evening long.", "discount"),
         ("Lanterns that glow without spending too much money.", "discount"),
+        ("Lanterns on offer that glow all evening long.", "discount"),
         ("The best lanterns to glow all evening long.", "superlative"),
         ("Our #1 lanterns to glow all evening long.", "superlative"),
         ("Guaranteed to glow all evening long, these lanterns.", "superlative"),

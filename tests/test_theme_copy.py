@@ -95,7 +95,8 @@ def test_a_sections_kinds_are_those_most_of_its_products_are():
     assert section_kinds(section("b", "for_you", bottles)) == ("hand warmers", "hot water bottles")
     cards = [("SPACEBOY BIRTHDAY CARD", "Cards"), ("ROBOT BIRTHDAY CARD", "Cards"), ("CARD DOLLY GIRL", "Cards")]
     assert section_kinds(section("c", "for_you", cards)) == ("cards",)  # two forms of one kind: its last word
-    assert section_kinds(section("m", "for_you", [*LANTERNS[:1], *BAGS[:1], *TEA[:1]])) == ()  # one of each
+    mixed = section("m", "for_you", [*LANTERNS[:1], *BAGS[:1], *TEA[:1]])  # one of each: the first two it has
+    assert section_kinds(mixed) == ("bags", "lanterns")
 
 
 def test_copy_naming_a_kind_the_section_does_not_show_is_caught():
@@ -331,3 +332,47 @@ def test_the_words_to_avoid_are_what_the_checks_would_reject():
         copy = SectionCopy(title="Gift Ideas", blurb=f"Bells and {word} to give this year.")
         assert check_copy(copy, facts), word
     assert not check_copy(SectionCopy(title="Gift Ideas", blurb="Bells to give this year."), facts)
+
+
+def test_only_a_shelf_of_their_own_orders_says_the_shopper_chose_them():
+    from genpage.guardrails import check_viewpoint
+
+    chosen = SectionCopy(title="Bags", blurb="The bags you have chosen so far, for every day.")
+    ordered = SectionCopy(title="Bags Again", blurb="The bags you have ordered before.")
+    picked = SectionCopy(title="Bags for You", blurb="Bags picked for you from our range.")
+    trending = SectionFacts(categories=("Bags",), kind="trending")
+    assert check_viewpoint(chosen, trending) == ["viewpoint: 'you have chosen' is not true of a trending shelf"]
+    assert check_viewpoint(ordered, trending) and not check_viewpoint(picked, trending)
+    assert not check_viewpoint(ordered, SectionFacts(categories=("Bags",), kind="buy_again"))
+    assert check_viewpoint(chosen, SectionFacts(categories=("Bags",), kind="because_bought"))
+
+
+def test_stock_claims_no_catalogue_makes_are_caught_and_avoided():
+    from genpage.guardrails import check_unbacked, unbacked_claims, words_to_avoid
+
+    facts = SectionFacts(categories=("Kitchen",), typical=("tea towels",), kind="for_you")
+    cause = SectionCopy(title="Tea Towels for a Good Cause", blurb="Tea towels that make a difference.")
+    assert check_unbacked(cause, facts) == ["claim: 'good cause' is not in the data",
+                                            "claim: 'make a difference' is not in the data"]  # fmt: skip
+    assert not check_unbacked(SectionCopy(title="Tea Time", blurb="Tea towels for the kitchen."), facts)
+    avoid = words_to_avoid(facts)
+    assert set(unbacked_claims()) <= set(avoid) and {"ordered", "chosen"} <= set(avoid)
+    assert "ordered" not in words_to_avoid(SectionFacts(categories=("Kitchen",), kind="buy_again"))
+
+
+def test_a_from_to_span_needs_both_ends_in_the_data():
+    from genpage.guardrails import check_range
+
+    cards = SectionFacts(categories=("Stationery",), typical=("birthday cards",), kind="because_viewed")
+    span = SectionCopy(title="Cards", blurb="Cards for all occasions, from birthdays to anniversaries.")
+    assert check_range(span, cards) == ["range: 'from birthdays to anniversaries' spans more than the data shows"]
+    fine = SectionCopy(title="Cards", blurb="Hand-picked from our Stationery range to match what you like.")
+    assert not check_range(fine, cards)  # "from ... to match": not a span
+
+
+def test_a_buy_again_shelf_is_not_what_the_shopper_has_seen():
+    from genpage.guardrails import check_viewpoint
+
+    seen = SectionCopy(title="Signs Again", blurb="Signs you've already seen, ready for a fresh look.")
+    assert check_viewpoint(seen, SectionFacts(kind="buy_again"))
+    assert not check_viewpoint(seen, SectionFacts(kind="because_viewed"))

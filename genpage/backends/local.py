@@ -2,10 +2,12 @@
 
 The device is chosen once, at load (`genpage.models.pick_device`). On CUDA the model runs in bf16 (fp16 where
 bf16 is missing) placed by accelerate's `device_map`. On CPU, "auto" means the registry's `cpu_precision` for the
-model (fp32 for a folder or hub id): int8 for the Qwen models, i.e. the linear layers' weights quantized per output
-channel (dynamic int8, the output head kept in fp32). Measured on 32 section themes from Online Retail pages (issue
-4's note): 2.0-2.6x the tokens/s of fp32 with copy that read the same, where the per-tensor scheme of
-../shared/COPY-NOTES.md had broken the text. "fp32" stays available; measure the text whenever you change precision.
+model (fp32 for a folder or hub id): int8 for the Qwen models, i.e. every linear layer's weights quantized per
+output channel (dynamic int8), the output head included. Measured (issue 4's notes): the layers in int8 gave
+2.0-2.6x the tokens/s of fp32 with copy that read the same, where the per-tensor scheme of ../shared/COPY-NOTES.md
+had broken the text; quantizing the 151k-word output head as well (0.9 GB read per token in fp32) took a fresh
+5-section page from 9.6 s to 4.1 s with copy that read as well (17 of 30 publishable either way). "fp32" stays
+available; measure the text whenever you change precision.
 Requests are batched with left padding, greedy unless a temperature is given, under `torch.inference_mode`.
 
 Prefix caching: everything before a request's last user message (the system message and the in-context examples)
@@ -49,16 +51,12 @@ def cpu_threads() -> int:
 
 
 def _quantize_int8_per_channel(model: Any) -> Any:
-    """Dynamic int8 quantization of every nn.Linear but the output head, with per-channel weight scales."""
+    """Dynamic int8 quantization of every nn.Linear, the output head included, with per-channel weight scales."""
     import torch
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    head = model.get_output_embeddings()
-    spec = {
-        name: per_channel_dynamic_qconfig
-        for name, module in model.named_modules()
-        if isinstance(module, torch.nn.Linear) and module is not head
-    }
+    spec = {name: per_channel_dynamic_qconfig for name, module in model.named_modules()
+            if isinstance(module, torch.nn.Linear)}  # fmt: skip
     return quantize_dynamic(model, qconfig_spec=spec, dtype=torch.qint8, inplace=True)
 
 
@@ -115,6 +113,8 @@ class LocalModel(TextModel):
         self._prefixes: OrderedDict[tuple[int, ...], list[tuple[Any, Any]]] = OrderedDict()
         forward = inspect.signature(self.model.forward).parameters
         self._cache_kwarg = "cache" if "cache" in forward else "past_key_values"  # renamed in transformers 5.x
+        # a prefix's forward pass needs its key/value cache, not logits for every position (151k x 700 of them)
+        self._prefix_kwargs = {"logits_to_keep": 1} if "logits_to_keep" in forward else {}
         logger.info(
             "loaded %s on %s (%s) in %.1fs", self.name, self.device, self.precision, time.perf_counter() - start
         )
@@ -204,7 +204,8 @@ class LocalModel(TextModel):
                 logger.warning("ignoring the saved prefix cache %s: %s", file, exc)
         if layers is None:
             with torch.inference_mode():
-                output = self.model(input_ids=torch.tensor([prefix], device=self.model.device), use_cache=True)
+                ids = torch.tensor([prefix], device=self.model.device)
+                output = self.model(input_ids=ids, use_cache=True, **self._prefix_kwargs)
             cache = getattr(output, self._cache_kwarg)
             layers = [(layer.keys, layer.values) for layer in cache.layers]
             if file is not None:
@@ -275,14 +276,16 @@ class LocalModel(TextModel):
         return inputs, cache
 
     def _bans(self, avoid: list[str]) -> dict[tuple[int, ...], list[int]]:
-        """The token sequences that spell the words of `avoid` (lower case and capitalised, singular and plural,
+        """The token sequences that spell the words of `avoid` (lower, capitalised or title case, singular and plural,
         after a space or at the start of a JSON string), as {the tokens before the last: [last tokens]}. Inside
         a word ("carpet" for "pet") nothing is banned."""
         table: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for word in avoid:
             if word not in self._spellings:
-                forms = {word, word + "s", word[:-1] + "ies" if word.endswith("y") else word + "es"}
-                variants = {start + v for f in forms for v in (f, f.capitalize()) for start in (" ", '"', ' "')}
+                low = word.lower()
+                forms = {word, low, low + "s", low[:-1] + "ies" if low.endswith("y") else low + "es"}
+                cases = {v for f in forms for v in (f, f.capitalize(), f.title())}  # "Make a Difference" too
+                variants = {start + v for v in cases for start in (" ", '"', ' "')}
                 self._spellings[word] = [tuple(self.tokenizer.encode(v, add_special_tokens=False)) for v in variants]
             for ids in self._spellings[word]:
                 if ids:

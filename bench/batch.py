@@ -53,7 +53,7 @@ CAMPAIGN = Campaign(
     tone="warm, festive",
     featured_categories=["Christmas", "Candles & Lights"],
     add_sections=["campaign"],
-    copy_level="segment",
+    copy_level="theme",  # one copy per kind of section and theme: what a campaign of thousands of pages wants
     audience=Audience(all=True),
 )
 
@@ -84,11 +84,12 @@ def peak_rss_mb() -> dict[str, float]:
 
 
 def timed_run(config: Config, out: Path, *, users: int, workers: int, batch_size: int, engine_kind: str = "local",
-              progress: bool = True) -> BatchSummary:
+              progress: bool = True, copy_level: str = "theme") -> BatchSummary:
     shutil.rmtree(out, ignore_errors=True)
     engine = Engine(config)
+    campaign = CAMPAIGN.model_copy(update={"copy_level": copy_level})
     try:
-        return run_batch(engine, CAMPAIGN, out, limit=users, workers=workers, batch_size=batch_size,
+        return run_batch(engine, campaign, out, limit=users, workers=workers, batch_size=batch_size,
                          engine_kind=engine_kind, progress=progress)
     finally:
         engine.close()
@@ -123,8 +124,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ranker_s = time.perf_counter() - started
     cleared = clear_copy_cache(db)
     cold = timed_run(config, work / "cold", users=args.users, workers=args.workers, batch_size=args.batch_size,
+                     copy_level=args.copy_level,
                      progress=not args.quiet)
     warm = timed_run(config, work / "warm", users=args.users, workers=args.workers, batch_size=args.batch_size,
+                     copy_level=args.copy_level,
                      progress=not args.quiet)
     on_ray = None
     if not args.no_ray:
@@ -133,14 +136,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ray.init(num_cpus=args.cores, include_dashboard=False, log_to_driver=False)
         try:
             on_ray = timed_run(config, work / "ray", users=args.users, workers=args.workers,
-                               batch_size=args.batch_size, engine_kind="ray", progress=not args.quiet)
+                               batch_size=args.batch_size, engine_kind="ray", progress=not args.quiet,
+                               copy_level=args.copy_level)
         finally:
             ray.shutdown()
     rss = peak_rss_mb()
     header = (f"{'run':<28}{'pages':>6}{'fail':>5}{'wall s':>9}{'pages/min':>10}{'sections':>9}{'new copy':>9}"
               f"{'cached':>9}{'fallback':>9}{'distinct':>9}")
     lines = [f"batch bench: {args.users} Online Retail customers, copy model {model}, {args.workers} workers, "
-             f"batch size {args.batch_size}, {os.cpu_count()} CPUs visible", header,
+             f"batch size {args.batch_size}, copy level {args.copy_level}, {os.cpu_count()} CPUs visible", header,
              row("local, cold copy cache", cold), row("local, warm copy cache", warm)]
     if on_ray is not None:
         lines.append(row("ray local mode, warm cache", on_ray))
@@ -160,6 +164,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "headline": args.backend != "echo",
         "workers": args.workers,
         "batch_size": args.batch_size,
+        "copy_level": args.copy_level,
         "pages_per_min_cold": round(cold.pages_per_min, 1),
         "pages_per_min_warm": round(warm.pages_per_min, 1),
         "ray_pages_per_min": round(on_ray.pages_per_min, 1) if on_ray is not None else None,
@@ -186,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                              "fastest; each worker loads its own models)")
     parser.add_argument("--cores", type=int, default=2, help="CPUs given to Ray in local mode (default 2)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--copy-level", choices=["theme", "segment", "user"], default="theme",
+                        help="the campaign's copy_level (default theme; segment: prompts name each shelf's kinds)")
     parser.add_argument("--backend", default="local", help="copy backend: local (the headline), echo, openai")
     parser.add_argument("--generator", help="generator registry name (default: the configured one)")
     parser.add_argument("--home", type=Path, help="genpage home (default $GENPAGE_HOME)")

@@ -509,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-prefix-cache", action="store_true", help="recompute shared prompt prefixes")
     parser.add_argument("--show", type=int, default=10, help="sample sections printed in full")
     parser.add_argument("--no-relevance", action="store_true", help="skip the embedding relevance check")
-    parser.add_argument("--copy-level", default="segment", choices=["segment", "user"])
+    parser.add_argument("--copy-level", default="segment", choices=["theme", "segment", "user"])
     parser.add_argument("--llamacpp", type=int, default=8,
                         help="time this many prompts through llama.cpp at batch 1 when installed (0: skip)")
     parser.add_argument("--json", type=Path, help="write the report here")

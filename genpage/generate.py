@@ -45,6 +45,7 @@ from genpage.prompting import (
     Example,
     build_prompt,
     clean_name,
+    product_kind,
     section_categories,
     section_kinds,
     section_theme,
@@ -195,6 +196,23 @@ def prompt_interests(section: Section, plan: PagePlan, copy_level: str) -> list[
 
 
 _VOCABULARIES: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
+_THEME_KINDS: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def theme_kinds(store: Store | None, theme: list[str], section: Section, limit: int = 2) -> tuple[str, ...]:
+    """copy_level "theme": the kinds of product (`product_kind`) commonest among the theme's categories in the
+    whole catalogue, alphabetical, so every shelf of the theme gets the same prompt. Without a store: the
+    section's own kinds."""
+    if store is None:
+        return section_kinds(section, limit)
+    key = (str(store.path), store.data_fingerprint(), tuple(theme))
+    if key not in _THEME_KINDS:
+        wanted = {c.lower() for c in theme}
+        counts = Counter(kind for category, title in store.query("SELECT category, title FROM products")
+                         if category and clean_name(category, max_words=4).lower() in wanted
+                         and (kind := product_kind(title)))  # fmt: skip
+        _THEME_KINDS[key] = tuple(sorted(k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]))
+    return _THEME_KINDS[key]
 
 
 def _vocabulary_of(titles: list[str], limit: int) -> tuple[str, ...]:
@@ -293,8 +311,13 @@ def section_jobs(
         locale = campaign.locale if campaign is not None else config.locale
         level = copy_level_of(plan, config)
         for s, section in enumerate(plan.sections):
-            theme = section_theme(section) if level == "segment" else None
-            typical = section_kinds(section) if level == "segment" else ()
+            themed = level in ("segment", "theme")
+            theme = section_theme(section) if themed else None
+            typical: tuple[str, ...] = ()
+            if level == "segment":
+                typical = section_kinds(section)
+            elif level == "theme" and theme is not None:
+                typical = theme_kinds(store, theme, section)
             examples = select_examples(section, copy_level=level)
             messages = build_prompt(
                 section,
@@ -419,7 +442,8 @@ def candidates_for(backend: TextModel, config: Config) -> int:
     return config.copy_candidates if backend.supports_sampling else 1
 
 
-_QUOTED_RULES = {"kind", "foreign", "audience", "claim", "banned", "superlative", "discount", "quality", "viewpoint"}
+_QUOTED_RULES = {"kind", "foreign", "audience", "claim", "banned", "superlative", "discount", "quality", "viewpoint",
+                 "range"}
 RETRY_CANDIDATES = 3  # a retry also samples: few sections need one, so the extra rows cost little
 
 

@@ -378,10 +378,17 @@ def check_unbacked(copy: SectionCopy, facts: SectionFacts) -> list[str]:
             if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) and phrase not in own]  # fmt: skip
 
 
+@lru_cache(maxsize=1)
 def _kind_heads() -> frozenset[str]:
     return frozenset(phrase[-1] for phrase in product_types()) - _LOOSE_KINDS
 
 
+# The sales and superlative words of the claim rules that a model reaches for ("Home Comforts on Sale"):
+# kept out while decoding unless the section's data (a campaign brief) says them.
+_SALES_WORDS = ("sale", "on offer", "discount", "discounted", "bargain", "cheap", "deal", "best", "ultimate")
+
+
+@lru_cache(maxsize=4096)
 def words_to_avoid(facts: SectionFacts) -> tuple[str, ...]:
     """The words and phrases the checks would reject in this section's copy, known before it is written: kinds of
     product the section does not show, the examples' words, shopper groups the data does not name, what the
@@ -393,7 +400,8 @@ def words_to_avoid(facts: SectionFacts) -> tuple[str, ...]:
     audience = set() if stems(facts.own_text) & _AUDIENCE_OK else _AUDIENCE
     done = {v for g, verbs in _DONE.items() if facts.kind and g not in _DONE_OK.get(facts.kind, set())
             for v in verbs.split()}  # fmt: skip
-    claims = {phrase for phrase in unbacked_claims() if phrase not in facts.own_text.lower()}
+    own_text = facts.own_text.lower()
+    claims = {phrase for phrase in (*unbacked_claims(), *_SALES_WORDS) if phrase not in own_text}
     return tuple(sorted(kinds | foreign | audience | done | claims))
 
 

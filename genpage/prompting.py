@@ -9,6 +9,9 @@ examples as user/assistant pairs, then the section.
   from `prompts/product_types.txt`), and the campaign's brief and tone on a campaign section. Every shopper whose
   section has the same theme gets the same prompt, so one copy serves them all. The examples are the same seven
   in every segment prompt (`prompts/theme_examples.yaml`), so all segment prompts share their start.
+- copy_level "theme": as segment, but the kinds of product are the theme's commonest in the whole catalogue
+  (`genpage.generate.theme_kinds`), so every shelf of one kind and theme shares one copy: the fewest model calls,
+  for campaigns of thousands of pages; the copy is true of the category, not always of the shelf.
 - copy_level "user": the section's exact products (cleaned names and categories), its anchor, and the shopper's
   interests as categories, with two examples retrieved from `prompts/examples/<kind>.yaml`.
 
@@ -156,6 +159,7 @@ def plural(word: str) -> str:
     return word + ("es" if word.endswith(("x", "ch", "sh")) else "s")
 
 
+@lru_cache(maxsize=65536)
 def product_kind(title: str) -> str:
     """What a product is, by `product_types()`: the listed phrase that ends latest in its title, the longest on a
     tie, in the title's words and plural ("Set of 4 Jam Jar Magnets" -> "magnets", "Hot Water Bottle Keep Calm"
@@ -242,7 +246,7 @@ def select_examples(section: Section, k: int = 2, bank: Sequence[Example] | None
     categories the shop is unlikely to sell), so every segment prompt shares its start and a backend with a
     prefix cache computes it once. User level: the k examples of the section's kind whose products share the most
     words with the section's."""
-    if copy_level == "segment":
+    if copy_level in ("segment", "theme"):
         return list(load_theme_examples() if bank is None else bank)
     bank = load_examples() if bank is None else bank
     same_kind = [e for e in bank if e.kind == section.kind] or list(bank)
@@ -354,7 +358,7 @@ def build_prompt(
     `theme_products`: the section's (`section_theme`, `section_kinds`), when the caller has computed them already."""
     module = template_module("section_copy.j2", directory)
     chosen = select_examples(section, copy_level=copy_level) if examples is None else examples
-    if copy_level == "segment":  # the section's theme, not its products (see the module docstring)
+    if copy_level in ("segment", "theme"):  # the section's theme, not its products (see the module docstring)
         system, user, view_of_example = module.theme_system, module.theme_user, theme_example_view
         typical = section_kinds(section) if theme_products is None else theme_products
         view = theme_view(section, campaign=campaign, typical=typical, theme=theme)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 EVENT_TYPES = ("view", "click", "add_to_cart", "purchase", "search", "review", "return")
 EventType = Literal["view", "click", "add_to_cart", "purchase", "search", "review", "return"]
-CopyLevel = Literal["segment", "user"]
+CopyLevel = Literal["theme", "segment", "user"]
 
 
 def _http_url_or_none(value: Any) -> str | None:

@@ -376,3 +376,33 @@ def test_a_buy_again_shelf_is_not_what_the_shopper_has_seen():
     seen = SectionCopy(title="Signs Again", blurb="Signs you've already seen, ready for a fresh look.")
     assert check_viewpoint(seen, SectionFacts(kind="buy_again"))
     assert not check_viewpoint(seen, SectionFacts(kind="because_viewed"))
+
+
+def test_theme_level_shares_one_prompt_per_theme_with_the_catalogues_kinds(tmp_path):
+    from genpage.generate import theme_kinds
+    from genpage.schemas import Product
+
+    titles = ["WHITE METAL LANTERN", "ZINC LANTERN", "MOROCCAN LANTERN", "STAR T-LIGHT HOLDER", "HEART T-LIGHT HOLDER",
+              "RED CANDLE"]  # fmt: skip
+    with Store(tmp_path / "s.sqlite") as store:
+        store.upsert_products(Product(id=str(n), title=t, category="Lighting") for n, t in enumerate(titles))
+        assert theme_kinds(store, ["Lighting"], section("s", "for_you", LANTERNS)) == ("lanterns", "t-light holders")
+        config = Config(backend="echo", copy_level="theme")
+        echo = get_backend(config)
+        first, second = page(user_id="a"), page(user_id="b")
+        second.sections[0] = section("lights", "for_you", [("RED CANDLE", "Lighting"), ("BLUE CANDLE", "Lighting")])
+        jobs = [section_jobs([p], echo, config, CopyLimits(), store)[0] for p in (first, second)]
+        assert jobs[0].key == jobs[1].key  # shelves of other kinds, one theme: one prompt
+        last_user = [m.content for m in jobs[0].request.messages if m.role == "user"][-1]
+        assert "Products such as: lanterns, t-light holders" in last_user
+        segment = Config(backend="echo", copy_level="segment")
+        keys = {section_jobs([p], echo, segment, CopyLimits(), store)[0].key for p in (first, second)}
+        assert len(keys) == 2  # segment level names each shelf's own kinds
+
+
+def test_sales_words_are_avoided_unless_the_campaign_says_them():
+    from genpage.guardrails import words_to_avoid
+
+    assert {"sale", "on offer", "best"} <= set(words_to_avoid(SectionFacts(categories=("Home",), kind="trending")))
+    sale = SectionFacts(categories=("Home",), campaign_text="Winter Sale: warm things", kind="campaign")
+    assert "sale" not in words_to_avoid(sale)

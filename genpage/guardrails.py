@@ -373,6 +373,7 @@ def check_range(copy: SectionCopy, facts: SectionFacts) -> list[str]:
 
 
 def check_unbacked(copy: SectionCopy, facts: SectionFacts) -> list[str]:
+    """No stock claim of `unbacked_claims()` ("a good cause", "we have it all") unless the data says it."""
     text, own = f"{copy.title} {copy.blurb}".lower(), facts.own_text.lower()
     return [f"claim: {phrase!r} is not in the data" for phrase in unbacked_claims()
             if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) and phrase not in own]  # fmt: skip
@@ -392,8 +393,8 @@ _SALES_WORDS = ("sale", "on offer", "discount", "discounted", "bargain", "cheap"
 def words_to_avoid(facts: SectionFacts) -> tuple[str, ...]:
     """The words and phrases the checks would reject in this section's copy, known before it is written: kinds of
     product the section does not show, the examples' words, shopper groups the data does not name, what the
-    shopper did on a shelf that is not made of it ("ordered" on a trending shelf), unbacked stock claims. For
-    constrained decoding; "little ones" and "you have chosen" are left to the checks."""
+    shopper did on a shelf that is not made of it ("ordered" on a trending shelf), unbacked stock claims and sales
+    words. For constrained decoding; "little ones" and "you have chosen" are left to the checks."""
     allowed, own = stems(facts.kinds_text), distinctive_stems(facts.own_text)
     kinds = {w for w in _kind_heads() if not is_own(w, allowed)}
     foreign = {w for text in facts.foreign_texts for w in distinctive_stems(text) if not is_own(w, own)}

@@ -22,6 +22,7 @@ import logging
 import re
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,8 +196,20 @@ def prompt_interests(section: Section, plan: PagePlan, copy_level: str) -> list[
     return []
 
 
-_VOCABULARIES: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
-_THEME_KINDS: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
+_THEME_TITLES: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
+_VOCABULARIES: dict[tuple[tuple[str, str, tuple[str, ...]], int], tuple[str, ...]] = {}
+_THEME_KINDS: dict[tuple[tuple[str, str, tuple[str, ...]], int], tuple[str, ...]] = {}
+
+
+def _theme_titles(store: Store, theme: list[str]) -> tuple[tuple[str, str, tuple[str, ...]], tuple[str, ...]]:
+    """The catalogue titles of a theme's categories, read once per store file, data version and theme, with that
+    key (the same in every Store object on the file)."""
+    key = (str(store.path), store.data_fingerprint(), tuple(theme))
+    if key not in _THEME_TITLES:
+        wanted = {c.lower() for c in theme}
+        _THEME_TITLES[key] = tuple(title for category, title in store.query("SELECT category, title FROM products")
+                                   if category and clean_name(category, max_words=4).lower() in wanted)  # fmt: skip
+    return key, _THEME_TITLES[key]
 
 
 def theme_kinds(store: Store | None, theme: list[str], section: Section, limit: int = 2) -> tuple[str, ...]:
@@ -205,17 +218,15 @@ def theme_kinds(store: Store | None, theme: list[str], section: Section, limit: 
     section's own kinds."""
     if store is None:
         return section_kinds(section, limit)
-    key = (str(store.path), store.data_fingerprint(), tuple(theme))
-    if key not in _THEME_KINDS:
-        wanted = {c.lower() for c in theme}
-        counts = Counter(kind for category, title in store.query("SELECT category, title FROM products")
-                         if category and clean_name(category, max_words=4).lower() in wanted
-                         and (kind := product_kind(title)))  # fmt: skip
-        _THEME_KINDS[key] = tuple(sorted(k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]))
-    return _THEME_KINDS[key]
+    key, titles = _theme_titles(store, theme)
+    if (key, limit) not in _THEME_KINDS:
+        counts = Counter(kind for title in titles if (kind := product_kind(title)))
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        _THEME_KINDS[key, limit] = tuple(sorted(k for k, _ in ranked))
+    return _THEME_KINDS[key, limit]
 
 
-def _vocabulary_of(titles: list[str], limit: int) -> tuple[str, ...]:
+def _vocabulary_of(titles: Sequence[str], limit: int) -> tuple[str, ...]:
     """The commonest distinctive words of a set of titles (at least twice, unless there are few titles)."""
     counts: Counter[str] = Counter()
     for title in titles:
@@ -232,13 +243,10 @@ def theme_vocabulary(store: Store | None, theme: list[str], section: Section, li
     store: the section's own words."""
     if store is None:
         return _vocabulary_of([item.product.title for item in section.items], limit)
-    key = (str(store.path), store.data_fingerprint(), tuple(theme))
-    if key not in _VOCABULARIES:
-        wanted = {c.lower() for c in theme}
-        titles = [title for category, title in store.query("SELECT category, title FROM products")
-                  if category and clean_name(category, max_words=4).lower() in wanted]  # fmt: skip
-        _VOCABULARIES[key] = _vocabulary_of(titles, limit)
-    return _VOCABULARIES[key]
+    key, titles = _theme_titles(store, theme)
+    if (key, limit) not in _VOCABULARIES:
+        _VOCABULARIES[key, limit] = _vocabulary_of(titles, limit)
+    return _VOCABULARIES[key, limit]
 
 
 @dataclass

@@ -109,7 +109,11 @@ class LocalModel(TextModel):
         self.prefix_cache_size = prefix_cache_size
         self.prefix_dir = Path(home) / "cache" / "prefix-kv" if home is not None else None
         self._spellings: dict[str, list[tuple[int, ...]]] = {}
-        self._path = path
+        import transformers
+
+        # what a saved prefix cache depends on besides its tokens (see _prefix_file)
+        self._model_identity = (self.name, path, self.precision, self.device, torch.__version__,
+                                transformers.__version__)  # fmt: skip
         self._prefixes: OrderedDict[tuple[int, ...], list[tuple[Any, Any]]] = OrderedDict()
         forward = inspect.signature(self.model.forward).parameters
         self._cache_kwarg = "cache" if "cache" in forward else "past_key_values"  # renamed in transformers 5.x
@@ -126,11 +130,7 @@ class LocalModel(TextModel):
     def _prefix_file(self, prefix: tuple[int, ...]) -> Path | None:
         if self.prefix_dir is None:
             return None
-        import transformers
-
-        torch = self._torch
-        key = repr((self.name, self._path, self.precision, self.device, torch.__version__, transformers.__version__,
-                    prefix))  # fmt: skip
+        key = repr((*self._model_identity, prefix))
         return self.prefix_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pt"
 
     def _choose_precision(self, precision: str, torch: Any) -> tuple[str, Any]:

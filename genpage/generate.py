@@ -75,7 +75,7 @@ DEFAULT_OPTIONS = GenerationOptions(max_new_tokens=48, temperature=0.0, repetiti
 SAMPLE_OPTIONS = GenerationOptions(max_new_tokens=48, temperature=0.6, top_p=0.9, repetition_penalty=1.1, seed=7)
 # Part of every copy cache key: bump it when parsing, repair or the choice between candidates changes, so that
 # copy (and fallbacks) cached by an older genpage are written again rather than served.
-COPY_PIPELINE_VERSION = 7
+COPY_PIPELINE_VERSION = 8
 GREEDY_BONUS = 0.5  # the greedy answer wins ties: it is the model's most likely copy
 
 
@@ -262,14 +262,20 @@ class SectionJob:
     violations: list[str] = field(default_factory=list)
 
 
+def _campaign_text(section: Section, plan: PagePlan) -> str:
+    """The campaign's name and brief on the campaign's own shelf, where the prompt shows them; other shelves of a
+    campaign page are not told of it (their copy is shared with pages outside it), so their copy may not say it."""
+    campaign = plan.campaign
+    return f"{campaign.name} {campaign.brief}" if campaign is not None and section.kind == "campaign" else ""
+
+
 def _facts(section: Section, plan: PagePlan, examples_text: list[str], config: Config, locale: str) -> SectionFacts:
     others = [item.product.title for s in plan.sections if s.id != section.id for item in s.items]
-    campaign = plan.campaign
     return SectionFacts(
         product_names=tuple(clean_name(item.product.title) for item in section.items),
         anchor=clean_name(section.anchor_label) if section.anchor_label else "",
         categories=tuple(item.product.category for item in section.items if item.product.category),
-        campaign_text=f"{campaign.name} {campaign.brief}" if campaign is not None else "",
+        campaign_text=_campaign_text(section, plan),
         foreign_texts=tuple(examples_text + others),
         locale=locale,
         banned_words=tuple(config.banned_words),
@@ -297,10 +303,9 @@ def _theme_facts(
 ) -> SectionFacts:
     """Segment-level facts: the same for every shopper shown this theme, so a cached copy is judged alike for all."""
     theme = section_theme(section) if theme is None else theme
-    campaign = plan.campaign
     return SectionFacts(
         categories=tuple(theme),
-        campaign_text=f"{campaign.name} {campaign.brief}" if campaign is not None else "",
+        campaign_text=_campaign_text(section, plan),
         foreign_texts=tuple(_example_text(e, section) for e in examples),
         locale=locale,
         banned_words=tuple(config.banned_words),
@@ -451,7 +456,7 @@ def candidates_for(backend: TextModel, config: Config) -> int:
 
 
 _QUOTED_RULES = {"kind", "foreign", "audience", "claim", "banned", "superlative", "discount", "quality", "viewpoint",
-                 "range"}
+                 "range", "occasion"}
 RETRY_CANDIDATES = 3  # a retry also samples: few sections need one, so the extra rows cost little
 
 
@@ -516,7 +521,9 @@ def _best_candidates(
 
 
 def _sample_options(request: GenerationRequest, round_: int) -> GenerationOptions:
-    return SAMPLE_OPTIONS.model_copy(update={"stop": request.options.stop, "seed": SAMPLE_OPTIONS.seed + round_})
+    """The sampling options for a request's extra candidates: its stop strings and words kept."""
+    kept = request.options.model_dump(include={"stop", "avoid"})
+    return SAMPLE_OPTIONS.model_copy(update={**kept, "seed": SAMPLE_OPTIONS.seed + round_})
 
 
 def _settle(job: SectionJob, copy: SectionCopy | None, violations: list[str], model: str) -> None:

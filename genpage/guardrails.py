@@ -329,7 +329,8 @@ _DONE = {"bought": "bought ordered purchased", "chosen": "chosen"}
 _DONE_OK = {"buy_again": {"bought", "chosen"}, "because_bought": {"bought"}, "because_viewed": {"looked"}}
 _VIEWPOINT = re.compile(
     r"\byou(?:'ve| have)? (?:already )?(bought|ordered|purchased|chosen|picked|selected)\b|"
-    r"\byou(?:'ve| have)? been (looking) for\b|\byou(?:'ve| have)? (?:already )?(seen|viewed|looked at)\b",
+    r"\byou(?:'ve| have)? been (looking) (?:for|forward to)\b|"
+    r"\byou(?:'ve| have)? (?:already )?(seen|viewed|looked at)\b",
     re.I,
 )
 
@@ -379,6 +380,45 @@ def check_unbacked(copy: SectionCopy, facts: SectionFacts) -> list[str]:
             if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text) and phrase not in own]  # fmt: skip
 
 
+# Occasions and seasons are facts about products ("Bells for Christmas" on a shelf of sewing kits and bells is
+# invented): named only where the section's own data names them (stems; "xmas" counts as "christmas").
+_OCCASIONS = frozenset(
+    """christmas xmas birthday holiday wedding anniversary easter valentine halloween thanksgiving graduation
+    summer winter autumn""".split()
+)
+_SEASON = re.compile(r"\bseasons?\b|\bseasonal\b", re.I)
+
+
+def _occasions_in(text: str) -> set[str]:
+    """The occasions and seasons a text names, as in `_OCCASIONS` ("Christmas", "birthdays", "Valentine's")."""
+    found = set()
+    for word in words(text):
+        word = re.sub(r"['’]s$", "", word.lower())
+        for form in (word, stem(word)):
+            if form in _OCCASIONS:
+                found.add("christmas" if form == "xmas" else form)
+    return found
+
+
+def _occasions_allowed(facts: SectionFacts) -> set[str]:
+    """The occasions copy may name: those the section's own data names; Christmas brings "the holidays"."""
+    named = _occasions_in(facts.kinds_text)
+    return named | {"holiday"} if "christmas" in named else named
+
+
+def check_occasion(copy: SectionCopy, facts: SectionFacts) -> list[str]:
+    """No occasion or season (Christmas, birthdays, the holidays, summer) that the section's own data does not name,
+    and "season" only where it names one ("the festive season" on a Christmas shelf, not "for every season" on a
+    shelf of plant labels). The data is the products, anchor, categories, campaign and the kinds the prompt named,
+    not the catalogue vocabulary around a theme."""
+    text = f"{copy.title} {copy.blurb}"
+    allowed = _occasions_allowed(facts)
+    found = [f"occasion: names {w!r}, which the section's data does not" for w in sorted(_occasions_in(text) - allowed)]
+    if not allowed and (match := _SEASON.search(text)):
+        found.append(f"occasion: names {match.group(0)!r}, but the section's data names no occasion or season")
+    return found
+
+
 @lru_cache(maxsize=1)
 def _kind_heads() -> frozenset[str]:
     return frozenset(phrase[-1] for phrase in product_types()) - _LOOSE_KINDS
@@ -393,8 +433,9 @@ _SALES_WORDS = ("sale", "on offer", "discount", "discounted", "bargain", "cheap"
 def words_to_avoid(facts: SectionFacts) -> tuple[str, ...]:
     """The words and phrases the checks would reject in this section's copy, known before it is written: kinds of
     product the section does not show, the examples' words, shopper groups the data does not name, what the
-    shopper did on a shelf that is not made of it ("ordered" on a trending shelf), unbacked stock claims and sales
-    words. For constrained decoding; "little ones" and "you have chosen" are left to the checks."""
+    shopper did on a shelf that is not made of it ("ordered" on a trending shelf), unbacked stock claims, sales
+    words, and occasions and seasons the data does not name. For constrained decoding; "little ones" and "you have
+    chosen" are left to the checks."""
     allowed, own = stems(facts.kinds_text), distinctive_stems(facts.own_text)
     kinds = {w for w in _kind_heads() if not is_own(w, allowed)}
     foreign = {w for text in facts.foreign_texts for w in distinctive_stems(text) if not is_own(w, own)}
@@ -403,7 +444,10 @@ def words_to_avoid(facts: SectionFacts) -> tuple[str, ...]:
             for v in verbs.split()}  # fmt: skip
     own_text = facts.own_text.lower()
     claims = {phrase for phrase in (*unbacked_claims(), *_SALES_WORDS) if phrase not in own_text}
-    return tuple(sorted(kinds | foreign | audience | done | claims))
+    allowed = _occasions_allowed(facts)
+    occasions = {w for w in _OCCASIONS if ("christmas" if w == "xmas" else w) not in allowed}
+    seasons = set() if allowed else {"season", "seasonal"}
+    return tuple(sorted(kinds | foreign | audience | done | claims | occasions | seasons))
 
 
 def check_foreign(copy: SectionCopy, facts: SectionFacts) -> list[str]:
@@ -461,6 +505,7 @@ def check_copy(copy: SectionCopy, facts: SectionFacts, limits: CopyLimits = DEFA
         *check_kinds(copy, facts),
         *check_audience(copy, facts),
         *check_viewpoint(copy, facts),
+        *check_occasion(copy, facts),
         *check_unbacked(copy, facts),
         *check_range(copy, facts),
         *check_repetition(copy),

@@ -7,6 +7,7 @@ import csv
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 from copy_helpers import BAGS, LANTERNS, TEA, page, section
 
 from genpage.backends import get_backend
@@ -228,6 +229,27 @@ def test_the_best_passing_candidate_wins_and_greedy_breaks_ties(store_path=None)
     assert any(v.startswith("list:") for v in stats.violations)
 
 
+def test_sampled_candidates_avoid_the_same_words_as_the_greedy_one():
+    from genpage.backends.base import backend_class
+
+    class SampledCanned(backend_class("canned")):  # records what it is asked
+        supports_sampling = True
+        seen: list = []
+
+        def generate_batch(self, requests):
+            self.seen.extend(requests)
+            return super().generate_batch(requests)
+
+    answer = '{"title": "Carry It Well", "blurb": "Roomy jumbo bags and lunch bags for busy days."}'
+    model = SampledCanned([answer] * 3)
+    plan = page()
+    plan.sections = [plan.sections[1]]
+    generate_copy([plan], backend=model, store=None, config=Config(backend="canned", copy_candidates=3))
+    greedy, *samples = model.seen
+    assert greedy.options.avoid and len(samples) == 2
+    assert all(s.options.avoid == greedy.options.avoid and s.options.temperature > 0 for s in samples)
+
+
 def test_british_spelling_in_en_gb_copy_only():
     from genpage.guardrails import localise_spelling
 
@@ -258,7 +280,7 @@ def test_a_blurb_of_several_sentences_keeps_the_first_when_it_fits():
                       "for delivery in time, and find a gift for someone else too.")  # fmt: skip
     fixed = fit_to_limits(two)
     assert fixed.blurb == "Decorations and candles for cosy evenings."
-    assert not check_copy(fixed, SectionFacts(categories=("Decorations candles",)))
+    assert not check_copy(fixed, SectionFacts(categories=("Christmas decorations candles",)))
     short_first = SectionCopy(title="Christmas at Home", blurb="Cosy. Decorations and candles for evenings.")
     assert fit_to_limits(short_first) == short_first  # a first sentence under four words is not a blurb
 
@@ -406,3 +428,63 @@ def test_sales_words_are_avoided_unless_the_campaign_says_them():
     assert {"sale", "on offer", "best"} <= set(words_to_avoid(SectionFacts(categories=("Home",), kind="trending")))
     sale = SectionFacts(categories=("Home",), campaign_text="Winter Sale: warm things", kind="campaign")
     assert "sale" not in words_to_avoid(sale)
+
+
+def test_occasions_and_seasons_need_the_sections_own_data():
+    from genpage.guardrails import check_copy, check_occasion, words_to_avoid
+
+    gifts = SectionFacts(categories=("Gifts",), typical=("bells", "sewing kits"), kind="trending",
+                         vocabulary=("christmas", "birthday"))  # fmt: skip
+    invented = SectionCopy(title="Gifts for All", blurb="Bells for Christmas, gifts for birthdays, and more!")
+    assert check_occasion(invented, gifts) == [
+        "occasion: names 'birthday', which the section's data does not",
+        "occasion: names 'christmas', which the section's data does not",
+    ]
+    seasons = SectionCopy(title="Garden Gear for Every Season", blurb="Bells and sewing kits for all seasons.")
+    assert check_occasion(seasons, gifts) == [
+        "occasion: names 'Season', but the section's data names no occasion or season"]  # fmt: skip
+    holidays = SectionCopy(title="Gifts for the Holidays", blurb="Bells for Valentine's and Xmas.")
+    assert len(check_occasion(holidays, gifts)) == 3  # holiday, valentine, christmas (xmas)
+    assert not check_occasion(SectionCopy(title="Gift Ideas", blurb="Bells and sewing kits to give."), gifts)
+    christmas = SectionFacts(categories=("Christmas",), campaign_text="Christmas at Home festive decorations",
+                             kind="campaign")  # fmt: skip
+    for blurb in ("Bunting for the festive season.", "Bunting for the holidays."):
+        assert not check_occasion(SectionCopy(title="Christmas at Home", blurb=blurb), christmas)
+    avoid = set(words_to_avoid(gifts))
+    assert {"christmas", "xmas", "birthday", "holiday", "season"} <= avoid
+    for word in ("Christmas", "birthdays", "the holidays", "every season"):  # each one alone is rejected
+        assert check_copy(SectionCopy(title="Gift Ideas", blurb=f"Bells and sewing kits for {word}."), gifts), word
+    assert not {"christmas", "xmas", "holiday", "season"} & set(words_to_avoid(christmas))
+    assert "birthday" in words_to_avoid(christmas)
+
+
+def test_overblown_words_and_looking_forward_are_caught():
+    from genpage.guardrails import check_unbacked, check_viewpoint
+
+    decor = SectionFacts(categories=("Home Decor",), typical=("signs",), kind="trending")
+    hub = SectionCopy(title="Home Decor Wonders", blurb="Signs to make your home a hub of decor.")
+    assert check_unbacked(hub, decor) == ["claim: 'wonders' is not in the data", "claim: 'hub' is not in the data"]
+    assert not check_unbacked(SectionCopy(title="Home Decor", blurb="Signs for the walls of your home."), decor)
+    forward = SectionCopy(title="Trending Signs", blurb="The signs you have been looking forward to.")
+    assert check_viewpoint(forward, decor) == [
+        "viewpoint: 'you have been looking forward to' is not true of a trending shelf"]  # fmt: skip
+
+
+@pytest.mark.parametrize("level", ["user", "segment"])
+def test_only_the_campaign_shelf_may_speak_of_the_campaign(level):
+    """Other shelves of a campaign page are not told of it (their prompt, and so their cached copy, is the one
+    they have outside the campaign), so "Christmas" on a shelf of bags is invented there."""
+    from genpage.backends.base import backend_class
+    from genpage.guardrails import DEFAULT_LIMITS, check_copy
+
+    plan = page(campaign=Campaign(name="Christmas at Home", brief="festive decorations"))
+    plan.sections.append(section("xmas", "campaign", [("PAPER CHAIN KIT", "Decorations"),
+                                                      ("STAR GARLAND", "Decorations"), ("FELT BAUBLE", "Decorations")]))
+    config = Config(backend="echo", copy_level=level)
+    jobs = {job.section_index: job for job in section_jobs([plan], backend_class("echo")(), config, DEFAULT_LIMITS)}
+    assert [jobs[n].facts.campaign_text for n in range(3)] == ["", "", ""]
+    assert jobs[3].facts.campaign_text == "Christmas at Home festive decorations"
+    christmas = SectionCopy(title="Christmas at Home", blurb="Decorations for the festive season.")
+    assert not check_copy(christmas, jobs[3].facts)
+    assert check_copy(christmas.model_copy(update={"blurb": "Bags for the festive season."}), jobs[1].facts)
+

@@ -465,6 +465,8 @@ def test_overblown_words_and_looking_forward_are_caught():
     hub = SectionCopy(title="Home Decor Wonders", blurb="Signs to make your home a hub of decor.")
     assert check_unbacked(hub, decor) == ["claim: 'wonders' is not in the data", "claim: 'hub' is not in the data"]
     assert not check_unbacked(SectionCopy(title="Home Decor", blurb="Signs for the walls of your home."), decor)
+    stock = SectionCopy(title="Bags and Bunting", blurb="Bags and bunting, already in stock.")
+    assert check_unbacked(stock, decor) == ["claim: 'in stock' is not in the data"]
     forward = SectionCopy(title="Trending Signs", blurb="The signs you have been looking forward to.")
     assert check_viewpoint(forward, decor) == [
         "viewpoint: 'you have been looking forward to' is not true of a trending shelf"]  # fmt: skip

@@ -413,6 +413,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "pages": len(pages),
         "valid_rate": len(model_sections) / len(final),
         "first_pass_valid_rate": 1 - stats.retried / max(1, stats.generated),
+        "repaired": stats.repaired,
         "fallback_rate": stats.fallback / len(final),
         "violations_shipped": len(shipped),
         "violations_caught_by_rule": dict(caught),
@@ -477,7 +478,8 @@ def print_report(report: dict[str, object], show: int) -> None:
                   f"{report['threads']} threads, prefix cache {report['prefix_cache']})"),
         ("sections / pages", f"{report['sections']} / {report['pages']}"),
         ("valid model copy (no fallback)",
-         f"{report['valid_rate']:.0%}  (first pass {report['first_pass_valid_rate']:.0%})"),
+         f"{report['valid_rate']:.0%}  (first pass {report['first_pass_valid_rate']:.0%}, "
+         f"{report['repaired']} answers mended by dropping a clause)"),
         ("fallback rate", f"{report['fallback_rate']:.0%}"),
         ("violations shipped", str(report["violations_shipped"])),
         ("violations caught (by rule)", json.dumps(report["violations_caught_by_rule"])),

@@ -37,6 +37,7 @@ from genpage.guardrails import (
     check_copy,
     copy_score,
     distinctive_stems,
+    drop_clause,
     fit_to_limits,
     localise_spelling,
     rule_of,
@@ -75,7 +76,7 @@ DEFAULT_OPTIONS = GenerationOptions(max_new_tokens=48, temperature=0.0, repetiti
 SAMPLE_OPTIONS = GenerationOptions(max_new_tokens=48, temperature=0.6, top_p=0.9, repetition_penalty=1.1, seed=7)
 # Part of every copy cache key: bump it when parsing, repair or the choice between candidates changes, so that
 # copy (and fallbacks) cached by an older genpage are written again rather than served.
-COPY_PIPELINE_VERSION = 8
+COPY_PIPELINE_VERSION = 9
 GREEDY_BONUS = 0.5  # the greedy answer wins ties: it is the model's most likely copy
 
 
@@ -369,6 +370,7 @@ class CopyStats:
     cached: int = 0
     generated: int = 0
     retried: int = 0
+    repaired: int = 0  # answers mended by dropping the clause that broke a rule (`guardrails.drop_clause`)
     fallback: int = 0
     backend_calls: int = 0
     tokens: int = 0
@@ -504,6 +506,11 @@ def _best_candidates(
     first: dict[str, tuple[list[str], str]] = {}
     for (key, greedy), result in zip(owners, results, strict=True):
         copy, violations = _judge(result, jobs[key], limits)
+        repaired = drop_clause(copy, violations) if copy is not None and violations else None
+        if repaired is not None and not check_copy(repaired, jobs[key].facts, limits):
+            stats.violations += violations  # caught, and mended without asking the model again
+            stats.repaired += 1
+            copy, violations = repaired, []
         if violations or copy is None:
             stats.violations += violations
             first.setdefault(key, (violations, result.text))

@@ -194,6 +194,38 @@ def fit_to_limits(copy: SectionCopy, limits: CopyLimits = DEFAULT_LIMITS) -> Sec
     return copy.model_copy(update={"title": title, "blurb": blurb})
 
 
+# Rules whose violation quotes the words that broke it, so that the clause holding them can be dropped.
+_CLAUSE_RULES = frozenset("range claim occasion discount superlative quality viewpoint audience".split())
+_CLAUSE_BREAK = re.compile(r"(,\s+|\s+[-–—]\s+)")
+
+
+def drop_clause(copy: SectionCopy, violations: list[str]) -> SectionCopy | None:
+    """A repair, not a rule: the blurb without the clauses (parts between commas or dashes) that hold the words
+    the violations quote ("Bags for every taste, from the simple to the sophisticated." -> "Bags for every
+    taste."). None when a violation is of another rule, quotes nothing, is in the title or spans clauses, or when
+    what is left is not a blurb (under four words, or nothing dropped). The caller checks the result again."""
+    quoted = []
+    for violation in violations:
+        found = re.findall(r"'([^']+)'", violation)
+        if violation.split(":", 1)[0] not in _CLAUSE_RULES or not found:
+            return None
+        quoted += [q.lower() for q in found]
+    if any(q in copy.title.lower() for q in quoted):
+        return None
+    parts = _CLAUSE_BREAK.split(copy.blurb.strip())
+    clauses = parts[0::2]
+    bad = {n for n, clause in enumerate(clauses) if any(q in clause.lower() for q in quoted)}
+    if not bad or len(bad) == len(clauses) or not all(any(q in c.lower() for c in clauses) for q in quoted):
+        return None
+    text = ", ".join(clauses[n] for n in range(len(clauses)) if n not in bad).strip().rstrip(",;:-–— ").strip()
+    if not text.endswith((".", "!")):
+        text = text.rstrip(".!?") + "."
+    text = text[0].upper() + text[1:]
+    if len(text.split()) < 4:
+        return None
+    return copy.model_copy(update={"blurb": text})
+
+
 def check_length(copy: SectionCopy, limits: CopyLimits = DEFAULT_LIMITS) -> list[str]:
     found = []
     title_words, blurb_words = len(copy.title.split()), len(copy.blurb.split())

@@ -299,3 +299,10 @@ def test_local_keeps_the_words_to_avoid_out_of_its_answer(smollm):
     again = smollm.generate_batch([avoiding, request])  # rows with and without bans share a batch
     assert not re.search(rf"\b{word}s?\b", again[0].text, re.I), (word, again[0].text)
     assert again[1].text == first  # the other row is untouched
+
+
+def test_banned_phrases_are_spelt_as_titles_spell_them():
+    from genpage.backends.local import _headline
+
+    assert _headline("make a difference") == "Make a Difference"  # str.title() would give "Make A Difference"
+    assert _headline("a good cause") == "A Good Cause"

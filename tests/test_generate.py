@@ -187,3 +187,17 @@ def test_a_retry_keeps_the_words_its_violations_quote_out(config):
                           ["claim: 'good cause' is not in the data", "list: blurb runs a list (3 commas)"])  # fmt: skip
     assert "good cause" in again.options.avoid and set(request.options.avoid) <= set(again.options.avoid)
     assert not [w for w in again.options.avoid if "comma" in w]
+
+
+def test_an_answer_broken_in_one_clause_is_mended_without_asking_again(config):
+    canned = backend_class("canned")([
+        json.dumps({"title": "Soft Light", "blurb": "Holders for your evenings, from dusk to dawn."}),
+        json.dumps({"title": "Bags to Carry", "blurb": "Jumbo bags and lunch bags for every day."}),
+        json.dumps({"title": "Tea Time", "blurb": "Teacups and saucers for the table."}),
+    ])  # fmt: skip
+    stats = CopyStats()
+    [plan] = generate_copy([page()], backend=canned, store=None, config=config, stats=stats)
+    assert canned.calls == 1 and stats.retried == 0 and stats.repaired == 1
+    assert plan.sections[0].copy_.blurb == "Holders for your evenings."
+    assert plan.sections[0].copy_source == "canned"
+    assert any(v.startswith("range:") for v in stats.violations)  # caught, then mended

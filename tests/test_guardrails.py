@@ -174,3 +174,22 @@ def test_check_copy_reports_every_rule_that_fails():
     bad = SectionCopy(title="Title: Best Mittens Ever Ever", blurb="Only £5 at www.x.com, the cheapest 温暖.")
     rules = {rule_of(v) for v in check_copy(bad, FACTS)}
     assert {"echo", "superlative", "price", "url", "discount", "language", "foreign", "repetition"} <= rules
+
+
+def test_drop_clause_mends_a_blurb_whose_broken_rule_sits_in_one_clause():
+    from genpage.guardrails import drop_clause
+
+    def mend(blurb: str, violations: list[str], title: str = "Bags for You") -> str | None:
+        mended = drop_clause(SectionCopy(title=title, blurb=blurb), violations)
+        return mended.blurb if mended is not None else None
+
+    span = ["range: 'from the simple to the sophisticated' spans more than the data shows"]
+    assert mend("Bags for every taste, from the simple to the sophisticated.", span) == "Bags for every taste."
+    leading = ["range: 'From everyday essentials to special occasions' spans more than the data shows"]
+    assert mend("From everyday essentials to special occasions, we've got bags for every need.", leading) == \
+        "We've got bags for every need."  # fmt: skip
+    cause = ["claim: 'make a difference' is not in the data"]
+    assert mend("Bells that make a difference.", cause) is None  # nothing left
+    assert mend("Bells for the home, gifts to make a difference.", cause, title="Make a Difference") is None
+    assert mend("Bags, for the home, and more.", ["length: blurb has 30 words (max 25)"]) is None  # not a clause
+    assert mend("Bags for every taste, from simple to smart.", ["list: blurb runs a list (3 commas)"]) is None

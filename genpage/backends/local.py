@@ -284,7 +284,7 @@ class LocalModel(TextModel):
             if word not in self._spellings:
                 low = word.lower()
                 forms = {word, low, low + "s", low[:-1] + "ies" if low.endswith("y") else low + "es"}
-                cases = {v for f in forms for v in (f, f.capitalize(), f.title())}  # "Make a Difference" too
+                cases = {v for f in forms for v in (f, f.capitalize(), f.title(), _headline(f))}
                 variants = {start + v for v in cases for start in (" ", '"', ' "')}
                 self._spellings[word] = [tuple(self.tokenizer.encode(v, add_special_tokens=False)) for v in variants]
             for ids in self._spellings[word]:
@@ -349,6 +349,14 @@ class LocalModel(TextModel):
                 )
             )
         return results
+
+
+_SMALL_WORDS = frozenset("a an and as at but by for in of on or the to with".split())
+
+
+def _headline(text: str) -> str:
+    """Title case as titles are written: "make a difference" -> "Make a Difference" (str.title gives "A")."""
+    return " ".join(w if n and w in _SMALL_WORDS else w.capitalize() for n, w in enumerate(text.split(" ")))
 
 
 class _RowBans:

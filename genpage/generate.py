@@ -40,6 +40,7 @@ from genpage.guardrails import (
     drop_clause,
     fit_to_limits,
     localise_spelling,
+    names_own,
     rule_of,
     words_to_avoid,
 )
@@ -506,8 +507,11 @@ def _best_candidates(
     first: dict[str, tuple[list[str], str]] = {}
     for (key, greedy), result in zip(owners, results, strict=True):
         copy, violations = _judge(result, jobs[key], limits)
+        facts = jobs[key].facts
         repaired = drop_clause(copy, violations) if copy is not None and violations else None
-        if repaired is not None and not check_copy(repaired, jobs[key].facts, limits):
+        # kept only when it passes and still names something of the section ("We've got everything you'll need"
+        # was all that was left of one blurb)
+        if repaired is not None and not check_copy(repaired, facts, limits) and names_own(repaired.blurb, facts):
             stats.violations += violations  # caught, and mended without asking the model again
             stats.repaired += 1
             copy, violations = repaired, []

@@ -139,6 +139,13 @@ def distinctive_stems(text: str) -> set[str]:
     return {s for s in stems(text) if len(s) > 2 and s not in _STOPWORDS and s not in _GENERIC}
 
 
+def names_own(text: str, facts: SectionFacts) -> bool:
+    """Whether a text names something of the section's own data (a distinctive word of its products, theme,
+    kinds or campaign)."""
+    own = distinctive_stems(facts.own_text)
+    return any(is_own(w, own) for w in distinctive_stems(text))
+
+
 # ---------------------------------------------------------------- the rules
 
 
@@ -422,8 +429,9 @@ _SEASON = re.compile(r"\bseasons?\b|\bseasonal\b", re.I)
 
 
 def _occasions_in(text: str) -> set[str]:
-    """The occasions and seasons a text names, as in `_OCCASIONS` ("Christmas", "birthdays", "Valentine's")."""
-    found = set()
+    """The occasions and seasons a text names, as in `_OCCASIONS` ("Christmas", "birthdays", "Valentine's"), and
+    "new year"."""
+    found = {"new year"} if re.search(r"\bnew year", text, re.I) else set()
     for word in words(text):
         word = re.sub(r"['’]s$", "", word.lower())
         for form in (word, stem(word)):
@@ -477,7 +485,7 @@ def words_to_avoid(facts: SectionFacts) -> tuple[str, ...]:
     own_text = facts.own_text.lower()
     claims = {phrase for phrase in (*unbacked_claims(), *_SALES_WORDS) if phrase not in own_text}
     allowed = _occasions_allowed(facts)
-    occasions = {w for w in _OCCASIONS if ("christmas" if w == "xmas" else w) not in allowed}
+    occasions = {w for w in (*_OCCASIONS, "new year") if ("christmas" if w == "xmas" else w) not in allowed}
     seasons = set() if allowed else {"season", "seasonal"}
     return tuple(sorted(kinds | foreign | audience | done | claims | occasions | seasons))
 

@@ -201,3 +201,16 @@ def test_an_answer_broken_in_one_clause_is_mended_without_asking_again(config):
     assert plan.sections[0].copy_.blurb == "Holders for your evenings."
     assert plan.sections[0].copy_source == "canned"
     assert any(v.startswith("range:") for v in stats.violations)  # caught, then mended
+
+
+def test_a_mended_blurb_must_still_name_something_of_the_section(config):
+    canned = backend_class("canned")([
+        json.dumps({"title": "Soft Light", "blurb": "From dusk to dawn, we've got everything for you."}),
+        json.dumps({"title": "Bags to Carry", "blurb": "Jumbo bags and lunch bags for every day."}),
+        json.dumps({"title": "Tea Time", "blurb": "Teacups and saucers for the table."}),
+        json.dumps({"title": "Soft Light", "blurb": "Holders for quiet evenings at home."}),  # the retry
+    ])  # fmt: skip
+    stats = CopyStats()
+    [plan] = generate_copy([page()], backend=canned, store=None, config=config, stats=stats)
+    assert stats.repaired == 0 and stats.retried == 1  # "We've got everything for you." names nothing: asked again
+    assert plan.sections[0].copy_.blurb == "Holders for quiet evenings at home."

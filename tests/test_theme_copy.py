@@ -443,6 +443,8 @@ def test_occasions_and_seasons_need_the_sections_own_data():
     seasons = SectionCopy(title="Garden Gear for Every Season", blurb="Bells and sewing kits for all seasons.")
     assert check_occasion(seasons, gifts) == [
         "occasion: names 'Season', but the section's data names no occasion or season"]  # fmt: skip
+    new_year = SectionCopy(title="Gifts for a New Year", blurb="Bells and sewing kits to give.")
+    assert check_occasion(new_year, gifts) == ["occasion: names 'new year', which the section's data does not"]
     holidays = SectionCopy(title="Gifts for the Holidays", blurb="Bells for Valentine's and Xmas.")
     assert len(check_occasion(holidays, gifts)) == 3  # holiday, valentine, christmas (xmas)
     assert not check_occasion(SectionCopy(title="Gift Ideas", blurb="Bells and sewing kits to give."), gifts)
@@ -451,7 +453,7 @@ def test_occasions_and_seasons_need_the_sections_own_data():
     for blurb in ("Bunting for the festive season.", "Bunting for the holidays."):
         assert not check_occasion(SectionCopy(title="Christmas at Home", blurb=blurb), christmas)
     avoid = set(words_to_avoid(gifts))
-    assert {"christmas", "xmas", "birthday", "holiday", "season"} <= avoid
+    assert {"christmas", "xmas", "birthday", "holiday", "season", "new year"} <= avoid
     for word in ("Christmas", "birthdays", "the holidays", "every season"):  # each one alone is rejected
         assert check_copy(SectionCopy(title="Gift Ideas", blurb=f"Bells and sewing kits for {word}."), gifts), word
     assert not {"christmas", "xmas", "holiday", "season"} & set(words_to_avoid(christmas))

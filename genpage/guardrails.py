@@ -397,7 +397,8 @@ def unbacked_claims(path: str | None = None) -> tuple[str, ...]:
     return tuple(line.split("#", 1)[0].strip().lower() for line in text.splitlines() if line.split("#", 1)[0].strip())
 
 
-_RANGE = re.compile(r"\bfrom ([\w'-]+(?: [\w'-]+){0,3}) to ([\w'-]+(?: [\w'-]+){0,2})(?=[,.;!]|$| and\b)", re.I)
+_RANGE = re.compile(r"\bfrom ([\w'-]+(?: [\w'-]+){0,3}) to ([\w'-]+(?: [\w'-]+){0,2})(?=[,.;!]|$| and\b| [-–—])",
+                    re.I)
 
 
 def check_range(copy: SectionCopy, facts: SectionFacts) -> list[str]:

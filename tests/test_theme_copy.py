@@ -388,6 +388,8 @@ def test_a_from_to_span_needs_both_ends_in_the_data():
     cards = SectionFacts(categories=("Stationery",), typical=("birthday cards",), kind="because_viewed")
     span = SectionCopy(title="Cards", blurb="Cards for all occasions, from birthdays to anniversaries.")
     assert check_range(span, cards) == ["range: 'from birthdays to anniversaries' spans more than the data shows"]
+    dash = SectionCopy(title="Bags", blurb="Everything from small tote bags to large bags - perfect for you.")
+    assert check_range(dash, cards) == ["range: 'from small tote bags to large bags' spans more than the data shows"]
     fine = SectionCopy(title="Cards", blurb="Hand-picked from our Stationery range to match what you like.")
     assert not check_range(fine, cards)  # "from ... to match": not a span
 

@@ -485,9 +485,9 @@ def words_to_avoid(facts: SectionFacts) -> tuple[str, ...]:
             for v in verbs.split()}  # fmt: skip
     own_text = facts.own_text.lower()
     claims = {phrase for phrase in (*unbacked_claims(), *_SALES_WORDS) if phrase not in own_text}
-    allowed = _occasions_allowed(facts)
-    occasions = {w for w in (*_OCCASIONS, "new year") if ("christmas" if w == "xmas" else w) not in allowed}
-    seasons = set() if allowed else {"season", "seasonal"}
+    named = _occasions_allowed(facts)
+    occasions = {w for w in (*_OCCASIONS, "new year") if ("christmas" if w == "xmas" else w) not in named}
+    seasons = set() if named else {"season", "seasonal"}
     return tuple(sorted(kinds | foreign | audience | done | claims | occasions | seasons))
 
 

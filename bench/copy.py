@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from genpage.backends import TextModel, get_backend  # noqa: E402
 from genpage.config import Config  # noqa: E402
-from genpage.generate import CopyStats, generate_copy, section_jobs  # noqa: E402
+from genpage.generate import CopyStats, _campaign_text, generate_copy, section_jobs  # noqa: E402
 from genpage.guardrails import DEFAULT_LIMITS, SectionFacts, check_copy, rule_of, words  # noqa: E402
 from genpage.prompting import clean_name  # noqa: E402
 from genpage.schemas import Campaign, PageItem, PagePlan, Product, Reason, Section  # noqa: E402
@@ -334,12 +334,10 @@ def llamacpp_tokens_per_s(backend: TextModel, jobs: list, args: argparse.Namespa
 
 def own_facts(section: Section, plan: PagePlan) -> SectionFacts:
     """What the section itself shows: its products, anchor and categories (and the campaign on its own shelf)."""
-    campaign = plan.campaign if section.kind == "campaign" else None
     return SectionFacts(product_names=tuple(clean_name(i.product.title) for i in section.items),
                         anchor=clean_name(section.anchor_label) if section.anchor_label else "",
                         categories=tuple(i.product.category for i in section.items if i.product.category),
-                        campaign_text=f"{campaign.name} {campaign.brief}" if campaign else "",
-                        kind=section.kind)  # fmt: skip
+                        campaign_text=_campaign_text(section, plan), kind=section.kind)  # fmt: skip
 
 
 # ---------------------------------------------------------------- the run

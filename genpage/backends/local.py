@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from genpage.backends.base import GenerationOptions, GenerationRequest, GenerationResult, TextModel, register_backend
 from genpage.errors import BackendError, ConfigError
+from genpage.prompting import title_case
 
 if TYPE_CHECKING:
     from genpage.config import Config
@@ -282,11 +283,8 @@ class LocalModel(TextModel):
         table: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for word in avoid:
             if word not in self._spellings:
-                low = word.lower()
-                forms = {word, low, low + "s", low[:-1] + "ies" if low.endswith("y") else low + "es"}
-                cases = {v for f in forms for v in (f, f.capitalize(), f.title(), _headline(f))}
-                variants = {start + v for v in cases for start in (" ", '"', ' "')}
-                self._spellings[word] = [tuple(self.tokenizer.encode(v, add_special_tokens=False)) for v in variants]
+                self._spellings[word] = [tuple(self.tokenizer.encode(v, add_special_tokens=False))
+                                         for v in spellings(word)]  # fmt: skip
             for ids in self._spellings[word]:
                 if ids:
                     table[ids[:-1]].append(ids[-1])
@@ -351,12 +349,14 @@ class LocalModel(TextModel):
         return results
 
 
-_SMALL_WORDS = frozenset("a an and as at but by for in of on or the to with".split())
-
-
-def _headline(text: str) -> str:
-    """Title case as titles are written: "make a difference" -> "Make a Difference" (str.title gives "A")."""
-    return " ".join(w if n and w in _SMALL_WORDS else w.capitalize() for n, w in enumerate(text.split(" ")))
+def spellings(word: str) -> set[str]:
+    """The ways a word to avoid may be written into an answer: lower, capitalised, title case and title case as
+    headings write it ("Make a Difference", `genpage.prompting.title_case`), singular and plural, after a space
+    or at the start of a JSON string."""
+    low = word.lower()
+    forms = {word, low, low + "s", low[:-1] + "ies" if low.endswith("y") else low + "es"}
+    cases = {v for f in forms for v in (f, f.capitalize(), f.title(), title_case(f))}
+    return {start + v for v in cases for start in (" ", '"', ' "')}
 
 
 class _RowBans:

@@ -11,6 +11,7 @@ batched call (throughput, as a campaign run sends them); pages of 5 sections one
     python bench/copy.py                                   # the default model and precision, 24 + 6 sections
     python bench/copy.py --precision fp32 --json out.json  # compare a precision
     python bench/copy.py --copy-level user                 # prompts with the exact products
+    python bench/copy.py --backend llamacpp --llamacpp 28   # the GGUF run batched by llama.cpp, vs its batch-1
     python bench/copy.py --backend echo                    # the pipeline without a model
 """
 
@@ -29,6 +30,7 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -292,6 +294,8 @@ def relevance(sections: list[Section], home: Path) -> dict[str, float] | None:
 
 
 def model_parameters(backend: TextModel) -> int | None:
+    if hasattr(backend, "parameters"):  # llamacpp: the GGUF file's own count
+        return int(backend.parameters)
     model = getattr(backend, "model", None)
     if model is None:
         return None
@@ -364,6 +368,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
         torch.set_num_threads(args.threads)
     load_s = time.perf_counter() - start
+    load_rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # the generator loaded (peak so far)
     stats = CopyStats()
     page_seconds: list[float] = []
     cached_ms: list[float] = []
@@ -431,6 +436,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "prefix_cache": getattr(backend, "prefix_cache_size", None),
         "cached_page_ms": statistics.median(cached_ms),
         "load_s": load_s,
+        "load_rss_gb": load_rss_gb,
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,  # Linux: KiB
         "batch_size": getattr(backend, "batch_size", None),
         "threads": _threads(),
         "llamacpp_tokens_per_s": llamacpp_tokens_per_s(backend, jobs, args) if args.llamacpp else None,
@@ -490,6 +497,7 @@ def print_report(report: dict[str, object], show: int) -> None:
         ("seconds per page (5 fresh)", f"{report['seconds_per_page']:.2f} (max {report['seconds_per_page_max']:.2f})"),
         ("cached page ms", f"{report['cached_page_ms']:.1f}"),
         ("model load s", f"{report['load_s']:.1f}"),
+        ("peak memory GB: model loaded / whole run", f"{report['load_rss_gb']:.1f} / {report['peak_rss_gb']:.1f}"),
         ("llama.cpp batch-1 tokens/s", f"{report['llamacpp_tokens_per_s']:.1f}" if report["llamacpp_tokens_per_s"]
          else ("not installed" if not report["llamacpp_installed"] else "not measured")),
         ("copy level / distinct prompts", f"{report['copy_level']} / {report['distinct_prompts']}"),
@@ -513,7 +521,7 @@ def print_report(report: dict[str, object], show: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", default="local", help="backend name (local, openai, echo)")
+    parser.add_argument("--backend", default="local", help="backend name (local, llamacpp, openai, echo)")
     parser.add_argument("--model", default=Config.model_fields["generator"].default,
                         help="generator registry name or folder (default: the configured default)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16", "int8"])

@@ -1,5 +1,5 @@
-"""One contract, every backend: echo, openai (against a real local HTTP server answering with the echo model)
-and local (the real smollm2-135m generator, slow)."""
+"""One contract, every backend: echo, openai (against a real local HTTP server answering with the echo model),
+local and llamacpp (both with the real smollm2-135m generator, slow; llamacpp when llama-cpp-python is installed)."""
 
 from __future__ import annotations
 
@@ -73,14 +73,22 @@ def smollm(genpage_home):
     return get_backend(config)
 
 
-@pytest.fixture(params=["echo", "openai", pytest.param("local", marks=pytest.mark.slow)])
+@pytest.fixture(scope="session")
+def smollm_cpp(genpage_home):
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (pip install 'genpage[llamacpp]')")
+    config = Config(home=genpage_home, backend="llamacpp", generator="smollm2-135m-instruct", device="cpu")
+    return get_backend(config)
+
+
+@pytest.fixture(params=["echo", "openai", pytest.param("local", marks=pytest.mark.slow),
+                        pytest.param("llamacpp", marks=pytest.mark.slow)])  # fmt: skip
 def backend(request) -> TextModel:
     if request.param == "echo":
         return get_backend(Config(backend="echo"))
     if request.param == "openai":
         server = request.getfixturevalue("echo_server")
         return get_backend(Config(backend="openai", openai_base_url=server.url, openai_model="echo"))
-    return request.getfixturevalue("smollm")
+    return request.getfixturevalue("smollm" if request.param == "local" else "smollm_cpp")
 
 
 def _request(products: list[str], **options) -> GenerationRequest:
@@ -105,8 +113,11 @@ def test_one_result_per_request_in_order(backend):
         assert isinstance(result.text, str) and result.text.strip()
         assert 0 < result.tokens_generated <= 48
         assert result.seconds >= 0 and result.finish_reason in ("stop", "length")
-    alone = backend.generate_batch([requests[1]])[0]
-    assert alone.text == results[1].text  # greedy: a request's answer does not depend on its batch
+    if backend.batch_invariant:
+        alone = backend.generate_batch([requests[1]])[0]
+        assert alone.text == results[1].text  # greedy: a request's answer does not depend on its batch
+    else:  # the same batch again gives the same answers
+        assert [r.text for r in backend.generate_batch(requests)] == [r.text for r in results]
 
 
 def test_empty_batch(backend):
@@ -287,18 +298,67 @@ def test_local_prefix_cache_gives_the_same_text_and_is_kept_on_disk(smollm, monk
 
 
 @pytest.mark.slow
-def test_local_keeps_the_words_to_avoid_out_of_its_answer(smollm):
+@pytest.mark.parametrize("name", ["smollm", "smollm_cpp"])
+def test_in_process_backends_keep_the_words_to_avoid_out_of_their_answer(name, request):
     import re
 
+    model = request.getfixturevalue(name)
     request = _request(["Linen Tea Towel", "Wooden Spoon", "Enamel Teapot"])
-    first = smollm.generate(request).text
+    first = model.generate(request).text
     used = [w for w in re.findall(r"(?<= )[A-Za-z]{4,}\b", first) if w.lower() not in ("with", "that", "this")]
     assert used, first
     word = used[0].lower()
     avoiding = request.model_copy(update={"options": request.options.model_copy(update={"avoid": [word]})})
-    again = smollm.generate_batch([avoiding, request])  # rows with and without bans share a batch
+    again = model.generate_batch([avoiding, request])  # rows with and without bans share a batch
     assert not re.search(rf"\b{word}s?\b", again[0].text, re.I), (word, again[0].text)
-    assert again[1].text == first  # the other row is untouched
+    if model.batch_invariant:
+        assert again[1].text == first  # the other row is untouched
+
+
+@pytest.mark.slow
+def test_llamacpp_prefix_state_gives_the_same_text_and_is_kept_on_disk(smollm_cpp, monkeypatch):
+    import llama_cpp
+
+    requests = [_with_examples(["Linen Tea Towel", "Wooden Spoon"]), _with_examples(["Garden Trowel"])]
+    prefix, _ = smollm_cpp.split_prompt(requests[0])
+    assert prefix and prefix == smollm_cpp.split_prompt(requests[1])[0]  # one shared start
+    saved = smollm_cpp._prefix_file(tuple(prefix))
+    assert saved is not None
+    saved.unlink(missing_ok=True)
+    smollm_cpp.clear_prefixes()
+    cached = [r.text for r in smollm_cpp.generate_batch(requests)]  # the prefix decoded once, then saved
+    assert saved.is_file()
+    # a new process (no prefix in memory) reads its state from disk instead of computing it: the same text
+    smollm_cpp.clear_prefixes()
+    loads = []
+    real_load = llama_cpp.llama_state_seq_load_file
+    monkeypatch.setattr(llama_cpp, "llama_state_seq_load_file", lambda *a: loads.append(a[1]) or real_load(*a))
+    assert [r.text for r in smollm_cpp.generate_batch(requests)] == cached
+    assert loads == [str(saved).encode()]
+
+
+@pytest.mark.slow
+def test_llamacpp_runs_the_registry_gguf_joined_and_checked_once(genpage_home):
+    from genpage.models import lookup, resolve_gguf, sha256_of
+
+    gguf, folder = resolve_gguf("smollm2-135m-instruct", home=genpage_home)
+    assert gguf.is_file() and sha256_of([gguf]) == lookup("smollm2-135m-instruct").gguf_sha256
+    assert (folder / "tokenizer_config.json").is_file()  # the tokenizer is read from the GGUF once, then saved
+    assert resolve_gguf("smollm2-135m-instruct", home=genpage_home) == (gguf, folder)
+    assert resolve_gguf(str(gguf)) == (gguf, folder)  # a local .gguf file is used as it is
+
+
+def test_llamacpp_without_llama_cpp_python_says_what_to_install(monkeypatch, tmp_path):
+    import sys
+
+    from genpage.errors import ConfigError, ModelNotAvailableError
+    from genpage.models import resolve_gguf
+
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # as if not installed
+    with pytest.raises(ConfigError, match=r"genpage\[llamacpp\]"):
+        get_backend(Config(home=tmp_path, backend="llamacpp", generator="smollm2-135m-instruct"))
+    with pytest.raises(ModelNotAvailableError, match="gguf"):
+        resolve_gguf(str(tmp_path))  # a folder is not a GGUF file
 
 
 def test_banned_phrases_are_spelt_as_titles_spell_them():

@@ -1,4 +1,5 @@
-"""Text-model backends: the contract (`TextModel`), the registry and the built-ins (local, openai, echo, canned)."""
+"""Text-model backends: the contract (`TextModel`), the registry and the built-ins (local, llamacpp, openai, echo,
+canned)."""
 
 from __future__ import annotations
 

@@ -85,6 +85,9 @@ class TextModel(ABC):
     supports_prefill: bool = False  # continues a trailing assistant message
     supports_batching: bool = False  # runs a list of requests faster than one at a time
     supports_sampling: bool = True  # temperature > 0 gives varied answers (deterministic test models: False)
+    # a request's greedy answer does not depend on the other requests of its batch (int8 activations quantized
+    # per batch, or llama.cpp's kernels chosen by the batch's size, make it depend a little: False)
+    batch_invariant: bool = True
     precision: str = "n/a"
 
     @abstractmethod
@@ -110,6 +113,7 @@ class TextModel(ABC):
             "supports_prefill": self.supports_prefill,
             "supports_batching": self.supports_batching,
             "supports_sampling": self.supports_sampling,
+            "batch_invariant": self.batch_invariant,
         }
 
 
@@ -158,4 +162,4 @@ def get_backend(config: Config) -> TextModel:
 
 def _load_builtins() -> None:
     """Import the built-in backends so that their @register_backend runs (they import torch lazily)."""
-    from genpage.backends import echo, local, openai_compat  # noqa: F401
+    from genpage.backends import echo, llamacpp, local, openai_compat  # noqa: F401

@@ -61,8 +61,94 @@ def _quantize_int8_per_channel(model: Any) -> Any:
     return quantize_dynamic(model, qconfig_spec=spec, dtype=torch.qint8, inplace=True)
 
 
+class ChatPrompts:
+    """Chat-template prompts split into a shareable prefix and the rest, batched by options, for the in-process
+    backends that cache prefixes' keys and values (local, llamacpp). They provide `tokenizer`, `batch_size`,
+    `prefix_cache_size`, `_is_cached(prefix)` and `_generate(rows, prefills, options, bans)`."""
+
+    tokenizer: Any
+    batch_size: int
+    prefix_cache_size: int
+
+    def _is_cached(self, prefix: tuple[int, ...]) -> bool:
+        raise NotImplementedError
+
+    def _generate(
+        self,
+        rows: list[tuple[list[int], list[int]]],
+        prefills: list[str],
+        options: GenerationOptions,
+        bans: list[dict[tuple[int, ...], list[int]]],
+    ) -> list[GenerationResult]:
+        raise NotImplementedError
+
+    def generate_batch(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
+        results: list[GenerationResult | None] = [None] * len(requests)
+        groups: dict[str, list[int]] = defaultdict(list)
+        for index, request in enumerate(requests):
+            groups[request.options.model_dump_json(exclude={"avoid"})].append(index)  # per row: see _bans
+        for indices in groups.values():
+            split = {i: self.split_prompt(requests[i]) for i in indices}
+            # similar prefixes and lengths share a batch: less padding
+            ordered = sorted(indices, key=lambda i: (len(split[i][0]), len(split[i][1])))
+            for start in range(0, len(ordered), self.batch_size):
+                chunk = ordered[start : start + self.batch_size]
+                rows = [split[i] for i in chunk]
+                prefills = [requests[i].prefill for i in chunk]
+                bans = [self._bans(requests[i].options.avoid) for i in chunk]
+                answers = self._generate(rows, prefills, requests[chunk[0]].options, bans)
+                for i, result in zip(chunk, answers, strict=True):
+                    results[i] = result
+        return [r for r in results if r is not None]
+
+    def render_prompt(self, request: GenerationRequest) -> str:
+        """The chat template applied to the request; a trailing assistant message is continued verbatim."""
+        messages = [m.model_dump() for m in request.messages]
+        prefill = request.prefill
+        if prefill:
+            messages = messages[:-1]
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return str(text) + prefill
+
+    def split_prompt(self, request: GenerationRequest) -> tuple[list[int], list[int]]:
+        """Token ids of the request's shareable prefix and of the rest. The prefix ends before a user message: the
+        latest one whose prefix is already cached (in memory or on disk: a retry shares its first try's start),
+        else the last one (everything before it: the system message and the in-context examples)."""
+        ids = list(self.tokenizer(self.render_prompt(request), add_special_tokens=False)["input_ids"])
+        if not self.prefix_cache_size:
+            return [], ids
+        messages = [m.model_dump() for m in request.messages]
+        if request.prefill:
+            messages = messages[:-1]
+        starts = [n for n, m in enumerate(messages) if m["role"] == "user" and n > 0]
+        fallback: list[int] = []
+        for n in reversed(starts):
+            text = self.tokenizer.apply_chat_template(messages[:n], tokenize=False, add_generation_prompt=False)
+            prefix = list(self.tokenizer(str(text), add_special_tokens=False)["input_ids"])
+            if len(prefix) < MIN_PREFIX_TOKENS or len(prefix) >= len(ids) or ids[: len(prefix)] != prefix:
+                continue  # the template does not render a prefix of messages as a prefix of the whole
+            if self._is_cached(tuple(prefix)):
+                return prefix, ids[len(prefix) :]
+            fallback = fallback or prefix
+        return fallback, ids[len(fallback) :]
+
+    def _bans(self, avoid: list[str]) -> dict[tuple[int, ...], list[int]]:
+        """The token sequences that spell the words of `avoid` (lower, capitalised or title case, singular and plural,
+        after a space or at the start of a JSON string), as {the tokens before the last: [last tokens]}. Inside
+        a word ("carpet" for "pet") nothing is banned."""
+        table: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        known: dict[str, list[tuple[int, ...]]] = self.__dict__.setdefault("_spellings", {})  # per tokenizer
+        for word in avoid:
+            if word not in known:
+                known[word] = [tuple(self.tokenizer.encode(v, add_special_tokens=False)) for v in spellings(word)]
+            for ids in known[word]:
+                if ids:
+                    table[ids[:-1]].append(ids[-1])
+        return dict(table)
+
+
 @register_backend("local")
-class LocalModel(TextModel):
+class LocalModel(ChatPrompts, TextModel):
     """A transformers causal LM: `LocalModel(path_or_name, device="auto", precision="auto")`."""
 
     supports_prefill = True
@@ -94,6 +180,7 @@ class LocalModel(TextModel):
         if precision == "auto" and self.device == "cpu":
             precision = spec.cpu_precision if spec else "fp32"
         self.precision, dtype = self._choose_precision(precision, torch)
+        self.batch_invariant = self.precision != "int8"  # int8 activations are quantized over the whole batch
         start = time.perf_counter()
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.tokenizer.padding_side = "left"
@@ -109,7 +196,6 @@ class LocalModel(TextModel):
         self._torch = torch
         self.prefix_cache_size = prefix_cache_size
         self.prefix_dir = Path(home) / "cache" / "prefix-kv" if home is not None else None
-        self._spellings: dict[str, list[tuple[int, ...]]] = {}
         import transformers
 
         # what a saved prefix cache depends on besides its tokens (see _prefix_file)
@@ -148,39 +234,6 @@ class LocalModel(TextModel):
         if precision == "bf16":
             return "bf16", torch.bfloat16
         raise ConfigError("precision 'fp16' is too slow on CPU: use fp32, bf16 or int8 (setting `precision`)")
-
-    # ------------------------------------------------------------------ generation
-
-    def render_prompt(self, request: GenerationRequest) -> str:
-        """The chat template applied to the request; a trailing assistant message is continued verbatim."""
-        messages = [m.model_dump() for m in request.messages]
-        prefill = request.prefill
-        if prefill:
-            messages = messages[:-1]
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return str(text) + prefill
-
-    def split_prompt(self, request: GenerationRequest) -> tuple[list[int], list[int]]:
-        """Token ids of the request's shareable prefix and of the rest. The prefix ends before a user message: the
-        latest one whose prefix is already cached (in memory or on disk: a retry shares its first try's start),
-        else the last one (everything before it: the system message and the in-context examples)."""
-        ids = list(self.tokenizer(self.render_prompt(request), add_special_tokens=False)["input_ids"])
-        if not self.prefix_cache_size:
-            return [], ids
-        messages = [m.model_dump() for m in request.messages]
-        if request.prefill:
-            messages = messages[:-1]
-        starts = [n for n, m in enumerate(messages) if m["role"] == "user" and n > 0]
-        fallback: list[int] = []
-        for n in reversed(starts):
-            text = self.tokenizer.apply_chat_template(messages[:n], tokenize=False, add_generation_prompt=False)
-            prefix = list(self.tokenizer(str(text), add_special_tokens=False)["input_ids"])
-            if len(prefix) < MIN_PREFIX_TOKENS or len(prefix) >= len(ids) or ids[: len(prefix)] != prefix:
-                continue  # the template does not render a prefix of messages as a prefix of the whole
-            if self._is_cached(tuple(prefix)):
-                return prefix, ids[len(prefix) :]
-            fallback = fallback or prefix
-        return fallback, ids[len(fallback) :]
 
     def _is_cached(self, prefix: tuple[int, ...]) -> bool:
         if prefix in self._prefixes:
@@ -222,25 +275,6 @@ class LocalModel(TextModel):
             self._prefixes.popitem(last=False)
         return layers
 
-    def generate_batch(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
-        results: list[GenerationResult | None] = [None] * len(requests)
-        groups: dict[str, list[int]] = defaultdict(list)
-        for index, request in enumerate(requests):
-            groups[request.options.model_dump_json(exclude={"avoid"})].append(index)  # per row: see _bans
-        for indices in groups.values():
-            split = {i: self.split_prompt(requests[i]) for i in indices}
-            # similar prefixes and lengths share a batch: less padding
-            ordered = sorted(indices, key=lambda i: (len(split[i][0]), len(split[i][1])))
-            for start in range(0, len(ordered), self.batch_size):
-                chunk = ordered[start : start + self.batch_size]
-                rows = [split[i] for i in chunk]
-                prefills = [requests[i].prefill for i in chunk]
-                bans = [self._bans(requests[i].options.avoid) for i in chunk]
-                answers = self._generate(rows, prefills, requests[chunk[0]].options, bans)
-                for i, result in zip(chunk, answers, strict=True):
-                    results[i] = result
-        return [r for r in results if r is not None]
-
     def _batch_inputs(self, rows: list[tuple[list[int], list[int]]]) -> tuple[dict[str, Any], Any]:
         """input_ids and attention_mask laid out `[pad][prefix][pad][suffix]`, and the prefixes' cache (or None)."""
         torch = self._torch
@@ -275,20 +309,6 @@ class LocalModel(TextModel):
                     batch_values[r, :, longest_prefix - length :] = kv[layer][1][0]
             cache.update(batch_keys, batch_values, layer)
         return inputs, cache
-
-    def _bans(self, avoid: list[str]) -> dict[tuple[int, ...], list[int]]:
-        """The token sequences that spell the words of `avoid` (lower, capitalised or title case, singular and plural,
-        after a space or at the start of a JSON string), as {the tokens before the last: [last tokens]}. Inside
-        a word ("carpet" for "pet") nothing is banned."""
-        table: dict[tuple[int, ...], list[int]] = defaultdict(list)
-        for word in avoid:
-            if word not in self._spellings:
-                self._spellings[word] = [tuple(self.tokenizer.encode(v, add_special_tokens=False))
-                                         for v in spellings(word)]  # fmt: skip
-            for ids in self._spellings[word]:
-                if ids:
-                    table[ids[:-1]].append(ids[-1])
-        return dict(table)
 
     def _generate(
         self,
@@ -369,11 +389,19 @@ class _RowBans:
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         for row, table in enumerate(self.bans):
-            if not table:
-                continue
-            recent = tuple(input_ids[row, -self.depth :].tolist()) if self.depth else ()
-            for n in range(self.depth + 1):
-                banned = table.get(recent[len(recent) - n :] if n else ())
+            if table:
+                recent = input_ids[row, -self.depth :].tolist() if self.depth else []
+                banned = banned_next(table, self.depth, recent)
                 if banned:
                     scores[row, banned] = float("-inf")
         return scores
+
+
+def banned_next(table: dict[tuple[int, ...], list[int]], depth: int, recent: list[int]) -> list[int]:
+    """The tokens a row may not write next: those that would end one of its banned sequences (`LocalModel._bans`),
+    given its latest `depth` tokens."""
+    tail = tuple(recent[-depth:]) if depth else ()
+    banned: list[int] = []
+    for n in range(depth + 1):
+        banned += table.get(tail[len(tail) - n :] if n else (), [])
+    return banned

@@ -411,7 +411,7 @@ def generate_copy(
     Each distinct uncached section is asked for `config.copy_candidates` candidates in one batched call (the
     greedy answer and samples); the candidate that passes every guardrail with the best `copy_score` wins. A
     section whose candidates all fail is asked again once (`retries`), shown its failed answer and the rules it
-    broke (`retry_request`; the greedy answer and, from a sampling model, two samples), then gets fallback copy.
+    broke (`retry_request`, `copy_candidates` answers again), then gets fallback copy.
     """
     stats = stats if stats is not None else CopyStats()
     jobs = section_jobs(plans, backend, config, limits, store)
@@ -433,8 +433,9 @@ def generate_copy(
             if not failed:
                 break
             stats.retried += len(failed)
-            retry_candidates = max(candidates, RETRY_CANDIDATES) if backend.supports_sampling else 1
-            again = _best_candidates(backend, {k: pending[k][0] for k in failed}, retry_candidates, limits, stats,
+            # as many answers as the first round: two extra sampled rows in a retry changed 2 of 54 sections on
+            # bench/copy.py (neither publishable either way) and cost a page with a retry ~3.5 s on 2 cores
+            again = _best_candidates(backend, {k: pending[k][0] for k in failed}, candidates, limits, stats,
                                      round_=round_, failed=failed)  # fmt: skip
             for k in failed:
                 copy, violations, text = again[k]
@@ -460,7 +461,6 @@ def candidates_for(backend: TextModel, config: Config) -> int:
 
 _QUOTED_RULES = {"kind", "foreign", "audience", "claim", "banned", "superlative", "discount", "quality", "viewpoint",
                  "range", "occasion"}
-RETRY_CANDIDATES = 3  # a retry also samples: few sections need one, so the extra rows cost little
 
 
 def retry_request(request: GenerationRequest, answer: str, violations: list[str]) -> GenerationRequest:

@@ -348,6 +348,21 @@ def test_llamacpp_runs_the_registry_gguf_joined_and_checked_once(genpage_home):
     assert resolve_gguf(str(gguf)) == (gguf, folder)  # a local .gguf file is used as it is
 
 
+def test_llamacpp_picks_greedy_or_from_the_top_p_share():
+    import numpy as np
+
+    from genpage.backends.llamacpp import _pick
+
+    scores = np.full(5000, -10.0)
+    scores[[7, 42, 99]] = [5.0, 4.0, 3.9]
+    rng = np.random.default_rng(0)
+    assert _pick(scores, GenerationOptions(), rng) == 7
+    assert _pick(scores, GenerationOptions(temperature=0.7, top_p=0.01), rng) == 7  # the top token alone
+    drawn = {_pick(scores, GenerationOptions(temperature=1.0, top_p=0.95), rng) for _ in range(200)}
+    assert drawn <= {7, 42, 99} and len(drawn) > 1
+    assert 0 <= _pick(scores, GenerationOptions(temperature=1.0, top_p=1.0), rng) < 5000  # keeps all 1000, no overrun
+
+
 def test_llamacpp_without_llama_cpp_python_says_what_to_install(monkeypatch, tmp_path):
     import sys
 

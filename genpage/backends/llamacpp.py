@@ -21,6 +21,7 @@ build of llama.cpp, several minutes. On a CUDA build of llama-cpp-python, `devic
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import logging
@@ -145,7 +146,8 @@ class LlamaCppModel(ChatPrompts, TextModel):
             self._ctx = self._model = None
 
     def __del__(self) -> None:
-        self.close()
+        with contextlib.suppress(Exception):  # at interpreter exit llama_cpp may be gone first
+            self.close()
 
     # ------------------------------------------------------------------ llama.cpp calls
 
@@ -323,9 +325,10 @@ def _pick(scores: np.ndarray, options: GenerationOptions, rng: np.random.Generat
     if options.temperature <= 0:
         return int(np.argmax(scores))
     logits = scores / options.temperature
-    order = np.argsort(logits)[::-1][:1000]
+    top = np.argpartition(-logits, 1000)[:1000] if logits.size > 1000 else np.arange(logits.size)
+    order = top[np.argsort(-logits[top])]  # the 1000 likeliest, likeliest first
     probs = np.exp(logits[order] - logits[order[0]])
     probs /= probs.sum()
-    keep = int(np.searchsorted(np.cumsum(probs), options.top_p) + 1)
+    keep = min(len(probs), int(np.searchsorted(np.cumsum(probs), options.top_p)) + 1)
     probs = probs[:keep] / probs[:keep].sum()
     return int(order[rng.choice(keep, p=probs)])

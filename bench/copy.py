@@ -308,32 +308,29 @@ def llamacpp_available() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
 
 
-def llamacpp_tokens_per_s(backend: TextModel, jobs: list, args: argparse.Namespace) -> float | None:
+def llamacpp_tokens_per_s(backend: TextModel, jobs: list, args: argparse.Namespace, home: Path) -> float | None:
     """The same prompts (first `--llamacpp` distinct ones) through llama.cpp at batch 1, greedy, on the GGUF file
     the packaged model came from: completion tokens over wall time, prompt evaluation included, as for ours."""
-    from genpage.models import gguf_pieces, lookup
+    from genpage.models import lookup, resolve_gguf
 
     spec = lookup(args.model)
     if not llamacpp_available() or spec is None or not spec.gguf_pieces or not hasattr(backend, "render_prompt"):
         return None
     from llama_cpp import Llama  # type: ignore[import-not-found]
 
-    with tempfile.TemporaryDirectory() as tmp:
-        joined = Path(tmp) / "model.gguf"
-        with joined.open("wb") as out:
-            for piece in gguf_pieces(spec):
-                out.write(piece.read_bytes())
-        llm = Llama(model_path=str(joined), n_ctx=2048, n_threads=_threads() or 2, n_batch=512, verbose=False)
-        requests = list({job.key: job.request for job in jobs}.values())[: args.llamacpp]
-        tokens, seconds = 0, 0.0
-        for request in requests:
-            prompt = backend.render_prompt(request)  # type: ignore[attr-defined]
-            start = time.perf_counter()
-            out = llm(prompt, max_tokens=request.options.max_new_tokens, temperature=0.0,
-                      repeat_penalty=request.options.repetition_penalty, stop=request.options.stop or None)  # fmt: skip
-            seconds += time.perf_counter() - start
-            tokens += int(out["usage"]["completion_tokens"])
-        return tokens / seconds if seconds else None
+    joined, _ = resolve_gguf(args.model, home=home)  # joined and checked once, as the llamacpp backend reads it
+    llm = Llama(model_path=str(joined), n_ctx=2048, n_threads=_threads() or 2, n_batch=512, verbose=False)
+    requests = list({job.key: job.request for job in jobs}.values())[: args.llamacpp]
+    tokens, seconds = 0, 0.0
+    for request in requests:
+        prompt = backend.render_prompt(request)  # type: ignore[attr-defined]
+        start = time.perf_counter()
+        out = llm(prompt, max_tokens=request.options.max_new_tokens, temperature=0.0,
+                  repeat_penalty=request.options.repetition_penalty, stop=request.options.stop or None)  # fmt: skip
+        seconds += time.perf_counter() - start
+        tokens += int(out["usage"]["completion_tokens"])
+    llm.close()
+    return tokens / seconds if seconds else None
 
 
 def own_facts(section: Section, plan: PagePlan) -> SectionFacts:
@@ -440,7 +437,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,  # Linux: KiB
         "batch_size": getattr(backend, "batch_size", None),
         "threads": _threads(),
-        "llamacpp_tokens_per_s": llamacpp_tokens_per_s(backend, jobs, args) if args.llamacpp else None,
+        "llamacpp_tokens_per_s": llamacpp_tokens_per_s(backend, jobs, args, home) if args.llamacpp else None,
         "llamacpp_installed": llamacpp_available(),
         "copy_level": args.copy_level,
         "copy_candidates": args.candidates,

@@ -43,17 +43,13 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     vocab = model.tokenizer.vocab_size
     tokens = [(7 * n + 11) % (vocab - 1000) + 500 for n in range(512)]  # ordinary tokens, no special ones
 
-    def clear() -> None:
-        for seq in range(model.batch_size):
-            model._lib.llama_memory_seq_rm(model._memory, seq, -1, -1)
-
-    clear()
+    model.clear_rows()
     start = time.perf_counter()
     model._decode([(0, pos, token, pos == len(tokens) - 1) for pos, token in enumerate(tokens)])
     prompt_rate = len(tokens) / (time.perf_counter() - start)
     decode: dict[int, float] = {}
     for batch in args.batches:
-        clear()
+        model.clear_rows()
         model._decode([(seq, pos, tokens[(seq * 64 + pos) % 512], pos == 63) for seq in range(batch)
                        for pos in range(64)])  # fmt: skip
         start = time.perf_counter()

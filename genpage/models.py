@@ -140,6 +140,20 @@ def verify_pieces(spec: ModelSpec, pieces: list[Path]) -> None:
         )
 
 
+def _join(pieces: list[Path], out: Path) -> None:
+    """Write the pieces of a GGUF file one after another into `out`."""
+    with out.open("wb") as joined:
+        for piece in pieces:
+            with piece.open("rb") as fh:
+                shutil.copyfileobj(fh, joined, 1 << 22)
+
+
+def _is_current(folder: Path, spec: ModelSpec) -> bool:
+    """Whether `folder` was made from the registry's GGUF file (its marker names the pinned sha256)."""
+    marker = folder / "genpage-source.json"
+    return marker.is_file() and json.loads(marker.read_text()).get("gguf_sha256") == spec.gguf_sha256
+
+
 def _convert_gguf(spec: ModelSpec, pieces: list[Path], target: Path) -> None:
     """Join (when split) and convert a GGUF model to a safetensors folder at `target`, atomically."""
     import torch
@@ -153,10 +167,7 @@ def _convert_gguf(spec: ModelSpec, pieces: list[Path], target: Path) -> None:
         if len(pieces) == 1:
             joined.symlink_to(pieces[0])
         else:
-            with joined.open("wb") as out:
-                for piece in pieces:
-                    with piece.open("rb") as fh:
-                        shutil.copyfileobj(fh, out, 1 << 22)
+            _join(pieces, joined)
         verify_pieces(spec, [joined])
         logger.info("converting %s from GGUF to safetensors (once)", spec.name)
         tokenizer = AutoTokenizer.from_pretrained(str(tmp_path), gguf_file=gguf_name)
@@ -200,8 +211,7 @@ def resolve(name_or_path: str, *, kind: str | None = None, home: Path | None = N
             raise ModelNotAvailableError(f"model {spec.name!r}: {folder} is missing; reinstall with `{spec.pip}`")
         return str(folder)
     target = _models_home(home) / spec.name
-    marker = target / "genpage-source.json"
-    if marker.is_file() and json.loads(marker.read_text()).get("gguf_sha256") == spec.gguf_sha256:
+    if _is_current(target, spec):
         return str(target)
     _convert_gguf(spec, gguf_pieces(spec), target)
     return str(target)
@@ -225,8 +235,7 @@ def resolve_gguf(name_or_path: str, *, home: Path | None = None) -> tuple[Path, 
         raise ModelNotAvailableError(f"model {spec.name!r} ships no GGUF file for the llamacpp backend")
     target = _models_home(home) / f"{spec.name}-gguf"
     joined = target / f"{spec.name}.gguf"
-    marker = target / "genpage-source.json"
-    if marker.is_file() and json.loads(marker.read_text()).get("gguf_sha256") == spec.gguf_sha256:
+    if _is_current(target, spec):
         return joined, target
     from transformers import AutoTokenizer
 
@@ -235,13 +244,10 @@ def resolve_gguf(name_or_path: str, *, home: Path | None = None) -> tuple[Path, 
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{spec.name}-gguf-") as tmp:
         out_dir = Path(tmp) / "model"
         out_dir.mkdir()
-        with (out_dir / joined.name).open("wb") as out:
-            for piece in pieces:
-                with piece.open("rb") as fh:
-                    shutil.copyfileobj(fh, out, 1 << 22)
+        _join(pieces, out_dir / joined.name)
         verify_pieces(spec, [out_dir / joined.name])
         AutoTokenizer.from_pretrained(str(out_dir), gguf_file=joined.name).save_pretrained(str(out_dir))
-        (out_dir / marker.name).write_text(json.dumps({"name": spec.name, "gguf_sha256": spec.gguf_sha256}))
+        (out_dir / "genpage-source.json").write_text(json.dumps({"name": spec.name, "gguf_sha256": spec.gguf_sha256}))
         if target.exists():
             shutil.rmtree(target)
         os.replace(out_dir, target)

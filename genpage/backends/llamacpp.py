@@ -235,6 +235,11 @@ class LlamaCppModel(ChatPrompts, TextModel):
         self._slots[prefix] = slot
         return slot
 
+    def clear_rows(self) -> None:
+        """Empty the rows' sequences (not the cached prefixes) before a new batch."""
+        for seq in range(self.batch_size):
+            self._lib.llama_memory_seq_rm(self._memory, seq, -1, -1)
+
     def clear_prefixes(self) -> None:
         """Forget the prefixes held in memory (their saved states stay on disk)."""
         for slot in self._slots.values():
@@ -259,8 +264,7 @@ class LlamaCppModel(ChatPrompts, TextModel):
         bans: list[dict[tuple[int, ...], list[int]]],
     ) -> list[GenerationResult]:
         lib, start = self._lib, time.perf_counter()
-        for seq in range(self.batch_size):
-            lib.llama_memory_seq_rm(self._memory, seq, -1, -1)
+        self.clear_rows()
         keep = {tuple(prefix) for prefix, _ in rows if prefix}
         self._make_room(sum(len(s) + options.max_new_tokens for _, s in rows)
                         + sum(len(p) for p in keep if p not in self._slots), keep)  # fmt: skip
@@ -287,7 +291,8 @@ class LlamaCppModel(ChatPrompts, TextModel):
                 scores[seen[seq]] = np.where(penalised < 0, penalised * options.repetition_penalty,
                                              penalised / options.repetition_penalty)  # fmt: skip
                 if bans[seq]:
-                    banned = banned_next(bans[seq], depth, (prompts[seq] + answers[seq])[-depth:] if depth else [])
+                    recent = prompts[seq][-depth:] + answers[seq][-depth:] if depth else []
+                    banned = banned_next(bans[seq], depth, recent)
                     scores[banned] = -np.inf
                 token = _pick(scores, options, rng)
                 if lib.llama_vocab_is_eog(self._vocab, token):

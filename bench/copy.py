@@ -45,11 +45,11 @@ sys.path.insert(0, str(REPO))
 
 from genpage.backends import TextModel, get_backend  # noqa: E402
 from genpage.config import Config  # noqa: E402
-from genpage.generate import CopyStats, _campaign_text, generate_copy, section_jobs  # noqa: E402
-from genpage.guardrails import DEFAULT_LIMITS, SectionFacts, check_copy, rule_of, words  # noqa: E402
-from genpage.prompting import clean_name  # noqa: E402
+from genpage.copy.generate import CopyStats, _campaign_text, generate_copy, section_jobs  # noqa: E402
+from genpage.copy.guardrails import DEFAULT_LIMITS, SectionFacts, check_copy, rule_of  # noqa: E402
 from genpage.schemas import Campaign, PageItem, PagePlan, Product, Reason, Section  # noqa: E402
 from genpage.store import Store  # noqa: E402
+from genpage.text import clean_name, words  # noqa: E402
 
 RETAIL = REPO.parent / "shared" / "data" / "online-retail" / "online_retail.csv.gz"
 SHOP = REPO / "examples" / "shop" / "products.csv"
@@ -275,7 +275,7 @@ def distinct_2(texts: list[str]) -> float:
 def relevance(sections: list[Section], home: Path) -> dict[str, float] | None:
     """Cosine of each copy's embedding to its own products' centroid, and to the next section's (a control)."""
     try:
-        from genpage.embed import load_encoder
+        from genpage.embed.encoder import load_encoder
 
         encoder = load_encoder("minilm", device="cpu", home=home)
     except Exception as exc:  # the encoder is optional for this benchmark
@@ -311,7 +311,7 @@ def llamacpp_available() -> bool:
 def llamacpp_tokens_per_s(backend: TextModel, jobs: list, args: argparse.Namespace, home: Path) -> float | None:
     """The same prompts (first `--llamacpp` distinct ones) through llama.cpp at batch 1, greedy, on the GGUF file
     the packaged model came from: completion tokens over wall time, prompt evaluation included, as for ours."""
-    from genpage.models import lookup, resolve_gguf
+    from genpage.embed.weights import lookup, resolve_gguf
 
     spec = lookup(args.model)
     if not llamacpp_available() or spec is None or not spec.gguf_pieces or not hasattr(backend, "render_prompt"):

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from genpage.embed import product_text  # noqa: E402
-from genpage.evaluate import run_evaluation  # noqa: E402
+from genpage.embed.encoder import product_text  # noqa: E402
+from genpage.evaluation.run import run_evaluation  # noqa: E402
 from genpage.schemas import Product, User  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "online-retail" / "online_retail.csv.gz"
@@ -113,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(events)} lines, {len(users)} users, {len(products)} items", file=sys.stderr)
     finetune = args.finetune == "yes"
     if args.finetune == "auto":
-        from genpage.evaluate import Split
-        from genpage.finetune import finetuned_path
+        from genpage.embed.finetune import finetuned_path
+        from genpage.evaluation import Split
 
         split = Split.of(events, [p.id for p in products])
         finetune = finetuned_path(

@@ -109,9 +109,9 @@ def _store_and_users(args: argparse.Namespace):
 def bench(args: argparse.Namespace) -> dict:
     import genpage
 
-    render_user = genpage.render  # taken before genpage.render (the module) is imported: see the report
+    render_user = genpage.render
     from genpage.config import Config
-    from genpage.render import render_page
+    from genpage.page import render_page
     from genpage.server import create_app, serve_in_thread
 
     users = _store_and_users(args)

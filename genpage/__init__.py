@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import genpage.render as _render_module  # noqa: F401  (loaded first, so the function below keeps the name)
 from genpage.config import Config
 from genpage.engine import CampaignLike, Engine, configure, get_engine
 from genpage.errors import (
@@ -23,8 +22,7 @@ from genpage.errors import (
     UnknownUserError,
 )
 from genpage.schemas import Campaign, Event, Page, Product, User
-
-__version__ = "0.1.0"
+from genpage.version import __version__ as __version__
 
 __all__ = [
     "BackendError",
@@ -61,4 +59,6 @@ def build_page(user_id: str, *, campaign: CampaignLike = None, strict: bool = Fa
 
 def render_many(user_ids: Sequence[str], *, campaign: CampaignLike = None) -> list[str]:
     """Pages for many users; their copy is generated in one batched call."""
-    return [_render_module.render_page(p) for p in get_engine().build_pages(user_ids, campaign=campaign)]
+    from genpage.page import render_page
+
+    return [render_page(p) for p in get_engine().build_pages(user_ids, campaign=campaign)]

@@ -1,4 +1,4 @@
-"""Campaigns at scale: every audience member's page, with progress, crash-safe resume, processes or Ray.
+"""Campaign runs: every audience member's page, with progress, crash-safe resume, processes or Ray.
 
     summary = run_batch(engine, "campaigns/christmas.yaml", "out/christmas", workers=2)
 
@@ -38,8 +38,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genpage.audience import needs_segments, select_audience
-from genpage.campaigns import as_campaign
+from genpage.campaigns.audience import needs_segments, select_audience
+from genpage.campaigns.files import as_campaign
 from genpage.config import Config
 from genpage.errors import CampaignError, ChecksumError, ConfigError, GenpageError, ModelNotAvailableError
 from genpage.schemas import Campaign, Page
@@ -81,7 +81,7 @@ class PageResult:
 
     @classmethod
     def from_page(cls, page: Page) -> PageResult:
-        from genpage.render import render_page
+        from genpage.page import render_page
 
         return cls(
             user_id=page.user_id,
@@ -411,7 +411,7 @@ def _open_manifest(out: Path, campaign: Campaign, config: Config, resume: bool) 
 def _audience(engine: Engine, campaign: Campaign, limit: int | None) -> list[str]:
     segmentation = None
     if needs_segments(campaign.audience):
-        from genpage.segments import segment_users
+        from genpage.campaigns.segments import segment_users
 
         segmentation = segment_users(engine.store, engine.encoder)
     users = select_audience(engine.store, campaign.audience, segments=segmentation)
@@ -529,44 +529,3 @@ def _consume(chunks: Iterator[list[PageResult]], summary: BatchSummary, pages_di
         if hasattr(chunks, "close"):
             chunks.close()
     summary.distinct_copy = len(texts)
-
-
-# ---------------------------------------------------------------------- python -m genpage.batch
-def _main(argv: list[str] | None = None) -> int:
-    """`python -m genpage.batch CAMPAIGN --out DIR ...`: the same run as `genpage batch`, for scripts and tests."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m genpage.batch", description=_main.__doc__)
-    parser.add_argument("campaign", help="campaign file (YAML or TOML)")
-    parser.add_argument("--out", required=True, help="output folder (pages/, manifest.sqlite, summary.json)")
-    parser.add_argument("--limit", type=int, help="only the first N users of the audience")
-    parser.add_argument("--workers", type=int, default=1, help="processes (local) or actors (ray)")
-    parser.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
-    parser.add_argument("--engine", choices=["local", "ray"], default="local")
-    parser.add_argument("--address", help="Ray cluster address (engine ray)")
-    parser.add_argument("--batch-size", type=int, default=32, help="users per batched engine call (default 32)")
-    parser.add_argument("--home", type=Path)
-    parser.add_argument("--db", type=Path)
-    parser.add_argument("--backend")
-    parser.add_argument("--generator")
-    parser.add_argument("-q", "--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    from genpage.engine import Engine
-
-    config = Config.load(home=args.home, db_path=args.db, backend=args.backend, generator=args.generator)
-    engine = Engine(config)
-    try:
-        summary = run_batch(engine, args.campaign, args.out, limit=args.limit, workers=args.workers,
-                            resume=args.resume, engine_kind=args.engine, ray_address=args.address,
-                            progress=not args.quiet, batch_size=args.batch_size)
-    except GenpageError as exc:
-        sys.stderr.write(f"genpage: error: {exc}\n")
-        return 1
-    finally:
-        engine.close()
-    sys.stdout.write(summary.text() + "\n")
-    return 1 if summary.failures and not summary.pages else 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(_main())

@@ -54,7 +54,7 @@ def _engine(args: argparse.Namespace, **extra: Any):  # noqa: ANN202 - Engine im
 def cmd_demo(args: argparse.Namespace, out: _Console) -> int:
     from genpage.engine import Engine
     from genpage.ingest import ingest_directory
-    from genpage.render import render_page
+    from genpage.page import render_page
     from genpage.resources import resource_dir
     from genpage.store import Store
 
@@ -115,7 +115,7 @@ def cmd_preview(args: argparse.Namespace, out: _Console) -> int:
     if args.json:
         text = page.model_dump_json(indent=2, by_alias=True)
     else:
-        from genpage.render import render_page
+        from genpage.page import render_page
 
         text = render_page(page)
     if args.out:
@@ -138,7 +138,7 @@ def cmd_serve(args: argparse.Namespace, out: _Console) -> int:
 
 
 def cmd_models(args: argparse.Namespace, out: _Console) -> int:
-    from genpage import models
+    from genpage.embed import weights as models
 
     config = _config(args)
     if args.action == "list":
@@ -167,7 +167,7 @@ def cmd_batch(args: argparse.Namespace, out: _Console) -> int:
 
 
 def cmd_segments(args: argparse.Namespace, out: _Console) -> int:
-    from genpage.segments import segment_users
+    from genpage.campaigns.segments import segment_users
 
     engine = _engine(args)
     segmentation = segment_users(engine.store, engine.encoder, args.k, refresh=args.refresh)
@@ -180,7 +180,7 @@ def cmd_segments(args: argparse.Namespace, out: _Console) -> int:
 def cmd_evaluate(args: argparse.Namespace, out: _Console) -> int:
     import json
 
-    from genpage.evaluate import evaluate
+    from genpage.evaluation.run import evaluate
     from genpage.store import Store
 
     config = _config(args)
@@ -195,7 +195,7 @@ def cmd_evaluate(args: argparse.Namespace, out: _Console) -> int:
 
 
 def cmd_train_encoder(args: argparse.Namespace, out: _Console) -> int:
-    from genpage.finetune import train_encoder
+    from genpage.embed.finetune import train_encoder
     from genpage.store import Store
 
     config = _config(args)
@@ -221,7 +221,8 @@ EXAMPLES = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common_options() -> argparse.ArgumentParser:
+    """The options every command takes."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--home", type=Path, help="genpage home (models, store); default $GENPAGE_HOME or a cache dir")
     common.add_argument("--db", type=Path, help="SQLite store file (default <home>/genpage.sqlite)")
@@ -231,7 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--backend", help="text backend: local, llamacpp, openai or echo")
     common.add_argument("-q", "--quiet", action="store_true", help="no progress or status on stderr")
     common.add_argument("-v", "--verbose", action="store_true", help="log what genpage does")
+    return common
 
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
     parser = argparse.ArgumentParser(
         prog="genpage", description="A personalized e-commerce homepage for every shopper.",
         epilog="example: " + EXAMPLES["demo"],

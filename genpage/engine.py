@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genpage.campaigns import as_campaign
+from genpage.campaigns.files import as_campaign
 from genpage.config import Config
 from genpage.errors import UnknownUserError
 from genpage.plan import plan_page
@@ -29,8 +29,8 @@ from genpage.store import Store
 
 if TYPE_CHECKING:
     from genpage.backends.base import TextModel
-    from genpage.embed import Encoder
-    from genpage.rank import Ranker
+    from genpage.embed.encoder import Encoder
+    from genpage.rank.ranker import Ranker
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class Engine:
     def encoder(self) -> Encoder:
         with self._load_lock:
             if self._encoder is None:
-                from genpage.embed import load_encoder
+                from genpage.embed.encoder import load_encoder
 
                 self._encoder = load_encoder(self.config.encoder, device=self.config.device, home=self.config.home)
             return self._encoder
@@ -87,7 +87,7 @@ class Engine:
         it in about a second instead of fitting again."""
         with self._load_lock:
             if self._ranker is None or self._ranker_version != self.store.version:
-                from genpage.rank import Ranker
+                from genpage.rank.ranker import Ranker
 
                 started = time.perf_counter()
                 version = self.store.version
@@ -113,10 +113,10 @@ class Engine:
     def _ranker_path(self) -> Path:
         import hashlib
 
-        from genpage import __version__
-        from genpage.rank import RankConfig
+        from genpage.rank.ranker import SAVE_FORMAT, RankConfig
+        from genpage.version import __version__
 
-        key = json.dumps([__version__, str(self.store.path.resolve()), self.store.data_fingerprint(),
+        key = json.dumps([__version__, SAVE_FORMAT, str(self.store.path.resolve()), self.store.data_fingerprint(),
                           self.encoder.name, repr(RankConfig())])  # fmt: skip
         return self.config.home / "rankers" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pkl"
 
@@ -163,7 +163,7 @@ class Engine:
             for r in ranked
         ]
         t2 = time.perf_counter()
-        from genpage.generate import generate_copy
+        from genpage.copy.generate import generate_copy
 
         with self._generate_lock:
             plans = generate_copy(plans, backend=self.backend, store=self.store, config=self.config)
@@ -190,7 +190,7 @@ class Engine:
         return self.build_pages([user_id], campaign=campaign, strict=strict)[0]
 
     def render(self, user_id: str, *, campaign: CampaignLike = None, strict: bool = False) -> str:
-        from genpage.render import render_page
+        from genpage.page import render_page
 
         return render_page(self.build_page(user_id, campaign=campaign, strict=strict))
 

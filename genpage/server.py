@@ -24,9 +24,9 @@ from urllib.parse import quote, urlencode
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from genpage.campaigns import load_campaign
+from genpage.campaigns.files import load_campaign
 from genpage.errors import GenpageError
-from genpage.render import render_page, render_template
+from genpage.page import render_page, render_template
 from genpage.schemas import Campaign, Page
 from genpage.store import Store
 
@@ -136,7 +136,7 @@ def sample_users(store: Store, encoder: Any = None, *, per_segment: int = SAMPLE
     else the user's `segment` attribute or their country, most active shoppers first."""
     if encoder is not None:
         try:
-            from genpage.segments import segment_users
+            from genpage.campaigns.segments import segment_users
 
             segmentation = segment_users(store, encoder)
         except GenpageError as exc:

@@ -65,7 +65,7 @@ def _m002_event_session(conn: sqlite3.Connection) -> None:
 
 
 def _m003_segments(conn: sqlite3.Connection) -> None:
-    """Cached shopper segments (genpage.segments), keyed by a fingerprint of the data and the settings."""
+    """Cached shopper segments (genpage.campaigns.segments), keyed by a fingerprint of the data and the settings."""
     _run_script(
         conn,
         """
@@ -89,7 +89,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
 ]
 
 
-def _iso(ts: datetime | None) -> str | None:
+def iso_time(ts: datetime | None) -> str | None:
     if ts is None:
         return None
     if ts.tzinfo is not None:
@@ -198,7 +198,7 @@ class Store:
         rows = [
             (
                 p.id, p.title, p.description, p.category, p.brand, p.price, p.currency, int(p.in_stock),
-                p.url, p.image_url, _iso(p.created_at), json.dumps(p.tags),
+                p.url, p.image_url, iso_time(p.created_at), json.dumps(p.tags),
             )
             for p in products
         ]
@@ -264,7 +264,8 @@ class Store:
     def upsert_events(self, keyed_events: Iterable[tuple[str, Event]]) -> int:
         """Insert events under stable keys (the ingest derives them from the row), so re-ingesting is a no-op."""
         rows = [
-            (key, e.user_id, e.type, e.item_id, e.query, e.quantity, e.value, _iso(e.timestamp), e.rating, e.session_id)
+            (key, e.user_id, e.type, e.item_id, e.query, e.quantity, e.value, iso_time(e.timestamp), e.rating,
+             e.session_id)
             for key, e in keyed_events
         ]
         return self._write_many(

@@ -166,7 +166,7 @@ def page_from_products(user_id: str, products: list[Product], *, shop_name: str 
 
 @lru_cache(maxsize=1)
 def _shared_encoder():
-    from genpage.embed import load_encoder
+    from genpage.embed.encoder import load_encoder
 
     return load_encoder("minilm", device="cpu")  # loaded once per test session, shared by every test engine
 

@@ -28,8 +28,8 @@ from genpage.backends.echo import EchoModel
 from genpage.backends.openai_compat import OpenAICompatModel
 from genpage.backends.server import make_app
 from genpage.config import Config
+from genpage.copy.generate import generate_copy
 from genpage.errors import BackendError, ConfigError
-from genpage.generate import generate_copy
 
 
 class _Server:
@@ -339,7 +339,7 @@ def test_llamacpp_prefix_state_gives_the_same_text_and_is_kept_on_disk(smollm_cp
 
 @pytest.mark.slow
 def test_llamacpp_runs_the_registry_gguf_joined_and_checked_once(genpage_home):
-    from genpage.models import lookup, resolve_gguf, sha256_of
+    from genpage.embed.weights import lookup, resolve_gguf, sha256_of
 
     gguf, folder = resolve_gguf("smollm2-135m-instruct", home=genpage_home)
     assert gguf.is_file() and sha256_of([gguf]) == lookup("smollm2-135m-instruct").gguf_sha256
@@ -366,8 +366,8 @@ def test_llamacpp_picks_greedy_or_from_the_top_p_share():
 def test_llamacpp_without_llama_cpp_python_says_what_to_install(monkeypatch, tmp_path):
     import sys
 
+    from genpage.embed.weights import resolve_gguf
     from genpage.errors import ConfigError, ModelNotAvailableError
-    from genpage.models import resolve_gguf
 
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # as if not installed
     with pytest.raises(ConfigError, match=r"genpage\[llamacpp\]"):
@@ -377,7 +377,7 @@ def test_llamacpp_without_llama_cpp_python_says_what_to_install(monkeypatch, tmp
 
 
 def test_banned_phrases_are_spelt_as_titles_spell_them():
-    from genpage.backends.local import spellings
+    from genpage.backends.chat import spellings
 
     assert ' "Make a Difference' in spellings("make a difference")  # str.title() alone gives "Make A Difference"
     assert " A Good Cause" in spellings("a good cause") and " good causes" in spellings("good cause")

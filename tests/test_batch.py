@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from genpage.backends.base import GenerationRequest, GenerationResult, register_backend
+from genpage.backends import GenerationRequest, GenerationResult, register_backend
 from genpage.backends.echo import EchoModel
 from genpage.batch import MANIFEST, PAGES, BatchError, atomic_write, page_stem, run_batch
 from genpage.config import Config
@@ -217,7 +217,7 @@ def _done(out: Path) -> int:
 
 
 def _batch_command(db: Path, out: Path, home: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "genpage.batch", str(CHRISTMAS), "--out", str(out), "--db", str(db),
+    return [sys.executable, "-m", "genpage.cli", "batch", str(CHRISTMAS), "--out", str(out), "--db", str(db),
             "--home", str(home), "--backend", "echo", "--batch-size", "1", "--quiet", *extra]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from genpage.campaigns import load_campaign, parse_campaign
+from genpage.campaigns.files import load_campaign, parse_campaign
 from genpage.errors import CampaignError
 
 GOOD = """\

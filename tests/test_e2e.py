@@ -44,7 +44,7 @@ def test_real_generator_writes_the_copy_of_a_rendered_page(shop_db, genpage_home
         assert section.copy_source != "fallback" or section.copy_violations  # a fallback always says why
     assert any(s.copy_source == SMALL for s in page.sections), [s.copy_violations for s in page.sections]
 
-    from genpage.render import render_page
+    from genpage.page import render_page
 
     html = render_page(page)
     assert html.lower().startswith("<!doctype html>") and html.rstrip().endswith("</html>")
@@ -61,8 +61,13 @@ def test_real_generator_writes_the_copy_of_a_rendered_page(shop_db, genpage_home
 @pytest.mark.slow
 def test_python_api_and_cli_preview_render_a_page(shop_db, genpage_home, tmp_path, monkeypatch):
     genpage.configure(Config(home=genpage_home, db_path=shop_db, generator=SMALL))
-    html = genpage.render("u001")
-    assert "<main" in html and html.count('class="section') >= 0 and "data-copy-source" in html
+    page = genpage.build_page("u001")
+    html = genpage.render("u001")  # the same page: its copy now comes from the cache
+    assert "<main" in html and page.sections
+    assert html.count('<section class="shelf') == len(page.sections)
+    assert html.count("data-copy-source=") == len(page.sections)
+    for section in page.sections:
+        assert f'id="{section.id}"' in html
     out = tmp_path / "page.html"
     result = subprocess.run(
         [sys.executable, "-m", "genpage.cli", "preview", "u001", "--db", str(shop_db), "--home", str(genpage_home),

@@ -8,20 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genpage.evaluate import (
-    Method,
-    Split,
+from genpage.evaluation.metrics import (
     coverage,
-    evaluate_methods,
-    format_table,
     hit_rate_at_k,
     intra_list_diversity,
     ndcg_at_k,
     recall_at_k,
     reciprocal_rank,
-    results_json,
-    split_last_basket,
 )
+from genpage.evaluation.protocol import Method, Split, evaluate_methods
+from genpage.evaluation.run import format_table, results_json
+from genpage.rank.split import split_last_basket
 
 
 def test_recall_is_hits_over_basket_size() -> None:
@@ -117,7 +114,7 @@ def test_evaluate_methods_slices_by_hand() -> None:
 
 def test_evaluate_a_store_end_to_end(tmp_path) -> None:
     """`genpage evaluate`'s library function on a small real store: every baseline and genpage get a row."""
-    from genpage.evaluate import evaluate
+    from genpage.evaluation.run import evaluate
     from genpage.store import Store
     from tests.test_rank import _catalogue, _events
 

@@ -9,8 +9,8 @@ from copy_helpers import page
 
 from genpage.backends import backend_class, get_backend
 from genpage.config import Config
-from genpage.generate import PREFILL, CopyStats, fallback_copy, generate_copy, parse_copy
-from genpage.guardrails import DEFAULT_LIMITS, SectionFacts, check_copy
+from genpage.copy.generate import PREFILL, CopyStats, fallback_copy, generate_copy, parse_copy
+from genpage.copy.guardrails import DEFAULT_LIMITS, SectionFacts, check_copy
 from genpage.schemas import SectionCopy
 from genpage.store import Store
 
@@ -165,7 +165,7 @@ def test_real_small_generator_end_to_end(genpage_home, tmp_path):
 
 
 def test_a_retry_shows_the_model_its_answer_and_the_rules_it_broke(config):
-    from genpage.generate import retry_request, section_jobs
+    from genpage.copy.generate import retry_request, section_jobs
 
     canned = backend_class("canned")([])  # continues a prefill, as the local backend: the request ends in one
     request = section_jobs([page()], canned, config, DEFAULT_LIMITS)[0].request
@@ -180,7 +180,7 @@ def test_a_retry_shows_the_model_its_answer_and_the_rules_it_broke(config):
 
 
 def test_a_retry_keeps_the_words_its_violations_quote_out(config):
-    from genpage.generate import retry_request, section_jobs
+    from genpage.copy.generate import retry_request, section_jobs
 
     request = section_jobs([page()], backend_class("canned")([]), config, DEFAULT_LIMITS)[0].request
     again = retry_request(request, '{"title": "x", "blurb": "y"}',

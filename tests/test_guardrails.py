@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from genpage.guardrails import (
+from genpage.copy.guardrails import (
     CopyLimits,
     SectionFacts,
     check_banned,
@@ -177,7 +177,7 @@ def test_check_copy_reports_every_rule_that_fails():
 
 
 def test_drop_clause_mends_a_blurb_whose_broken_rule_sits_in_one_clause():
-    from genpage.guardrails import drop_clause
+    from genpage.copy.guardrails import drop_clause
 
     def mend(blurb: str, violations: list[str], title: str = "Bags for You") -> str | None:
         mended = drop_clause(SectionCopy(title=title, blurb=blurb), violations)

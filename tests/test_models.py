@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from genpage import models
+from genpage.embed import weights as models
 from genpage.errors import ChecksumError, ModelNotAvailableError
 
 

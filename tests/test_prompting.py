@@ -8,9 +8,9 @@ from copy_helpers import BAGS, LANTERNS, TEA, page, section
 
 from genpage.backends.echo import prompt_products
 from genpage.config import Config
-from genpage.generate import section_jobs
-from genpage.guardrails import CopyLimits
-from genpage.prompting import (
+from genpage.copy.generate import section_jobs
+from genpage.copy.guardrails import CopyLimits
+from genpage.copy.prompts import (
     build_prompt,
     clean_name,
     load_examples,

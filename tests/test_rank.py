@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genpage.embed import content_hash, embed_products, load_encoder, product_text
-from genpage.rank import RankConfig, Ranker
+from genpage.embed.encoder import content_hash, embed_products, load_encoder, product_text
+from genpage.rank.ranker import RankConfig, Ranker
 from genpage.schemas import Campaign, Event, Product, User
 from genpage.store import Store
 

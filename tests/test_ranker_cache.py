@@ -10,7 +10,7 @@ import pytest
 from genpage.config import Config
 from genpage.engine import Engine
 from genpage.ingest import ingest_directory
-from genpage.rank import Ranker
+from genpage.rank.ranker import Ranker
 from genpage.resources import resource_dir
 from genpage.schemas import Event
 from genpage.store import Store

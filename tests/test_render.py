@@ -1,8 +1,7 @@
-"""render.py without a browser: escaping of hostile text, JSON-LD, URLs, prices, themes, page metadata."""
+"""page.py without a browser: escaping of hostile text, JSON-LD, URLs, prices, themes, page metadata."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from html.parser import HTMLParser
@@ -10,10 +9,9 @@ from html.parser import HTMLParser
 import pytest
 from demo_shop import HOSTILE_TEXTS, demo_products, hostile_campaign, hostile_products, page_from_products
 
-from genpage.render import contrast_ratio, format_price, readable_pair, render_page, safe_url
+from genpage import page as page_module
+from genpage.page import contrast_ratio, format_price, readable_pair, render_page, safe_url
 from genpage.schemas import Campaign, Product, Theme
-
-render_module = importlib.import_module("genpage.render")  # the module; `genpage.render` is the public function
 
 # Every element the template itself writes; data may add none.
 TEMPLATE_TAGS = {
@@ -92,7 +90,7 @@ def test_json_ld_survives_script_close_and_round_trips():
 
 
 def test_json_ld_escapes_line_separators():
-    assert str(render_module.json_ld({"a": "x\u2028y</script>&"})) == '{"a":"x\\u2028y\\u003c/script\\u003e\\u0026"}'
+    assert str(page_module.json_ld({"a": "x\u2028y</script>&"})) == '{"a":"x\\u2028y\\u003c/script\\u003e\\u0026"}'
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,<script>", "  JAVASCRIPT:x", "/relative",
@@ -189,7 +187,7 @@ def test_text_on_campaign_colours_is_readable(colour: str):
 
 
 def test_default_palettes_meet_contrast():
-    css = (render_module.templates_dir() / "_page.css.j2").read_text()
+    css = (page_module.templates_dir() / "_page.css.j2").read_text()
     light, dark = css.split(":root {")[1], css.split("{% set dark_vars %}")[1]
 
     def var(block: str, name: str) -> str:
@@ -204,8 +202,8 @@ def test_default_palettes_meet_contrast():
 
 
 def test_environment_is_cached_strict_and_autoescaping():
-    env = render_module.environment()
-    assert env is render_module.environment()
+    env = page_module.environment()
+    assert env is page_module.environment()
     assert env.autoescape is True
     with pytest.raises(Exception, match="undefined"):
         env.from_string("{{ missing }}").render()

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from genpage.audience import select_audience
+from genpage.campaigns.audience import select_audience
+from genpage.campaigns.segments import NEW_SEGMENT, SegmentError, segment_name, segment_users
 from genpage.errors import CampaignError
 from genpage.ingest import ingest_directory
 from genpage.schemas import Audience, Product
-from genpage.segments import NEW_SEGMENT, SegmentError, segment_name, segment_users
 from genpage.store import Store
 
 SHOP = Path(__file__).resolve().parents[1] / "examples" / "shop"
@@ -34,7 +34,7 @@ def shop_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 @pytest.fixture(scope="module")
 def encoder(genpage_home: Path):
-    from genpage.embed import load_encoder
+    from genpage.embed.encoder import load_encoder
 
     return load_encoder("minilm", home=genpage_home)
 
@@ -219,7 +219,7 @@ def test_theme_words_do_not_depend_on_the_hash_seed():
     import subprocess
     import sys
 
-    code = ("import numpy as np; from genpage.reasons import theme_words; "
+    code = ("import numpy as np; from genpage.rank.reasons import theme_words; "
             "print([theme_words([t], np.ones(1), 1) for t in ['Garden trowel', 'Garden kneeler', 'Wool mittens']])")
     outputs = {
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -12,9 +12,9 @@ from copy_helpers import BAGS, LANTERNS, TEA, page, section
 
 from genpage.backends import get_backend
 from genpage.config import Config
-from genpage.generate import copy_key, generate_copy, section_jobs, theme_vocabulary
-from genpage.guardrails import CopyLimits, SectionFacts, check_foreign, check_kinds, stem
-from genpage.prompting import (
+from genpage.copy.generate import copy_key, generate_copy, section_jobs, theme_vocabulary
+from genpage.copy.guardrails import CopyLimits, SectionFacts, check_foreign, check_kinds
+from genpage.copy.prompts import (
     build_prompt,
     load_theme_examples,
     plural,
@@ -23,9 +23,10 @@ from genpage.prompting import (
     section_theme,
     select_examples,
 )
-from genpage.render import render_page
+from genpage.page import render_page
 from genpage.schemas import Campaign, Page, SectionCopy
 from genpage.store import Store
+from genpage.text import stem
 
 MORE_LANTERNS = [
     ("STAR T-LIGHT HOLDER", "Lighting"),
@@ -182,7 +183,7 @@ def test_anchored_sections_say_what_they_follow_from():
 
 
 def test_a_blurb_that_runs_a_list_is_caught_but_two_commas_are_fine():
-    from genpage.guardrails import check_list_pasting
+    from genpage.copy.guardrails import check_list_pasting
 
     facts = SectionFacts(categories=("Bags",))
     listed = SectionCopy(title="Bags Are In", blurb="Purses, tags, washbags, paisleys and handbags for you.")
@@ -192,7 +193,7 @@ def test_a_blurb_that_runs_a_list_is_caught_but_two_commas_are_fine():
 
 
 def test_copy_score_prefers_grounded_specific_copy():
-    from genpage.guardrails import copy_score
+    from genpage.copy.guardrails import copy_score
 
     facts = SectionFacts(categories=("Candles & Lights",), vocabulary=("lantern", "holder", "candle", "light"),
                          typical=("lanterns", "holders", "candles"))  # fmt: skip
@@ -206,8 +207,8 @@ def test_copy_score_prefers_grounded_specific_copy():
 
 
 def test_the_best_passing_candidate_wins_and_greedy_breaks_ties(store_path=None):
-    from genpage.backends.base import backend_class
-    from genpage.generate import CopyStats
+    from genpage.backends import backend_class
+    from genpage.copy.generate import CopyStats
 
     canned_cls = backend_class("canned")
 
@@ -230,7 +231,7 @@ def test_the_best_passing_candidate_wins_and_greedy_breaks_ties(store_path=None)
 
 
 def test_sampled_candidates_avoid_the_same_words_as_the_greedy_one():
-    from genpage.backends.base import backend_class
+    from genpage.backends import backend_class
 
     class SampledCanned(backend_class("canned")):  # records what it is asked
         supports_sampling = True
@@ -251,7 +252,7 @@ def test_sampled_candidates_avoid_the_same_words_as_the_greedy_one():
 
 
 def test_british_spelling_in_en_gb_copy_only():
-    from genpage.guardrails import localise_spelling
+    from genpage.copy.guardrails import localise_spelling
 
     us = SectionCopy(title="Jewelry You'll Love", blurb="Colorful jewelry to organize your cozy favorites.")
     gb = localise_spelling(us, "en-GB")
@@ -261,7 +262,7 @@ def test_british_spelling_in_en_gb_copy_only():
 
 
 def test_a_title_made_of_parts_keeps_the_last_part_that_fits():
-    from genpage.guardrails import fit_to_limits
+    from genpage.copy.guardrails import fit_to_limits
 
     def title(text: str) -> str:
         return fit_to_limits(SectionCopy(title=text, blurb="A blurb that is long enough.")).title
@@ -274,7 +275,7 @@ def test_a_title_made_of_parts_keeps_the_last_part_that_fits():
 
 
 def test_a_blurb_of_several_sentences_keeps_the_first_when_it_fits():
-    from genpage.guardrails import check_copy, fit_to_limits
+    from genpage.copy.guardrails import check_copy, fit_to_limits
 
     two = SectionCopy(title="Christmas at Home", blurb="Decorations and candles for cosy evenings. Order by the 18th "
                       "for delivery in time, and find a gift for someone else too.")  # fmt: skip
@@ -287,9 +288,9 @@ def test_a_blurb_of_several_sentences_keeps_the_first_when_it_fits():
 
 def test_segment_copy_borrowing_an_examples_theme_is_caught():
     """Seen on the example shop's Christmas campaign: 'The Perfect Gift for Mum', from the Mother's Day example."""
-    from genpage.generate import _theme_facts
-    from genpage.guardrails import check_copy
-    from genpage.prompting import Example
+    from genpage.copy.generate import _theme_facts
+    from genpage.copy.guardrails import check_copy
+    from genpage.copy.prompts import Example
 
     mothers_day = Example(kind="campaign", products=("Floral Teacup", "Keepsake Box"), category="Gifts",
                           title="Gifts to Say Thank You, Mum", blurb="Pretty gifts for the one who does it all.",
@@ -305,9 +306,9 @@ def test_segment_copy_borrowing_an_examples_theme_is_caught():
 
 
 def test_an_examples_title_words_are_foreign_only_on_a_campaign_shelf():
-    from genpage.generate import _theme_facts
-    from genpage.guardrails import check_copy
-    from genpage.prompting import Example
+    from genpage.copy.generate import _theme_facts
+    from genpage.copy.guardrails import check_copy
+    from genpage.copy.prompts import Example
 
     playtime = Example(kind="for_you", products=("Stacking Rings",), category="Toys", title="Playtime Favourites",
                        blurb="Colourful toys for little hands.")  # fmt: skip
@@ -322,7 +323,7 @@ def test_theme_vocabulary_is_the_same_whatever_the_hash_seed():
     import subprocess
     import sys
 
-    code = ("from genpage.generate import _vocabulary_of; "
+    code = ("from genpage.copy.generate import _vocabulary_of; "
             "titles = ['RED WOOLLY HOTTIE', 'BLUE WOOLLY HOTTIE', 'ZINC LANTERN HEART', 'ZINC LANTERN STAR'] * 3; "
             "print(_vocabulary_of(titles, 3))")  # fmt: skip
     outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -332,7 +333,7 @@ def test_theme_vocabulary_is_the_same_whatever_the_hash_seed():
 
 
 def test_shopper_groups_the_data_does_not_name_are_caught():
-    from genpage.guardrails import check_audience
+    from genpage.copy.guardrails import check_audience
 
     baking = SectionFacts(categories=("Baking",), typical=("cake cases",))
     assert check_audience(SectionCopy(title="Bake Day", blurb="Cake cases for the little ones."), baking) == [
@@ -344,7 +345,7 @@ def test_shopper_groups_the_data_does_not_name_are_caught():
 
 
 def test_the_words_to_avoid_are_what_the_checks_would_reject():
-    from genpage.guardrails import check_copy, words_to_avoid
+    from genpage.copy.guardrails import check_copy, words_to_avoid
 
     facts = SectionFacts(categories=("Gifts",), typical=("bells",), foreign_texts=("Ukuleles Songbooks Music",))
     avoid = set(words_to_avoid(facts))
@@ -357,7 +358,7 @@ def test_the_words_to_avoid_are_what_the_checks_would_reject():
 
 
 def test_only_a_shelf_of_their_own_orders_says_the_shopper_chose_them():
-    from genpage.guardrails import check_viewpoint
+    from genpage.copy.guardrails import check_viewpoint
 
     chosen = SectionCopy(title="Bags", blurb="The bags you have chosen so far, for every day.")
     ordered = SectionCopy(title="Bags Again", blurb="The bags you have ordered before.")
@@ -370,7 +371,7 @@ def test_only_a_shelf_of_their_own_orders_says_the_shopper_chose_them():
 
 
 def test_stock_claims_no_catalogue_makes_are_caught_and_avoided():
-    from genpage.guardrails import check_unbacked, unbacked_claims, words_to_avoid
+    from genpage.copy.guardrails import check_unbacked, unbacked_claims, words_to_avoid
 
     facts = SectionFacts(categories=("Kitchen",), typical=("tea towels",), kind="for_you")
     cause = SectionCopy(title="Tea Towels for a Good Cause", blurb="Tea towels that make a difference.")
@@ -383,7 +384,7 @@ def test_stock_claims_no_catalogue_makes_are_caught_and_avoided():
 
 
 def test_a_from_to_span_needs_both_ends_in_the_data():
-    from genpage.guardrails import check_range
+    from genpage.copy.guardrails import check_range
 
     cards = SectionFacts(categories=("Stationery",), typical=("birthday cards",), kind="because_viewed")
     span = SectionCopy(title="Cards", blurb="Cards for all occasions, from birthdays to anniversaries.")
@@ -395,7 +396,7 @@ def test_a_from_to_span_needs_both_ends_in_the_data():
 
 
 def test_a_buy_again_shelf_is_not_what_the_shopper_has_seen():
-    from genpage.guardrails import check_viewpoint
+    from genpage.copy.guardrails import check_viewpoint
 
     seen = SectionCopy(title="Signs Again", blurb="Signs you've already seen, ready for a fresh look.")
     assert check_viewpoint(seen, SectionFacts(kind="buy_again"))
@@ -403,7 +404,7 @@ def test_a_buy_again_shelf_is_not_what_the_shopper_has_seen():
 
 
 def test_theme_level_shares_one_prompt_per_theme_with_the_catalogues_kinds(tmp_path):
-    from genpage.generate import theme_kinds
+    from genpage.copy.generate import theme_kinds
     from genpage.schemas import Product
 
     titles = ["WHITE METAL LANTERN", "ZINC LANTERN", "MOROCCAN LANTERN", "STAR T-LIGHT HOLDER", "HEART T-LIGHT HOLDER",
@@ -425,7 +426,7 @@ def test_theme_level_shares_one_prompt_per_theme_with_the_catalogues_kinds(tmp_p
 
 
 def test_sales_words_are_avoided_unless_the_campaign_says_them():
-    from genpage.guardrails import words_to_avoid
+    from genpage.copy.guardrails import words_to_avoid
 
     assert {"sale", "on offer", "best"} <= set(words_to_avoid(SectionFacts(categories=("Home",), kind="trending")))
     sale = SectionFacts(categories=("Home",), campaign_text="Winter Sale: warm things", kind="campaign")
@@ -433,7 +434,7 @@ def test_sales_words_are_avoided_unless_the_campaign_says_them():
 
 
 def test_occasions_and_seasons_need_the_sections_own_data():
-    from genpage.guardrails import check_copy, check_occasion, words_to_avoid
+    from genpage.copy.guardrails import check_copy, check_occasion, words_to_avoid
 
     gifts = SectionFacts(categories=("Gifts",), typical=("bells", "sewing kits"), kind="trending",
                          vocabulary=("christmas", "birthday"))  # fmt: skip
@@ -463,7 +464,7 @@ def test_occasions_and_seasons_need_the_sections_own_data():
 
 
 def test_overblown_words_and_looking_forward_are_caught():
-    from genpage.guardrails import check_unbacked, check_viewpoint
+    from genpage.copy.guardrails import check_unbacked, check_viewpoint
 
     decor = SectionFacts(categories=("Home Decor",), typical=("signs",), kind="trending")
     hub = SectionCopy(title="Home Decor Wonders", blurb="Signs to make your home a hub of decor.")
@@ -480,8 +481,8 @@ def test_overblown_words_and_looking_forward_are_caught():
 def test_only_the_campaign_shelf_may_speak_of_the_campaign(level):
     """Other shelves of a campaign page are not told of it (their prompt, and so their cached copy, is the one
     they have outside the campaign), so "Christmas" on a shelf of bags is invented there."""
-    from genpage.backends.base import backend_class
-    from genpage.guardrails import DEFAULT_LIMITS, check_copy
+    from genpage.backends import backend_class
+    from genpage.copy.guardrails import DEFAULT_LIMITS, check_copy
 
     plan = page(campaign=Campaign(name="Christmas at Home", brief="festive decorations"))
     plan.sections.append(section("xmas", "campaign", [("PAPER CHAIN KIT", "Decorations"),

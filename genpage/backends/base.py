@@ -1,30 +1,16 @@
-"""The text-model contract every backend implements, and the registry that finds backends by name.
+"""The text-model contract every backend implements. It knows nothing of the implementations.
 
 A backend is one class with one method to implement, `generate_batch(requests) -> results`. What it can do is
 said by class attributes (`supports_json_schema`, `supports_prefill`, `supports_batching`), so callers choose a
-strategy without type checks. Built-in backends register through `register_backend` exactly like a third-party
-one would:
-
-    @register_backend("my-server")
-    class MyServer(TextModel):
-        def generate_batch(self, requests): ...
+strategy without type checks. `genpage.backends.registry` finds backends by name.
 """
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from genpage.errors import ConfigError
-
-if TYPE_CHECKING:
-    from genpage.config import Config
-
-logger = logging.getLogger(__name__)
 
 Role = Literal["system", "user", "assistant"]
 
@@ -80,7 +66,7 @@ class TextModel(ABC):
     """A model that turns chat requests into text, many at a time."""
 
     name: str = "text-model"  # the model's name as recorded in copy_source and the copy cache key
-    backend_name: str = ""  # the registry name, set by register_backend
+    backend_name: str = ""  # the registry name, set when the registry loads the class
     supports_json_schema: bool = False  # honours GenerationRequest.json_schema (constrained output)
     supports_prefill: bool = False  # continues a trailing assistant message
     supports_batching: bool = False  # runs a list of requests faster than one at a time
@@ -115,51 +101,3 @@ class TextModel(ABC):
             "supports_sampling": self.supports_sampling,
             "batch_invariant": self.batch_invariant,
         }
-
-
-BackendFactory = Callable[["Config"], TextModel]
-_REGISTRY: dict[str, type[TextModel]] = {}
-T = TypeVar("T", bound=type[TextModel])
-
-
-def register_backend(name: str) -> Callable[[T], T]:
-    """Class decorator: make a TextModel subclass available as `Config(backend=name)`.
-
-    The class is built with `cls.from_config(config)` when it defines that classmethod, else `cls()`.
-    """
-
-    def decorate(cls: T) -> T:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            logger.warning("backend %r re-registered: %s replaces %s", name, cls.__name__, _REGISTRY[name].__name__)
-        cls.backend_name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return decorate
-
-
-def backend_names() -> list[str]:
-    _load_builtins()
-    return sorted(_REGISTRY)
-
-
-def backend_class(name: str) -> type[TextModel]:
-    _load_builtins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown backend {name!r}; choose one of {', '.join(sorted(_REGISTRY))} (setting `backend`)"
-        ) from None
-
-
-def get_backend(config: Config) -> TextModel:
-    """Build the backend named by `config.backend`, configured from the rest of `config`."""
-    cls = backend_class(config.backend)
-    factory = getattr(cls, "from_config", None)
-    return factory(config) if factory is not None else cls()
-
-
-def _load_builtins() -> None:
-    """Import the built-in backends so that their @register_backend runs (they import torch lazily)."""
-    from genpage.backends import echo, llamacpp, local, openai_compat  # noqa: F401

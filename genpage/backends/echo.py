@@ -12,22 +12,20 @@ import json
 import logging
 import re
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from genpage.backends.base import GenerationRequest, GenerationResult, TextModel, register_backend
+from genpage.backends.base import GenerationRequest, GenerationResult, TextModel
 from genpage.errors import BackendError
+from genpage.text import STOPWORDS, TITLE_NOISE, commonest_words, letter_runs
 
 if TYPE_CHECKING:
     from genpage.config import Config
 
 logger = logging.getLogger(__name__)
 
-_STOP = {
-    "a", "an", "and", "the", "of", "for", "with", "in", "on", "set", "pack", "box", "size", "large", "small",
-    "mini", "jumbo", "assorted", "design", "colour", "color", "piece", "pieces", "kit", "to", "by", "&",
-}  # fmt: skip
+_NOT_A_THEME = STOPWORDS | TITLE_NOISE
 _PRODUCT_LINE = re.compile(r"^\s*-\s+(?P<name>[^()\n]+?)\s*(?:\((?P<category>[^)]*)\))?\s*$")
 _KIND_TITLES = {
     "because you bought": "{theme} To Go With It",
@@ -56,12 +54,11 @@ def prompt_products(messages_text: str) -> list[str]:
 
 
 def _theme(names: Iterable[str]) -> str:
-    words = Counter(
-        w for name in names for w in re.findall(r"[A-Za-z]+", name) if w.lower() not in _STOP and len(w) > 2
-    )
-    if not words:
+    ranked = commonest_words([w for w in letter_runs(name) if w.lower() not in _NOT_A_THEME and len(w) > 2]
+                             for name in names)  # fmt: skip
+    if not ranked:
         return "Shop"
-    return words.most_common(1)[0][0].title()
+    return ranked[0][0].title()
 
 
 def echo_copy(prompt: str) -> dict[str, str]:
@@ -90,9 +87,10 @@ def _with_prefill(text: str, prefill: str) -> str:
     return text if text.startswith(prefill) else prefill + text
 
 
-@register_backend("echo")
 class EchoModel(TextModel):
     """Writes deterministic JSON copy from the prompt's product names."""
+
+    backend_name = "echo"
 
     name = "echo"
     supports_json_schema = True
@@ -133,9 +131,10 @@ class EchoModel(TextModel):
         return results
 
 
-@register_backend("canned")
 class CannedModel(TextModel):
     """Answers with prepared texts, first in first out; raises BackendError when it runs out."""
+
+    backend_name = "canned"
 
     name = "canned"
     supports_prefill = True

@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from genpage.backends.base import GenerationOptions, GenerationResult, TextModel, register_backend
-from genpage.backends.local import DEFAULT_BATCH_SIZE, ChatPrompts, banned_next, cpu_threads
+from genpage.backends.base import GenerationOptions, GenerationResult, TextModel
+from genpage.backends.chat import DEFAULT_BATCH_SIZE, ChatPrompts, banned_next, cpu_threads
 from genpage.errors import BackendError, ConfigError
 
 if TYPE_CHECKING:
@@ -63,9 +63,10 @@ def _llama_cpp() -> Any:
     return llama_cpp
 
 
-@register_backend("llamacpp")
 class LlamaCppModel(ChatPrompts, TextModel):
     """A GGUF model run by llama.cpp: `LlamaCppModel(registry_name_or_gguf_path, batch_size=16)`."""
+
+    backend_name = "llamacpp"
 
     supports_prefill = True
     supports_batching = True
@@ -86,7 +87,7 @@ class LlamaCppModel(ChatPrompts, TextModel):
         llama_cpp = _llama_cpp()
         from transformers import AutoTokenizer
 
-        from genpage.models import lookup, pick_device, resolve_gguf
+        from genpage.embed.weights import lookup, pick_device, resolve_gguf
 
         spec = lookup(model)
         gguf, tokenizer_dir = resolve_gguf(model, home=home)

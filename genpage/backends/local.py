@@ -1,6 +1,6 @@
 """The local backend: a causal language model run in-process with transformers.
 
-The device is chosen once, at load (`genpage.models.pick_device`). On CUDA the model runs in bf16 (fp16 where
+The device is chosen once, at load (`genpage.embed.weights.pick_device`). On CUDA the model runs in bf16 (fp16 where
 bf16 is missing) placed by accelerate's `device_map`. On CPU, "auto" means the registry's `cpu_precision` for the
 model (fp32 for a folder or hub id): int8 for the Qwen models, i.e. every linear layer's weights quantized per
 output channel (dynamic int8), the output head included. Measured (issue 4's notes): the layers in int8 gave
@@ -25,30 +25,20 @@ import inspect
 import logging
 import os
 import time
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genpage.backends.base import GenerationOptions, GenerationRequest, GenerationResult, TextModel, register_backend
+from genpage.backends.base import GenerationOptions, GenerationResult, TextModel
+from genpage.backends.chat import DEFAULT_BATCH_SIZE, ChatPrompts, banned_next, cpu_threads
 from genpage.errors import BackendError, ConfigError
-from genpage.prompting import title_case
 
 if TYPE_CHECKING:
     from genpage.config import Config
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 16
 DEFAULT_PREFIX_CACHE = 48
-MIN_PREFIX_TOKENS = 32
-
-
-def cpu_threads() -> int:
-    """The cores this process may use (affinity-aware), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _quantize_int8_per_channel(model: Any) -> Any:
@@ -61,95 +51,10 @@ def _quantize_int8_per_channel(model: Any) -> Any:
     return quantize_dynamic(model, qconfig_spec=spec, dtype=torch.qint8, inplace=True)
 
 
-class ChatPrompts:
-    """Chat-template prompts split into a shareable prefix and the rest, batched by options, for the in-process
-    backends that cache prefixes' keys and values (local, llamacpp). They provide `tokenizer`, `batch_size`,
-    `prefix_cache_size`, `_is_cached(prefix)` and `_generate(rows, prefills, options, bans)`."""
-
-    tokenizer: Any
-    batch_size: int
-    prefix_cache_size: int
-
-    def _is_cached(self, prefix: tuple[int, ...]) -> bool:
-        raise NotImplementedError
-
-    def _generate(
-        self,
-        rows: list[tuple[list[int], list[int]]],
-        prefills: list[str],
-        options: GenerationOptions,
-        bans: list[dict[tuple[int, ...], list[int]]],
-    ) -> list[GenerationResult]:
-        raise NotImplementedError
-
-    def generate_batch(self, requests: list[GenerationRequest]) -> list[GenerationResult]:
-        results: list[GenerationResult | None] = [None] * len(requests)
-        groups: dict[str, list[int]] = defaultdict(list)
-        for index, request in enumerate(requests):
-            groups[request.options.model_dump_json(exclude={"avoid"})].append(index)  # per row: see _bans
-        for indices in groups.values():
-            split = {i: self.split_prompt(requests[i]) for i in indices}
-            # similar prefixes and lengths share a batch: less padding
-            ordered = sorted(indices, key=lambda i: (len(split[i][0]), len(split[i][1])))
-            for start in range(0, len(ordered), self.batch_size):
-                chunk = ordered[start : start + self.batch_size]
-                rows = [split[i] for i in chunk]
-                prefills = [requests[i].prefill for i in chunk]
-                bans = [self._bans(requests[i].options.avoid) for i in chunk]
-                answers = self._generate(rows, prefills, requests[chunk[0]].options, bans)
-                for i, result in zip(chunk, answers, strict=True):
-                    results[i] = result
-        return [r for r in results if r is not None]
-
-    def render_prompt(self, request: GenerationRequest) -> str:
-        """The chat template applied to the request; a trailing assistant message is continued verbatim."""
-        messages = [m.model_dump() for m in request.messages]
-        prefill = request.prefill
-        if prefill:
-            messages = messages[:-1]
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return str(text) + prefill
-
-    def split_prompt(self, request: GenerationRequest) -> tuple[list[int], list[int]]:
-        """Token ids of the request's shareable prefix and of the rest. The prefix ends before a user message: the
-        latest one whose prefix is already cached (in memory or on disk: a retry shares its first try's start),
-        else the last one (everything before it: the system message and the in-context examples)."""
-        ids = list(self.tokenizer(self.render_prompt(request), add_special_tokens=False)["input_ids"])
-        if not self.prefix_cache_size:
-            return [], ids
-        messages = [m.model_dump() for m in request.messages]
-        if request.prefill:
-            messages = messages[:-1]
-        starts = [n for n, m in enumerate(messages) if m["role"] == "user" and n > 0]
-        fallback: list[int] = []
-        for n in reversed(starts):
-            text = self.tokenizer.apply_chat_template(messages[:n], tokenize=False, add_generation_prompt=False)
-            prefix = list(self.tokenizer(str(text), add_special_tokens=False)["input_ids"])
-            if len(prefix) < MIN_PREFIX_TOKENS or len(prefix) >= len(ids) or ids[: len(prefix)] != prefix:
-                continue  # the template does not render a prefix of messages as a prefix of the whole
-            if self._is_cached(tuple(prefix)):
-                return prefix, ids[len(prefix) :]
-            fallback = fallback or prefix
-        return fallback, ids[len(fallback) :]
-
-    def _bans(self, avoid: list[str]) -> dict[tuple[int, ...], list[int]]:
-        """The token sequences that spell the words of `avoid` (lower, capitalised or title case, singular and plural,
-        after a space or at the start of a JSON string), as {the tokens before the last: [last tokens]}. Inside
-        a word ("carpet" for "pet") nothing is banned."""
-        table: dict[tuple[int, ...], list[int]] = defaultdict(list)
-        known: dict[str, list[tuple[int, ...]]] = self.__dict__.setdefault("_spellings", {})  # per tokenizer
-        for word in avoid:
-            if word not in known:
-                known[word] = [tuple(self.tokenizer.encode(v, add_special_tokens=False)) for v in spellings(word)]
-            for ids in known[word]:
-                if ids:
-                    table[ids[:-1]].append(ids[-1])
-        return dict(table)
-
-
-@register_backend("local")
 class LocalModel(ChatPrompts, TextModel):
     """A transformers causal LM: `LocalModel(path_or_name, device="auto", precision="auto")`."""
+
+    backend_name = "local"
 
     supports_prefill = True
     supports_batching = True
@@ -168,7 +73,7 @@ class LocalModel(ChatPrompts, TextModel):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from genpage.models import lookup, pick_device, resolve
+        from genpage.embed.weights import lookup, pick_device, resolve
 
         spec = lookup(model)
         self.name = spec.name if spec else model
@@ -369,16 +274,6 @@ class LocalModel(ChatPrompts, TextModel):
         return results
 
 
-def spellings(word: str) -> set[str]:
-    """The ways a word to avoid may be written into an answer: lower, capitalised, title case and title case as
-    headings write it ("Make a Difference", `genpage.prompting.title_case`), singular and plural, after a space
-    or at the start of a JSON string."""
-    low = word.lower()
-    forms = {word, low, low + "s", low[:-1] + "ies" if low.endswith("y") else low + "es"}
-    cases = {v for f in forms for v in (f, f.capitalize(), f.title(), title_case(f))}
-    return {start + v for v in cases for start in (" ", '"', ' "')}
-
-
 class _RowBans:
     """A logits processor keeping each row of a batch off its own banned token sequences (`options.avoid`):
     a sequence's last token is banned where the row's latest tokens are the ones before it."""
@@ -395,13 +290,3 @@ class _RowBans:
                 if banned:
                     scores[row, banned] = float("-inf")
         return scores
-
-
-def banned_next(table: dict[tuple[int, ...], list[int]], depth: int, recent: list[int]) -> list[int]:
-    """The tokens a row may not write next: those that would end one of its banned sequences (`LocalModel._bans`),
-    given its latest `depth` tokens."""
-    tail = tuple(recent[-depth:]) if depth else ()
-    banned: list[int] = []
-    for n in range(depth + 1):
-        banned += table.get(tail[len(tail) - n :] if n else (), [])
-    return banned

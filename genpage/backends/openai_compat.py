@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from genpage.backends.base import GenerationRequest, GenerationResult, TextModel, register_backend
+from genpage.backends.base import GenerationRequest, GenerationResult, TextModel
 from genpage.errors import BackendError, ConfigError
 
 if TYPE_CHECKING:
@@ -33,9 +33,10 @@ class RetryableBackendError(BackendError):
     retryable = True
 
 
-@register_backend("openai")
 class OpenAICompatModel(TextModel):
     """`OpenAICompatModel(model, base_url=..., api_key=...)`: chat completions over HTTP."""
+
+    backend_name = "openai"
 
     supports_json_schema = True
     supports_batching = True

@@ -2,7 +2,7 @@
 
 `load_encoder("minilm")` gives an `Encoder` with the query/document asymmetry of sentence-transformers:
 products are documents, search queries are queries. Vectors are L2-normalised float32, so a dot product is a cosine.
-A fine-tuned encoder saved under `<GENPAGE_HOME>/models/<name>` (see `genpage.finetune.train_encoder`) loads by
+A fine-tuned encoder saved under `<GENPAGE_HOME>/models/<name>` (see `genpage.embed.finetune.train_encoder`) loads by
 its name exactly like a registry model.
 """
 
@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from genpage.embed.weights import pick_device, resolve
 from genpage.errors import ModelNotAvailableError
-from genpage.models import pick_device, resolve
 from genpage.schemas import Product
+from genpage.text import clean_title
 
 if TYPE_CHECKING:
     from genpage.store import Store
@@ -99,14 +100,6 @@ def load_encoder(name: str = "minilm", *, device: str = "auto", home: Path | Non
         _LOADED[key] = encoder
         logger.info("loaded encoder %s from %s on %s", name, folder, chosen)
         return encoder
-
-
-def clean_title(title: str) -> str:
-    """Collapse whitespace and lower-case SHOUTED titles (the Online Retail catalogue is all upper case)."""
-    text = _SPACES.sub(" ", title or "").strip()
-    if text.isupper():
-        text = text.lower()
-    return text
 
 
 def product_text(product: Product) -> str:

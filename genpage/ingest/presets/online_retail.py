@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from genpage.errors import IngestError
-from genpage.presets import PresetRows
+from genpage.ingest.presets.base import PresetRows
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from genpage.prompting import clean_name
 from genpage.resources import templates_dir
 from genpage.schemas import Campaign, Page, PageItem, Section
+from genpage.text import clean_name
 
 logger = logging.getLogger(__name__)
 

@@ -27,9 +27,10 @@ from pydantic import BaseModel, Field
 
 from genpage.errors import GenpageError
 from genpage.store import Store
+from genpage.text import is_catch_all
 
 if TYPE_CHECKING:
-    from genpage.embed import Encoder
+    from genpage.embed.encoder import Encoder
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,6 @@ NEW_SEGMENT = "new"
 NEW_SEGMENT_NAME = "New shoppers"
 MAX_AUTO_K = 10
 MINIBATCH_ABOVE = 20_000  # users; above this MiniBatchKMeans replaces KMeans
-UNDESCRIPTIVE = frozenset({"", "other", "others", "misc", "miscellaneous", "uncategorized", "uncategorised"})
 
 
 class SegmentError(GenpageError):
@@ -116,7 +116,7 @@ def interaction_matrix(store: Store, user_ids: Sequence[str], item_ids: Sequence
 def user_profile_vectors(store: Store, encoder: Encoder) -> tuple[list[str], np.ndarray, object, list[str]]:
     """(user ids, (users, dim) unit profile vectors (zero rows: no product events), interaction matrix, categories
     of the matrix's item columns)."""
-    from genpage.embed import embed_products
+    from genpage.embed.encoder import embed_products
 
     products = store.products()
     item_ids, item_vectors = embed_products(store, encoder, products)
@@ -165,7 +165,7 @@ def segment_name(top_categories: Sequence[str]) -> str:
 
 def _top_categories(scores: np.ndarray, labels: Sequence[str], limit: int = 4) -> list[str]:
     order = np.argsort(-scores, kind="stable")
-    descriptive = [labels[i] for i in order if scores[i] > 0 and labels[i].strip().lower() not in UNDESCRIPTIVE]
+    descriptive = [labels[i] for i in order if scores[i] > 0 and not is_catch_all(labels[i])]
     return descriptive[:limit]
 
 
@@ -193,8 +193,8 @@ def _category_columns(weights: object, categories: Sequence[str], titles: Sequen
     import scipy.sparse as sp  # type: ignore[import-untyped]
 
     labels = list(categories)
-    if not any(c.strip().lower() not in UNDESCRIPTIVE for c in labels):
-        from genpage.reasons import theme_words
+    if all(is_catch_all(c) for c in labels):
+        from genpage.rank.reasons import theme_words
 
         labels = [(theme_words([t], np.ones(1), 1) or [""])[0].title() for t in titles]
     names = sorted(set(labels))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from genpage.features import History
+from genpage.rank.features import History
 
 logger = logging.getLogger(__name__)
 

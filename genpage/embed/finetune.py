@@ -2,7 +2,7 @@
 
 Pairs are products bought in the same basket (or by the same shopper in consecutive baskets); the other pairs of a
 batch are the negatives. The model is saved under <GENPAGE_HOME>/models/<name> and then loads by that name with
-`genpage.embed.load_encoder(name)`. Whether it helps is measured, not assumed: see bench/ranking.py.
+`genpage.embed.encoder.load_encoder(name)`. Whether it helps is measured, not assumed: see bench/ranking.py.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from genpage.embed import Encoder, load_encoder, product_text
-from genpage.features import basket_keys
+from genpage.embed.encoder import Encoder, load_encoder, product_text
+from genpage.events import basket_keys
 from genpage.schemas import Product
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from genpage.campaigns.segments import Segmentation, all_user_ids
 from genpage.errors import CampaignError
 from genpage.schemas import Audience
-from genpage.segments import Segmentation, all_user_ids
 from genpage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def users_in_segments(segmentation: Segmentation, keys: Iterable[str]) -> set[st
 
 
 def select_audience(store: Store, audience: Audience | None, *, segments: Segmentation | None = None) -> list[str]:
-    """The user ids an audience selects, sorted. `segments` (from `genpage.segments.segment_users`) is needed
+    """The user ids an audience selects, sorted. `segments` (from `genpage.campaigns.segments.segment_users`) is needed
     when the audience names segments."""
     audience = audience or Audience()
     if audience.users:
@@ -95,7 +95,7 @@ def select_audience(store: Store, audience: Audience | None, *, segments: Segmen
     if audience.segments:
         if segments is None:
             raise CampaignError("the audience names segments: pass segments=segment_users(store, encoder) "
-                                "(genpage.segments)")
+                                "(genpage.campaigns.segments)")
         chosen &= users_in_segments(segments, audience.segments)
     if audience.countries:
         chosen &= users_in_countries(store, audience.countries)

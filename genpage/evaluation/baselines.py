@@ -1,4 +1,4 @@
-"""Standard recommenders genpage is measured against, each as an evaluate.Method scoring the whole catalogue.
+"""Standard recommenders genpage is measured against, each as an evaluation `Method` scoring the whole catalogue.
 
 popularity, rebuy-own-items (the user's items by how many of their baskets hold them, ties by recency), item-kNN
 co-occurrence (cosine), MiniLM text similarity, and implicit's ALS and BPR with a small, fair grid search on a
@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from genpage.evaluate import Method, Split, evaluate_methods, split_last_basket
-from genpage.features import basket_keys, to_days
+from genpage.evaluation.protocol import Method, Split, evaluate_methods
+from genpage.events import basket_keys, to_days
+from genpage.rank.split import split_last_basket
 
 logger = logging.getLogger(__name__)
 

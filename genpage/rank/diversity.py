@@ -9,9 +9,10 @@ interest cluster when the catalogue has no categories) pays a tunable penalty.
 from __future__ import annotations
 
 import logging
-import re
 
 import numpy as np
+
+from genpage.text import letter_runs
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +64,11 @@ _VARIANT_WORDS = {
     "design",
     "designs",
 }
-_TOKEN = re.compile(r"[a-z]+")
 
 
 def variant_key(title: str) -> str:
     """A title with colours, sizes and pack words removed: colour variants of one item share it."""
-    words = [w for w in _TOKEN.findall(title.lower()) if w not in _VARIANT_WORDS and len(w) > 1]
+    words = [w for w in letter_runs(title.lower()) if w not in _VARIANT_WORDS and len(w) > 1]
     return " ".join(sorted(words))
 
 

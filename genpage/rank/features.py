@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from genpage.events import basket_keys, to_days
+
 logger = logging.getLogger(__name__)
 
-DAY_SECONDS = 86400.0
 # How much an event of each type says about interest, relative to a purchase.
 EVENT_WEIGHTS = {"purchase": 1.0, "add_to_cart": 0.5, "review": 0.6, "click": 0.3, "view": 0.2}
 BASKET_DECAY = 0.9  # weight of a basket = BASKET_DECAY ** (baskets since it)
@@ -48,23 +50,6 @@ FEATURE_GROUPS: dict[str, list[str]] = {
     "semantic": ["sem_interest", "sem_mean", "sem_last_basket", "sem_query"],
 }
 FEATURES: list[str] = [name for names in FEATURE_GROUPS.values() for name in names]
-
-
-def to_days(timestamps: pd.Series) -> np.ndarray:
-    """Timestamps -> float days since the epoch (naive timestamps are taken as UTC)."""
-    ts = pd.to_datetime(timestamps)
-    if getattr(ts.dt, "tz", None) is not None:
-        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    return ts.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9 / DAY_SECONDS
-
-
-def basket_keys(purchases: pd.DataFrame) -> pd.Series:
-    """One key per basket: the session id where the data has one, else the purchase minute."""
-    minute = pd.to_datetime(purchases["timestamp"]).dt.floor("min").astype(str)
-    if "session_id" in purchases.columns:
-        sid = purchases["session_id"].astype("string")
-        return sid.where(sid.notna() & (sid != ""), "t:" + minute).astype(str)
-    return "t:" + minute
 
 
 def _cosine_topk(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
@@ -134,135 +119,44 @@ class History:
 
     @classmethod
     def build(cls, events: pd.DataFrame, item_ids: list[str]) -> History:
-        item_pos = {item: i for i, item in enumerate(item_ids)}
         events = events[events["user_id"].notna()]
         user_ids = sorted(events["user_id"].astype(str).unique())
         user_index = {u: i for i, u in enumerate(user_ids)}
-        n_users, n_items = len(user_ids), len(item_ids)
+        shape = (len(user_ids), len(item_ids))
         days = to_days(events["timestamp"]) if len(events) else np.zeros(0)
-        frame = pd.DataFrame(
-            {
-                "u": events["user_id"].astype(str).map(user_index).to_numpy(),
-                "i": events["item_id"].map(item_pos).to_numpy() if "item_id" in events else np.nan,
-                "type": events["type"].to_numpy(),
-                "day": days,
-                "qty": events["quantity"].fillna(1).to_numpy() if "quantity" in events else 1,
-            },
-            index=events.index,
-        )
-        shape = (n_users, n_items)
-        known = frame[frame["i"].notna()].astype({"i": "int64"})
-        buys = known[known["type"] == "purchase"].copy()
-        buys["basket"] = basket_keys(events.loc[buys.index]).to_numpy()
-
-        per_basket = buys.groupby(["u", "basket"], sort=False).agg(day=("day", "max")).reset_index()
-        per_basket["order"] = per_basket.groupby("u")["day"].rank(method="first", ascending=False) - 1
-        per_basket["n"] = per_basket.groupby("u")["day"].transform("size")
-        buys = buys.merge(per_basket[["u", "basket", "order"]], on=["u", "basket"], how="left")
+        known, buys, per_basket = _event_tables(events, item_ids, user_index, days)
         ui = (
             buys.groupby(["u", "i"])
             .agg(baskets=("basket", "nunique"), last=("day", "max"), first=("day", "min"), qty=("qty", "sum"))
             .reset_index()
         )
-        dec = buys.drop_duplicates(["u", "basket", "i"]).assign(w=lambda f: BASKET_DECAY ** f["order"])
-        dec = dec.groupby(["u", "i"])["w"].sum().reset_index()
-
-        def mat(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> sp.csr_matrix:
-            return sp.csr_matrix((vals.astype(np.float64), (rows, cols)), shape=shape).tocsr()
-
-        uu, ii = ui["u"].to_numpy(), ui["i"].to_numpy()
-        baskets = mat(uu, ii, ui["baskets"].to_numpy())
-        last_t = mat(uu, ii, ui["last"].to_numpy())
-        first_t = mat(uu, ii, ui["first"].to_numpy())
-        qty = mat(uu, ii, ui["qty"].to_numpy())
-        decay = mat(dec["u"].to_numpy(), dec["i"].to_numpy(), dec["w"].to_numpy())
-        lb = buys[buys["order"] == 0].drop_duplicates(["u", "i"])
-        last_basket = mat(lb["u"].to_numpy(), lb["i"].to_numpy(), np.ones(len(lb)))
-
-        others = known[known["type"].isin([t for t in EVENT_WEIGHTS if t != "purchase"])]
-        iw = others.assign(w=others["type"].map(EVENT_WEIGHTS)).groupby(["u", "i"])["w"].sum().reset_index()
-        interact = mat(iw["u"].to_numpy(), iw["i"].to_numpy(), iw["w"].to_numpy())
-        ret = known[known["type"] == "return"].drop_duplicates(["u", "i"])
-        returned = mat(ret["u"].to_numpy(), ret["i"].to_numpy(), np.ones(len(ret)))
-
-        u_baskets = np.zeros(n_users)
-        u_last = np.full(n_users, np.nan)
-        u_first = np.full(n_users, np.nan)
-        g = per_basket.groupby("u")["day"]
-        idx = g.size().index.to_numpy()
-        u_baskets[idx] = g.size().to_numpy()
-        u_last[idx] = g.max().to_numpy()
-        u_first[idx] = g.min().to_numpy()
-        lines = np.zeros(n_users)
-        repeats = np.zeros(n_users)
-        np.add.at(lines, uu, ui["baskets"].to_numpy())
-        np.add.at(repeats, uu, ui["baskets"].to_numpy() - 1)
-        u_repeat_share = np.divide(repeats, lines, out=np.zeros(n_users), where=lines > 0)
-
-        i_buyers = np.bincount(ii, minlength=n_items).astype(np.float64)
-        rebuyers = np.bincount(ii[ui["baskets"].to_numpy() > 1], minlength=n_items).astype(np.float64)
-        i_rebuy_rate = (rebuyers + 0.1) / (i_buyers + 1.0)
-        rep = ui[ui["baskets"] > 1]
-        gaps = (rep["last"] - rep["first"]) / (rep["baskets"] - 1)
-        gap_sum = np.bincount(rep["i"].to_numpy(), weights=gaps.to_numpy(), minlength=n_items)
-        i_rebuy_gap = np.divide(gap_sum, rebuyers, out=np.full(n_items, np.nan), where=rebuyers > 0)
-
-        day_idx = np.floor(buys["day"].to_numpy()).astype(np.int64)
-        day0 = int(day_idx.min()) if len(day_idx) else 0
-        n_days = int(day_idx.max()) - day0 + 2 if len(day_idx) else 2
-        daily = np.zeros((n_items, n_days), dtype=np.float32)
-        np.add.at(daily, (buys["i"].to_numpy(), day_idx - day0 + 1), 1.0)
-        daily_cum = np.cumsum(daily, axis=1)
-
-        basket_codes = buys["u"].astype(str) + "|" + buys["basket"].astype(str)
-        codes, uniq = pd.factorize(basket_codes)
-        basket_items = sp.csr_matrix((np.ones(len(codes)), (codes, buys["i"].to_numpy())), shape=(len(uniq), n_items))
-        interactions = (baskets + interact).tocsr()
-        weighted = (decay + 0.5 * interact).tocsr()
+        matrices = _user_item_matrices(known, buys, ui, shape)
+        interactions = (matrices["baskets"] + matrices["interact"]).tocsr()
+        weighted = (matrices["decay"] + 0.5 * matrices["interact"]).tocsr()
         norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
         user_vectors = (sp.diags(1.0 / norms) @ weighted).tocsr().astype(np.float32)
-
-        queries: dict[str, list[str]] = {}
-        if "query" in events.columns:
-            searches = events[(events["type"] == "search") & events["query"].notna()]
-            for uid, group in searches.groupby("user_id", sort=False):
-                queries[str(uid)] = group.sort_values("timestamp")["query"].astype(str).tolist()[-5:]
-        now = float(days.max()) if len(days) else 0.0
         sim_user = _cosine_topk(interactions, NEIGHBOURS_PER_ITEM)
-        sim_basket = _cosine_topk(basket_items, NEIGHBOURS_PER_ITEM)
-        if n_items * n_items <= DENSE_LIMIT:
+        sim_basket = _cosine_topk(_basket_items(buys, shape[1]), NEIGHBOURS_PER_ITEM)
+        if shape[1] * shape[1] <= DENSE_LIMIT:
             sim_user, sim_basket = sim_user.toarray(), sim_basket.toarray()
-        factors = _als_factors(baskets)
+        factors = _als_factors(matrices["baskets"])
         history = cls(
             user_index=user_index,
             item_ids=list(item_ids),
-            baskets=baskets,
-            decay=decay,
-            last_t=last_t,
-            first_t=first_t,
-            qty=qty,
-            interact=interact,
-            returned=returned,
-            last_basket=last_basket,
-            u_baskets=u_baskets,
-            u_last_t=u_last,
-            u_first_t=u_first,
-            u_repeat_share=u_repeat_share,
-            i_buyers=i_buyers,
-            i_rebuy_rate=i_rebuy_rate,
-            i_rebuy_gap=i_rebuy_gap,
-            day0=day0,
-            daily_cum=daily_cum,
+            **matrices,
+            **_user_stats(per_basket, ui, shape[0]),
+            **_item_stats(ui, shape[1]),
+            **_daily_sales(buys, shape[1]),
             sim_user=sim_user,
             sim_basket=sim_basket,
             user_vectors=user_vectors,
             user_factors=factors[0],
             item_factors=factors[1],
-            queries=queries,
-            now=now,
+            queries=_recent_queries(events),
+            now=float(days.max()) if len(days) else 0.0,
         )
-        if n_users * n_items <= DENSE_LIMIT:
+        if shape[0] * shape[1] <= DENSE_LIMIT:
             history._user_vectors_t = np.ascontiguousarray(user_vectors.T.toarray())
         return history
 
@@ -402,3 +296,115 @@ def feature_block(
             plane = np.where(np.isinf(plane), np.nan, plane)
         out[name] = plane
     return out
+
+
+# ---------------------------------------------------------------------- History.build's pieces
+def _event_tables(
+    events: pd.DataFrame, item_ids: list[str], user_index: dict[str, int], days: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(events on known items, purchases with their basket and its order from the latest, one row per basket)."""
+    item_pos = {item: i for i, item in enumerate(item_ids)}
+    frame = pd.DataFrame(
+        {
+            "u": events["user_id"].astype(str).map(user_index).to_numpy(),
+            "i": events["item_id"].map(item_pos).to_numpy() if "item_id" in events else np.nan,
+            "type": events["type"].to_numpy(),
+            "day": days,
+            "qty": events["quantity"].fillna(1).to_numpy() if "quantity" in events else 1,
+        },
+        index=events.index,
+    )
+    known = frame[frame["i"].notna()].astype({"i": "int64"})
+    buys = known[known["type"] == "purchase"].copy()
+    buys["basket"] = basket_keys(events.loc[buys.index]).to_numpy()
+    per_basket = buys.groupby(["u", "basket"], sort=False).agg(day=("day", "max")).reset_index()
+    per_basket["order"] = per_basket.groupby("u")["day"].rank(method="first", ascending=False) - 1
+    per_basket["n"] = per_basket.groupby("u")["day"].transform("size")
+    buys = buys.merge(per_basket[["u", "basket", "order"]], on=["u", "basket"], how="left")
+    return known, buys, per_basket
+
+
+def _user_item_matrices(
+    known: pd.DataFrame, buys: pd.DataFrame, ui: pd.DataFrame, shape: tuple[int, int]
+) -> dict[str, sp.csr_matrix]:
+    """The (users, items) matrices: baskets, times, quantities, decayed baskets, other events, returns."""
+
+    def mat(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((vals.astype(np.float64), (rows, cols)), shape=shape).tocsr()
+
+    dec = buys.drop_duplicates(["u", "basket", "i"]).assign(w=lambda f: BASKET_DECAY ** f["order"])
+    dec = dec.groupby(["u", "i"])["w"].sum().reset_index()
+    uu, ii = ui["u"].to_numpy(), ui["i"].to_numpy()
+    lb = buys[buys["order"] == 0].drop_duplicates(["u", "i"])
+    others = known[known["type"].isin([t for t in EVENT_WEIGHTS if t != "purchase"])]
+    iw = others.assign(w=others["type"].map(EVENT_WEIGHTS)).groupby(["u", "i"])["w"].sum().reset_index()
+    ret = known[known["type"] == "return"].drop_duplicates(["u", "i"])
+    return {
+        "baskets": mat(uu, ii, ui["baskets"].to_numpy()),
+        "decay": mat(dec["u"].to_numpy(), dec["i"].to_numpy(), dec["w"].to_numpy()),
+        "last_t": mat(uu, ii, ui["last"].to_numpy()),
+        "first_t": mat(uu, ii, ui["first"].to_numpy()),
+        "qty": mat(uu, ii, ui["qty"].to_numpy()),
+        "interact": mat(iw["u"].to_numpy(), iw["i"].to_numpy(), iw["w"].to_numpy()),
+        "returned": mat(ret["u"].to_numpy(), ret["i"].to_numpy(), np.ones(len(ret))),
+        "last_basket": mat(lb["u"].to_numpy(), lb["i"].to_numpy(), np.ones(len(lb))),
+    }
+
+
+def _user_stats(per_basket: pd.DataFrame, ui: pd.DataFrame, n_users: int) -> dict[str, np.ndarray]:
+    """Per user: baskets, first and last basket day, share of lines that repeat an earlier basket's item."""
+    u_baskets = np.zeros(n_users)
+    u_last = np.full(n_users, np.nan)
+    u_first = np.full(n_users, np.nan)
+    g = per_basket.groupby("u")["day"]
+    idx = g.size().index.to_numpy()
+    u_baskets[idx] = g.size().to_numpy()
+    u_last[idx] = g.max().to_numpy()
+    u_first[idx] = g.min().to_numpy()
+    uu = ui["u"].to_numpy()
+    lines = np.zeros(n_users)
+    repeats = np.zeros(n_users)
+    np.add.at(lines, uu, ui["baskets"].to_numpy())
+    np.add.at(repeats, uu, ui["baskets"].to_numpy() - 1)
+    u_repeat_share = np.divide(repeats, lines, out=np.zeros(n_users), where=lines > 0)
+    return {"u_baskets": u_baskets, "u_last_t": u_last, "u_first_t": u_first, "u_repeat_share": u_repeat_share}
+
+
+def _item_stats(ui: pd.DataFrame, n_items: int) -> dict[str, np.ndarray]:
+    """Per item: buyers, the (smoothed) share who rebuy it and the mean days between their purchases."""
+    ii = ui["i"].to_numpy()
+    i_buyers = np.bincount(ii, minlength=n_items).astype(np.float64)
+    rebuyers = np.bincount(ii[ui["baskets"].to_numpy() > 1], minlength=n_items).astype(np.float64)
+    i_rebuy_rate = (rebuyers + 0.1) / (i_buyers + 1.0)
+    rep = ui[ui["baskets"] > 1]
+    gaps = (rep["last"] - rep["first"]) / (rep["baskets"] - 1)
+    gap_sum = np.bincount(rep["i"].to_numpy(), weights=gaps.to_numpy(), minlength=n_items)
+    i_rebuy_gap = np.divide(gap_sum, rebuyers, out=np.full(n_items, np.nan), where=rebuyers > 0)
+    return {"i_buyers": i_buyers, "i_rebuy_rate": i_rebuy_rate, "i_rebuy_gap": i_rebuy_gap}
+
+
+def _daily_sales(buys: pd.DataFrame, n_items: int) -> dict[str, Any]:
+    """Cumulative purchases per item and day (column 0 is the day before the first sale)."""
+    day_idx = np.floor(buys["day"].to_numpy()).astype(np.int64)
+    day0 = int(day_idx.min()) if len(day_idx) else 0
+    n_days = int(day_idx.max()) - day0 + 2 if len(day_idx) else 2
+    daily = np.zeros((n_items, n_days), dtype=np.float32)
+    np.add.at(daily, (buys["i"].to_numpy(), day_idx - day0 + 1), 1.0)
+    return {"day0": day0, "daily_cum": np.cumsum(daily, axis=1)}
+
+
+def _basket_items(buys: pd.DataFrame, n_items: int) -> sp.csr_matrix:
+    """(baskets, items): which items each basket holds."""
+    basket_codes = buys["u"].astype(str) + "|" + buys["basket"].astype(str)
+    codes, uniq = pd.factorize(basket_codes)
+    return sp.csr_matrix((np.ones(len(codes)), (codes, buys["i"].to_numpy())), shape=(len(uniq), n_items))
+
+
+def _recent_queries(events: pd.DataFrame) -> dict[str, list[str]]:
+    """Each user's last five search queries, oldest first."""
+    queries: dict[str, list[str]] = {}
+    if "query" in events.columns:
+        searches = events[(events["type"] == "search") & events["query"].notna()]
+        for uid, group in searches.groupby("user_id", sort=False):
+            queries[str(uid)] = group.sort_values("timestamp")["query"].astype(str).tolist()[-5:]
+    return queries

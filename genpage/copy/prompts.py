@@ -10,7 +10,7 @@ examples as user/assistant pairs, then the section.
   section has the same theme gets the same prompt, so one copy serves them all. The examples are the same seven
   in every segment prompt (`prompts/theme_examples.yaml`), so all segment prompts share their start.
 - copy_level "theme": as segment, but the kinds of product are the theme's commonest in the whole catalogue
-  (`genpage.generate.theme_kinds`), so every shelf of one kind and theme shares one copy: the fewest model calls,
+  (`genpage.copy.generate.theme_kinds`), so every shelf of one kind and theme shares one copy: the fewest model calls,
   for campaigns of thousands of pages; the copy is true of the category, not always of the shelf.
 - copy_level "user": the section's exact products (cleaned names and categories), its anchor, and the shopper's
   interests as categories, with two examples retrieved from `prompts/examples/<kind>.yaml`.
@@ -35,9 +35,10 @@ import jinja2
 import yaml
 
 from genpage.backends.base import Message
-from genpage.guardrails import DEFAULT_LIMITS, CopyLimits, distinctive_stems, product_types, stem, words
+from genpage.copy.guardrails import DEFAULT_LIMITS, CopyLimits, distinctive_stems, product_types
 from genpage.resources import prompts_dir
 from genpage.schemas import Campaign, Section
+from genpage.text import clean_name, is_catch_all, stem, words
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +62,6 @@ THEME_PURPOSE = {
     "campaign": "the campaign's picks in this theme",
 }
 MAX_PRODUCTS = 6
-_NO_THEME = frozenset(("", "other", "others", "misc", "miscellaneous", "general", "uncategorised", "uncategorized"))
-_SMALL_WORDS = frozenset("a an and as at but by for in of on or the to with".split())
 _PERSONAL = re.compile(r"@|\d{3,}|https?://|\buser\b|\bcustomer\b", re.I)
 _LANGUAGES = {
     "en-gb": "British English", "en-us": "American English", "en": "English", "de": "German", "fr": "French",
@@ -93,30 +92,6 @@ class Example:
 # ---------------------------------------------------------------- cleaning
 
 
-def title_case(text: str) -> str:
-    """Title Case with small words in lower case, hyphenated parts capitalised ("T-LIGHT" -> "T-Light")."""
-    out = []
-    for index, word in enumerate(text.split()):
-        lower = word.lower()
-        if index and lower in _SMALL_WORDS:
-            out.append(lower)
-        else:
-            out.append("-".join(part[:1].upper() + part[1:].lower() for part in word.split("-")))
-    return " ".join(out)
-
-
-def clean_name(title: str, max_words: int = 7) -> str:
-    """A product title as a shopper would write it: "SET/6 RED SPOTTY CUPS" -> "Set of 6 Red Spotty Cups"."""
-    text = re.sub(r"\s+", " ", title).strip().strip(".,;:-*").strip()
-    text = re.sub(r"\bSET\s*/\s*(\d+)\b", r"SET OF \1", text, flags=re.I)
-    text = re.sub(r"\bS/(\d+)\b", r"SET OF \1", text, flags=re.I)
-    text = re.sub(r"\s*/\s*", " / ", text) if "/" in text else text
-    letters = [c for c in text if c.isalpha()]
-    if letters and sum(c.isupper() for c in letters) / len(letters) > 0.7:
-        text = title_case(text)
-    return " ".join(text.split()[:max_words])
-
-
 def language_of(locale: str) -> str:
     lowered = locale.lower()
     return _LANGUAGES.get(lowered) or _LANGUAGES.get(lowered.split("-")[0]) or locale
@@ -139,7 +114,7 @@ def section_theme(section: Section, limit: int = 2) -> list[str]:
     """The categories a section is about: the most common among its products, then any other that holds at least a
     third of them (at most `limit`; ties in order of appearance). Falls back to the anchor for an empty category."""
     counts = Counter(item.product.category.strip() for item in section.items
-                     if item.product.category.strip().lower() not in _NO_THEME)  # fmt: skip
+                     if not is_catch_all(item.product.category))  # fmt: skip
     ranked = [c for c, _ in counts.most_common()]
     if not ranked:
         anchor = section.anchor_label if section.kind == "trending" else None  # a trending shelf's anchor: a category

@@ -7,68 +7,31 @@ query), liked by similar shoppers, trending in its category, new, or featured by
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from genpage.embed import clean_title
-from genpage.rules import campaign_items
+from genpage.rank.catalogue import CandidateBatch, Catalogue
+from genpage.rank.features import History
+from genpage.rank.rules import campaign_items
 from genpage.schemas import Campaign, RankedItem, Reason, User
+from genpage.text import STOPWORDS, TITLE_NOISE, commonest_words, letter_runs
 
-if TYPE_CHECKING:
-    from genpage.features import History
-    from genpage.rank import Ranker, _Batch
-
-_STOP = {
-    "of",
-    "and",
-    "the",
-    "a",
-    "in",
-    "with",
-    "for",
-    "set",
-    "to",
-    "on",
-    "s",
-    "pack",
-    "small",
-    "large",
-    "mini",
-    "jumbo",
-    "red",
-    "pink",
-    "blue",
-    "green",
-    "white",
-    "black",
-    "ivory",
-    "cream",
-    "design",
-    "assorted",
-    "colour",
-    "box",
-    "bag",
-}
-_WORD = re.compile(r"[a-z]{3,}")
+# Words of a title that name no interest: function words and size, colour or pack words.
+_NOT_A_THEME = STOPWORDS | TITLE_NOISE
 
 
 def theme_words(titles: list[str], weights: np.ndarray, top: int = 3) -> list[str]:
     """The most telling words of a user's products (weighted), used as interests when there are no categories."""
-    counts: Counter[str] = Counter()
-    for title, weight in zip(titles, weights, strict=False):
-        # each word once per title, in title order: ties go to the word seen first, whatever the hash seed
-        for word in dict.fromkeys(_WORD.findall(title.lower())):
-            if word not in _STOP:
-                counts[word] += float(weight)
-    return [w for w, _ in counts.most_common(top)]
+    # each word once per title, in title order: ties go to the word seen first, whatever the hash seed
+    tokens = (dict.fromkeys(w for w in letter_runs(title.lower()) if len(w) > 2 and w not in _NOT_A_THEME)
+              for title in titles)  # fmt: skip
+    return [w for w, _ in commonest_words(tokens, weights)[:top]]
 
 
 def _anchors(
-    ranker: Ranker, history: History, row: int, items: list[int], limit: int = 100
+    catalogue: Catalogue, history: History, row: int, items: list[int], limit: int = 100
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each item: the user's own item that best explains it (co-bought, else most similar text; -1 if the user
     has none) and whether that anchor was bought (else viewed). Looks at the user's `limit` strongest items."""
@@ -81,7 +44,7 @@ def _anchors(
     link = _cells(history.sim_basket, own, cols) + _cells(history.sim_user, own, cols)  # (own, items)
     unlinked = link.max(axis=0) <= 0
     if unlinked.any():
-        link[:, unlinked] = ranker.item_vectors[own] @ ranker.item_vectors[cols[unlinked]].T
+        link[:, unlinked] = catalogue.item_vectors[own] @ catalogue.item_vectors[cols[unlinked]].T
     best = own[np.argmax(link, axis=0)]
     return best, np.isin(best, _row(history.baskets, row))
 
@@ -91,9 +54,9 @@ def _row(matrix: sp.csr_matrix, row: int) -> np.ndarray:
 
 
 def explain(
-    ranker: Ranker,
+    catalogue: Catalogue,
     history: History,
-    batch: _Batch,
+    batch: CandidateBatch,
     r: int,
     picked: np.ndarray,
     scores: np.ndarray,
@@ -107,16 +70,16 @@ def explain(
 ) -> list[RankedItem]:
     planes = batch.planes
     row = int(batch.rows[r])
-    campaign_set = set(campaign_items(ranker, campaign).tolist()) if campaign is not None else set()
+    campaign_set = set(campaign_items(catalogue, campaign).tolist()) if campaign is not None else set()
     new_set = set(new_items.tolist())
     trend_cut = np.sort(trend)[-max(1, len(trend) // 20)] if len(trend) else 0.0
     queries = history.queries.get(user.id, []) if user is not None else []
     profile = batch.profiles[r]
     items = []
-    anchors, anchor_bought = _anchors(ranker, history, row, picked.tolist()) if row >= 0 else (None, None)
+    anchors, anchor_bought = _anchors(catalogue, history, row, picked.tolist()) if row >= 0 else (None, None)
     for pos, item in enumerate(picked.tolist()):
         label = None
-        category = ranker.categories[item] or None
+        category = catalogue.categories[item] or None
         if forced.get(item) == "new_arrival":
             reason = Reason.model_construct(kind="new_arrival", anchor_id=category, anchor_label=category)
         elif forced.get(item) == "trending":
@@ -125,7 +88,7 @@ def explain(
             reason = Reason.model_construct(kind="campaign", anchor_id=campaign.name, anchor_label=campaign.name)  # type: ignore[union-attr]
         elif not cold and planes["ui_baskets"][r, item] > 0:
             reason = Reason.model_construct(
-                kind="buy_again", anchor_id=ranker.item_ids[item], anchor_label=_title(ranker, item)
+                kind="buy_again", anchor_id=catalogue.item_ids[item], anchor_label=catalogue.titles[item]
             )
         elif item in new_set and (cold or scores[item] < np.inf):
             reason = Reason.model_construct(kind="new_arrival", anchor_id=category, anchor_label=category)
@@ -140,7 +103,7 @@ def explain(
             and len(profile.queries)
             and planes["sem_query"][r, item] >= max(0.5, planes["sem_interest"][r, item])
         ):
-            sims = profile.queries @ ranker.item_vectors[item]
+            sims = profile.queries @ catalogue.item_vectors[item]
             label = queries[-len(profile.queries) :][int(np.argmax(sims))]
             reason = Reason.model_construct(kind="because_searched", anchor_id=label, anchor_label=label)
         elif planes["uknn"][r, item] > 2 * max(planes["knn_basket"][r, item], 1e-6) and row >= 0:
@@ -154,10 +117,10 @@ def explain(
             else:
                 kind = "because_bought" if anchor_bought[pos] else "because_viewed"  # type: ignore[index]
                 reason = Reason.model_construct(
-                    kind=kind, anchor_id=ranker.item_ids[anchor], anchor_label=_title(ranker, anchor)
+                    kind=kind, anchor_id=catalogue.item_ids[anchor], anchor_label=catalogue.titles[anchor]
                 )
         items.append(
-            RankedItem.model_construct(item_id=ranker.item_ids[item], score=float(scores[item]), reason=reason)
+            RankedItem.model_construct(item_id=catalogue.item_ids[item], score=float(scores[item]), reason=reason)
         )
     return items
 
@@ -166,10 +129,3 @@ def _cells(matrix: Any, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     if sp.issparse(matrix):
         return np.asarray(matrix[rows][:, cols].todense(), dtype=np.float64)
     return np.asarray(matrix[np.ix_(rows, cols)], dtype=np.float64)
-
-
-def _title(ranker: Ranker, item: int) -> str:
-    titles = ranker.__dict__.get("_clean_titles")
-    if titles is None or len(titles) != len(ranker.products):
-        titles = ranker.__dict__["_clean_titles"] = [clean_title(p.title) for p in ranker.products]
-    return titles[item]

@@ -10,7 +10,7 @@ the sha1 of its content plus an occurrence counter for identical rows within one
 lines are two events; loading the file again adds none). Events may name users that have no user row (a minimal
 user is created) and products that are not in the catalogue (kept, counted as a warning).
 
-`preset="online-retail"` reads a known export with its own rules (see `genpage.presets`).
+`preset="online-retail"` reads a known export with its own rules (see `genpage.ingest.presets`).
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from genpage.errors import IngestError
-from genpage.presets import PresetRows, get_preset
+from genpage.ingest.mapping import ColumnMapping
+from genpage.ingest.presets import PresetRows, get_preset
 from genpage.schemas import Event, Product, User
-from genpage.store import Store, _iso
+from genpage.store import Store, iso_time
 
 logger = logging.getLogger(__name__)
 
@@ -105,69 +106,6 @@ class IngestReport(BaseModel):
         lines += [f"  note: {n}" for n in self.notes]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
-
-
-# ------------------------------------------------------------------ column mappings
-
-
-@dataclass
-class ColumnMapping:
-    """How a file's columns become genpage fields.
-
-    `columns`: file column -> genpage field (None or "" drops the column; for users, "attributes.NAME" files it under
-    User.attributes). `constants`: field -> value for fields the file lacks (e.g. {"currency": "EUR"}).
-    `kind`: products / users / events, when the columns do not make it obvious.
-    """
-
-    columns: dict[str, str | None] = field(default_factory=dict)
-    constants: dict[str, Any] = field(default_factory=dict)
-    kind: str | None = None
-
-    def __post_init__(self) -> None:
-        self.columns = {column: target or None for column, target in self.columns.items()}  # TOML has no null
-
-    @classmethod
-    def parse(cls, mapping: ColumnMapping | dict[str, Any] | str | Path | None) -> ColumnMapping:
-        """Accept a ColumnMapping, a flat {column: field} dict, a {columns, constants, kind} dict or a file path."""
-        if mapping is None:
-            return cls()
-        if isinstance(mapping, ColumnMapping):
-            return mapping
-        if isinstance(mapping, (str, Path)):
-            return load_mapping(mapping)
-        structured = {"columns", "constants", "kind"}
-        if set(mapping) <= structured and any(isinstance(mapping.get(k), dict) for k in ("columns", "constants")):
-            return cls(dict(mapping.get("columns") or {}), dict(mapping.get("constants") or {}), mapping.get("kind"))
-        return cls(columns=dict(mapping))
-
-
-def load_mapping(path: str | Path) -> ColumnMapping:
-    """Read a mapping file (.json, .yaml/.yml or .toml): {columns: {...}, constants: {...}, kind: ...} or flat."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        suffix = path.suffix.lower()
-        if suffix == ".json":
-            data = json.loads(text)
-        elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        elif suffix == ".toml":
-            from genpage.config import tomllib
-
-            data = tomllib.loads(text)
-        else:
-            raise IngestError(f"mapping file {path}: use a .json, .yaml or .toml file", source=str(path))
-    except IngestError:
-        raise
-    except OSError as exc:
-        raise IngestError(f"cannot read mapping file {path}: {exc.strerror or exc}", source=str(path)) from exc
-    except Exception as exc:  # the three parsers raise different error types
-        raise IngestError(f"mapping file {path} is not valid {path.suffix[1:]}: {exc}", source=str(path)) from exc
-    if not isinstance(data, dict):
-        raise IngestError(f"mapping file {path} must hold a table of column -> field", source=str(path))
-    return ColumnMapping.parse(data)
 
 
 # ------------------------------------------------------------------ reading sources
@@ -414,7 +352,7 @@ def _invalid(exc: ValidationError, name: str, row: int | None, line: int | None,
 def event_key(event: Event) -> str:
     """The sha1 of an event's content (the occurrence counter is appended by the caller)."""
     parts = (event.user_id, event.type, event.item_id or "", event.query or "", str(event.quantity),
-             repr(event.value), _iso(event.timestamp) or "", repr(event.rating), event.session_id or "")
+             repr(event.value), iso_time(event.timestamp) or "", repr(event.rating), event.session_id or "")
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -422,14 +360,14 @@ def event_key(event: Event) -> str:
 
 
 @dataclass
-class _Batch:
+class _Validated:
     report: IngestReport
     products: list[Product] = field(default_factory=list)
     users: list[User] = field(default_factory=list)
     events: list[tuple[str, Event]] = field(default_factory=list)
 
 
-def _validate(batch: _Batch, kind: str, rows: Iterable[tuple[int | None, int | None, dict[str, Any]]],
+def _validate(batch: _Validated, kind: str, rows: Iterable[tuple[int | None, int | None, dict[str, Any]]],
               name: str) -> None:
     model = MODELS[kind]
     valid: list[Any] = []
@@ -455,21 +393,21 @@ def _validate(batch: _Batch, kind: str, rows: Iterable[tuple[int | None, int | N
     batch.report.loaded[kind] = len(unique)
 
 
-def _prepare_file(source: Any, kind: str | None, fmt: str | None, mapping: ColumnMapping) -> _Batch:
+def _prepare_file(source: Any, kind: str | None, fmt: str | None, mapping: ColumnMapping) -> _Validated:
     raw = _read_source(source, fmt)
     renamed = [mapping.columns.get(c, c) for c in raw.columns]
     kind = kind or mapping.kind or infer_kind([c for c in renamed if c] + list(mapping.constants), raw.name)
     if kind not in KINDS:
         raise IngestError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}", source=raw.name)
     _check_columns(raw, kind, mapping)
-    batch = _Batch(IngestReport(source=raw.name, kind=kind, rows_read=len(raw.rows) + len(raw.malformed)))
+    batch = _Validated(IngestReport(source=raw.name, kind=kind, rows_read=len(raw.rows) + len(raw.malformed)))
     batch.report.invalid.extend(raw.malformed)
     _validate(batch, kind, ((r, ln, _to_fields(v, kind, mapping)) for r, ln, v in raw.rows), raw.name)
     batch.report.invalid.sort(key=lambda bad: bad.row or 0)
     return batch
 
 
-def _prepare_preset(source: Any, preset: str) -> _Batch:
+def _prepare_preset(source: Any, preset: str) -> _Validated:
     if not isinstance(source, (str, Path)):
         raise IngestError(f"preset {preset!r} reads a file: pass its path, not a {type(source).__name__}")
     path = Path(source)
@@ -478,14 +416,14 @@ def _prepare_preset(source: Any, preset: str) -> _Batch:
     rows: PresetRows = get_preset(preset)(path)
     report = IngestReport(source=path.name, kind=preset, preset=preset, rows_read=rows.rows_read,
                           skipped=dict(rows.skipped), notes=list(rows.notes))
-    batch = _Batch(report)
+    batch = _Validated(report)
     _validate(batch, "products", ((None, None, r) for r in rows.products), f"{path.name} [products]")
     _validate(batch, "users", ((None, None, r) for r in rows.users), f"{path.name} [users]")
     _validate(batch, "events", ((n, n + 1, r) for n, r in zip(rows.event_rows, rows.events, strict=True)), path.name)
     return batch
 
 
-def _refuse_or_keep(batches: list[_Batch], skip_invalid: bool) -> None:
+def _refuse_or_keep(batches: list[_Validated], skip_invalid: bool) -> None:
     bad = [row for b in batches for row in b.report.invalid]
     if bad and not skip_invalid:
         more = f" ({len(bad) - 1} more invalid rows)" if len(bad) > 1 else ""
@@ -499,7 +437,7 @@ def _refuse_or_keep(batches: list[_Batch], skip_invalid: bool) -> None:
             b.report.skipped["invalid"] = len(b.report.invalid)
 
 
-def _write(store: Store, batches: list[_Batch]) -> None:
+def _write(store: Store, batches: list[_Validated]) -> None:
     """Write every batch in ONE transaction (products, then users, then events)."""
     with store.transaction():
         known_users = set(store.user_ids())
@@ -542,7 +480,7 @@ def ingest(
 
     kind: products / users / events (inferred from the columns when None). fmt: csv / tsv / jsonl / json /
     parquet (from the extension when None). mapping: file column -> genpage field (or a mapping file). preset: a
-    name in `genpage.presets.PRESETS`. Raises IngestError (store unchanged) on a malformed file or, unless
+    name in `genpage.ingest.presets.PRESETS`. Raises IngestError (store unchanged) on a malformed file or, unless
     skip_invalid, on any invalid row.
     """
     started = time.perf_counter()

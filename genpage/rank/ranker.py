@@ -24,20 +24,27 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from genpage import rules as policy
-from genpage.diversity import diversify, interest_groups, product_families
-from genpage.embed import Encoder, embed_products
-from genpage.features import DAY_SECONDS, FEATURE_GROUPS, FEATURES, History, feature_block, to_days
-from genpage.profile import Profile, build_profile, semantic_planes
-from genpage.rules import RankFilters
+from genpage.embed.encoder import Encoder, embed_products
+from genpage.events import to_days
+from genpage.rank import rules as policy
+from genpage.rank.catalogue import CandidateBatch, Catalogue
+from genpage.rank.diversity import diversify, interest_groups, product_families
+from genpage.rank.features import FEATURE_GROUPS, FEATURES, History, feature_block
+from genpage.rank.profile import build_profile, semantic_planes
+from genpage.rank.reasons import explain, theme_words
+from genpage.rank.rules import RankFilters
+from genpage.rank.scorer import fit_scorer, predict
+from genpage.rank.split import split_last_basket
 from genpage.schemas import Campaign, Product, RankedList, User
-from genpage.scorer import fit_scorer, predict
 
 if TYPE_CHECKING:
     from genpage.store import Store
 
 logger = logging.getLogger(__name__)
 
+# Part of the key of a saved ranker (`Engine`): bump when what a pickled Ranker holds changes, so files written by
+# an older layout are fitted again instead of loaded (2: the genpage.rank package, `Catalogue`).
+SAVE_FORMAT = 2
 NON_CANDIDATE = -1.0  # scores of items outside the candidate set sit below every candidate (model scores are >= 0)
 _SECTION_MIN = 8  # at least this many trending / new-arrival items per list, for the planner
 
@@ -75,15 +82,6 @@ class RankConfig:
         return [f for f in FEATURES if f not in off]
 
 
-@dataclass
-class _Batch:
-    rows: np.ndarray
-    days: np.ndarray
-    profiles: list[Profile]
-    planes: dict[str, np.ndarray]
-    candidates: np.ndarray  # bool (batch, items)
-
-
 class Ranker:
     def __init__(self, config: RankConfig | None = None):
         self.config = config or RankConfig()
@@ -100,6 +98,10 @@ class Ranker:
         self._events: pd.DataFrame | None = None
         self._encoder: Encoder | None = None
         self._query_cache: dict[str, np.ndarray] = {}
+        self.catalogue: Catalogue | None = None
+        self._country_cache: dict[str, np.ndarray] = {}  # country -> `rules.country_popularity`
+        self._cold_cache: tuple[History, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._trend_cache: dict[bytes, np.ndarray] = {}
         self.fit_seconds = 0.0
 
     # ------------------------------------------------------------------ fitting
@@ -160,13 +162,7 @@ class Ranker:
             self.groups = np.asarray(codes, dtype=np.int64)
         else:
             self.groups = interest_groups(self.item_vectors, seed=cfg.seed)
-        self.price = np.array([p.price or 0.0 for p in self.products], dtype=np.float32)
-        self.in_stock = np.array([p.in_stock for p in self.products], dtype=bool)
-        self.categories = np.array(categories, dtype=object)
-        created = [p.created_at for p in self.products]
-        self.created_day = np.array(
-            [c.timestamp() / DAY_SECONDS if c is not None else np.nan for c in created], dtype=np.float64
-        )
+        self.catalogue = Catalogue.build(self.products, self.item_vectors)
 
     def _train(self, events: pd.DataFrame) -> None:
         """Hold out each user's latest basket, build features from the rest, learn to find the held-out items."""
@@ -174,8 +170,6 @@ class Ranker:
         self.models = {}
         if not cfg.learned:
             return
-        from genpage.evaluate import split_last_basket
-
         before, held_out = split_last_basket(events)
         if len(held_out) < cfg.min_train_users:
             logger.info("only %d users with two baskets: using the hand-set blend", len(held_out))
@@ -262,15 +256,16 @@ class Ranker:
         found = [self._query_cache[q] for q in queries if q in self._query_cache]
         return np.vstack(found) if found else np.zeros((0, self.item_vectors.shape[1]), np.float32)
 
-    def _batch(self, history: History, user_ids: list[str], days: np.ndarray) -> _Batch:
+    def _batch(self, history: History, user_ids: list[str], days: np.ndarray) -> CandidateBatch:
         rows = history.rows(user_ids)
         profiles = []
         for uid, row in zip(user_ids, rows, strict=False):
             profile = build_profile(history, int(row), self.item_vectors)
             profile.queries = self._query_vectors(history.queries.get(uid, []))
             profiles.append(profile)
-        planes = feature_block(history, rows, days, semantic_planes(profiles, self.item_vectors), self.price)
-        return _Batch(rows, days, profiles, planes, self._candidates(planes))
+        planes = feature_block(history, rows, days, semantic_planes(profiles, self.item_vectors),
+                              self._catalogue().price)  # fmt: skip
+        return CandidateBatch(rows, days, profiles, planes, self._candidates(planes))
 
     def _candidates(self, planes: dict[str, np.ndarray]) -> np.ndarray:
         cfg = self.config
@@ -325,7 +320,7 @@ class Ranker:
 
     def score_matrix(
         self, user_ids: list[str], *, now: Any = None, explore: bool = False, chunk: int = 256
-    ) -> tuple[np.ndarray, list[_Batch]]:
+    ) -> tuple[np.ndarray, list[CandidateBatch]]:
         """(users, items) scores over the whole catalogue (no rules, no diversity): the evaluation's view.
 
         `explore=True` scores with the head trained on items new to the user."""
@@ -335,14 +330,14 @@ class Ranker:
 
     def score_matrices(
         self, user_ids: list[str], *, now: Any = None, heads: tuple[str, ...] = ("all",), chunk: int = 256
-    ) -> tuple[dict[str, np.ndarray], list[_Batch]]:
+    ) -> tuple[dict[str, np.ndarray], list[CandidateBatch]]:
         """Whole-catalogue scores of several heads ("all", "new") from one feature pass."""
         with _threads(self.config.threads):
             return self._score_matrices(user_ids, now, heads, chunk)
 
     def _score_matrices(
         self, user_ids: list[str], now: Any, heads: tuple[str, ...], chunk: int
-    ) -> tuple[dict[str, np.ndarray], list[_Batch]]:
+    ) -> tuple[dict[str, np.ndarray], list[CandidateBatch]]:
         history = self._history()
         days = self._now_days(history, len(user_ids), now)
         out = {h: np.empty((len(user_ids), len(self.item_ids)), dtype=np.float32) for h in heads}
@@ -362,7 +357,7 @@ class Ranker:
 
     def _cold_neighbours(self, history: History, top: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Products nobody bought, their `top` most similar bought products and the discount (0.9 x cosine)."""
-        cached = self.__dict__.get("_cold_cache")
+        cached = self._cold_cache
         if cached is not None and cached[0] is history:
             return cached[1]
         cold = np.nonzero(history.i_buyers == 0)[0]
@@ -375,7 +370,7 @@ class Ranker:
             best = np.argsort(-sims, axis=1)[:, :k]
             weight = 0.9 * np.clip(np.take_along_axis(sims, best, axis=1), 0.0, 1.0)
             result = (cold, warm[best], weight.astype(np.float32))
-        self.__dict__["_cold_cache"] = (history, result)
+        self._cold_cache = (history, result)
         return result
 
     def _history(self) -> History:
@@ -383,6 +378,22 @@ class Ranker:
         if self.history is None:
             raise RuntimeError("the ranker is not fitted: call Ranker.fit(store, encoder) first")
         return self.history
+
+    def _catalogue(self) -> Catalogue:
+        if self.catalogue is None:
+            raise RuntimeError("the ranker is not fitted: call Ranker.fit(store, encoder) first")
+        return self.catalogue
+
+    def _country_popularity(self, user_id: str, history: History) -> np.ndarray | None:
+        """What shoppers of the user's country buy (cached per country), or None when the country is unknown."""
+        user = self.users.get(user_id)
+        country = user.country if user is not None else None
+        if not country:
+            return None
+        if country not in self._country_cache:
+            same = [u.id for u in self.users.values() if u.country == country]
+            self._country_cache[country] = policy.country_popularity(history, same, len(self.item_ids))
+        return self._country_cache[country]
 
     def page_order(self, scores: np.ndarray, page: int = 10, order: np.ndarray | None = None) -> np.ndarray:
         """Item indices of one score row, best first, with the diversity re-ranking when it is on."""
@@ -403,15 +414,15 @@ class Ranker:
         now: datetime | None = None,
     ) -> list[RankedList]:
         """Ranked products with a reason each, for many users in one call (unknown users get a cold-start list)."""
-        from genpage.reasons import explain
-
         rules = RankFilters.coerce(filters)
         history = self._history()
         scores, batches = self.score_matrix(user_ids, now=now)
         days = self._now_days(history, len(user_ids), now)
-        allowed = policy.allowed(self, rules)
-        campaign_items = policy.campaign_items(self, campaign)
-        new_items = policy.new_arrivals(self, history, days[0] if len(days) else history.now)
+        catalogue = self._catalogue()
+        allowed = policy.allowed(catalogue, rules)
+        campaign_items = policy.campaign_items(catalogue, campaign)
+        new_items = policy.new_arrivals(catalogue, history, days[0] if len(days) else history.now,
+                                        self.config.new_arrival_days)  # fmt: skip
         trend_all = history.trend_counts(days[:1] if len(days) else np.array([history.now]))[0]
         results: list[RankedList] = []
         row = 0
@@ -421,8 +432,13 @@ class Ranker:
                 cold = batch.rows[r] < 0 or not (
                     batch.planes["ui_baskets"][r].any() or batch.planes["ui_interact"][r].any()
                 )
-                user_scores = policy.cold_scores(self, uid, trend_all) if cold else scores[row].astype(np.float64)
-                keep = allowed & policy.user_rules(self, history, batch, r, days[row])
+                if cold:
+                    user_scores = policy.cold_scores(history, trend_all, self._country_popularity(uid, history))
+                else:
+                    user_scores = scores[row].astype(np.float64)
+                keep = allowed & policy.user_rules(catalogue, history, batch, r,
+                                                   just_bought_days=self.config.just_bought_days,
+                                                   repurchasable_rate=self.config.repurchasable_rate)  # fmt: skip
                 boost = np.zeros(len(self.item_ids))
                 if campaign is not None and len(campaign_items):
                     boost[campaign_items] = campaign.boost + 1.0
@@ -430,7 +446,7 @@ class Ranker:
                 fresh_to_user = keep & (batch.planes["ui_baskets"][r] == 0)
                 picked, forced = self._pick(user_scores, k, keep, fresh_to_user, new_items, trend_all, campaign_items)
                 items = explain(
-                    self,
+                    catalogue,
                     history,
                     batch,
                     r,
@@ -485,14 +501,14 @@ class Ranker:
         return np.array(merged + waiting, dtype=np.int64), forced
 
     def _trend_order(self, trend: np.ndarray) -> np.ndarray:
-        cache = self.__dict__.setdefault("_trend_cache", {})
+        cache = self._trend_cache
         key = trend.tobytes()
         if key not in cache:
             cache.clear()
             cache[key] = np.argsort(-trend, kind="stable")
         return cache[key]
 
-    def _interests(self, history: History, batch: _Batch, r: int, top: int = 3) -> list[str]:
+    def _interests(self, history: History, batch: CandidateBatch, r: int, top: int = 3) -> list[str]:
         """The user's top categories, or (without categories) the most telling words of their products."""
         row = int(batch.rows[r])
         if row < 0:
@@ -500,14 +516,13 @@ class Ranker:
         items, weights = history.user_item_weights(row)
         if not len(items):
             return []
-        if any(self.categories[items]):
+        categories = self._catalogue().categories
+        if any(categories[items]):
             totals: dict[str, float] = {}
-            for category, weight in zip(self.categories[items].tolist(), weights.tolist(), strict=True):
+            for category, weight in zip(categories[items].tolist(), weights.tolist(), strict=True):
                 if category:
                     totals[category] = totals.get(category, 0.0) + weight
             return sorted(totals, key=lambda c: (-totals[c], c))[:top]
-        from genpage.reasons import theme_words
-
         return theme_words([self.products[i].title for i in items], weights, top)
 
 

@@ -1,14 +1,14 @@
 """The generate stage: section copy for page plans, from any backend, cached, checked, with safe fallbacks.
 
 `generate_copy(plans, backend=..., store=..., config=...)` builds one prompt per section (a pure function of what
-the section shows, see `genpage.prompting`), looks each up in the store's copy cache by a hash of the prompt, the
+the section shows, see `genpage.copy.prompts`), looks each up in the store's copy cache by a hash of the prompt, the
 model and the options, sends every uncached section of every plan to the backend in one `generate_batch` call
 (duplicates sent once; `copy_candidates` answers each: the greedy one and samples), parses and repairs the JSON,
-checks every candidate with `genpage.guardrails`, keeps the passing one with the best `copy_score`, asks once
+checks every candidate with `genpage.copy.guardrails`, keeps the passing one with the best `copy_score`, asks once
 more for sections with no passing candidate (showing the model its answer and the rules it broke), and gives any
 section that still fails deterministic fallback copy from `prompts/fallback.j2`.
 
-At copy_level "segment" a section's prompt is its theme (`genpage.prompting.section_theme`) and the kinds of
+At copy_level "segment" a section's prompt is its theme (`genpage.copy.prompts.section_theme`) and the kinds of
 product it mostly shows (`section_kinds`), so one copy serves every shopper shown that theme; the guardrails also
 allow the words the theme's categories use in the catalogue (`theme_vocabulary`).
 """
@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from genpage.backends.base import GenerationOptions, GenerationRequest, GenerationResult, Message, TextModel
 from genpage.config import Config
-from genpage.guardrails import (
+from genpage.copy.guardrails import (
     DEFAULT_LIMITS,
     CopyLimits,
     SectionFacts,
@@ -44,10 +44,9 @@ from genpage.guardrails import (
     rule_of,
     words_to_avoid,
 )
-from genpage.prompting import (
+from genpage.copy.prompts import (
     Example,
     build_prompt,
-    clean_name,
     product_kind,
     section_categories,
     section_kinds,
@@ -57,6 +56,7 @@ from genpage.prompting import (
 )
 from genpage.schemas import PagePlan, Section, SectionCopy
 from genpage.store import Store
+from genpage.text import clean_name, commonest_words
 
 logger = logging.getLogger(__name__)
 
@@ -230,12 +230,10 @@ def theme_kinds(store: Store | None, theme: list[str], section: Section, limit: 
 
 def _vocabulary_of(titles: Sequence[str], limit: int) -> tuple[str, ...]:
     """The commonest distinctive words of a set of titles (at least twice, unless there are few titles)."""
-    counts: Counter[str] = Counter()
-    for title in titles:
-        counts.update(distinctive_stems(title))
     few = len(titles) < 20
     # ties broken by the word, not by set order: the same facts in every process, whatever the hash seed
-    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
+    counts = commonest_words(distinctive_stems(title) for title in titles)
+    ranked = sorted(counts, key=lambda pair: (-pair[1], pair[0]))[:limit]
     return tuple(w for w, n in ranked if n >= 2 or few)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from genpage.resources import prompts_dir
 from genpage.schemas import SectionCopy
+from genpage.text import STOPWORDS, stem, stems, words
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,6 @@ class SectionFacts:
         return " ".join((*self.product_names, self.anchor, *self.categories, self.campaign_text, *self.typical))
 
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
-_STOPWORDS = frozenset(
-    "a an and the of for with in on at to by from your you our this that these those it its is are be or as all "
-    "every each more most just so up out into over".split()
-)
 # Words too common in shop copy to count as borrowed from another section or an example.
 _GENERIC = frozenset(
     """set pack box kit piece pieces item items gift gifts home house room day days time way ways idea ideas
@@ -105,25 +101,6 @@ _NON_LATIN = re.compile(r"[^\x00-\u024F\u2010-\u2027\u2030-\u205E\u00A0\u20AC]")
 _CJK = re.compile(r"[\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uAC00-\uD7AF\uF900-\uFAFF\uFF00-\uFFEF]")
 
 
-def words(text: str) -> list[str]:
-    return _WORD.findall(text)
-
-
-def stem(word: str) -> str:
-    w = word.lower().strip("'’-")
-    if w.endswith("ies") and len(w) > 4:
-        return w[:-3] + "y"
-    if w.endswith("es") and len(w) > 4 and w[-3] in "sxz" and not (w[-3] == "s" and w[-4] != "s"):
-        return w[:-2]  # boxes, glasses; but cases, vases -> case, vase
-    if w.endswith("s") and len(w) > 3 and not w.endswith("ss"):
-        return w[:-1]
-    return w
-
-
-def stems(text: str) -> set[str]:
-    return {stem(w) for w in words(text)}
-
-
 def sentences(text: str) -> list[str]:
     """The sentences of a text (split after . ! or ? followed by a space)."""
     return [part for part in re.split(r"(?<=[.!?])\s+(?=\S)", text.strip()) if part]
@@ -136,7 +113,7 @@ def is_own(word: str, own: set[str]) -> bool:
 
 def distinctive_stems(text: str) -> set[str]:
     """The stems of a text that would identify a product: not stopwords, not generic shop vocabulary."""
-    return {s for s in stems(text) if len(s) > 2 and s not in _STOPWORDS and s not in _GENERIC}
+    return {s for s in stems(text) if len(s) > 2 and s not in STOPWORDS and s not in _GENERIC}
 
 
 def names_own(text: str, facts: SectionFacts) -> bool:
@@ -508,7 +485,7 @@ def check_repetition(copy: SectionCopy) -> list[str]:
         tokens = [w.lower() for w in words(value)]
         if any(a == b for a, b in zip(tokens, tokens[1:], strict=False)):
             found.append(f"repetition: {field_name} repeats a word")
-    content = [stem(w) for w in words(copy.blurb) if w.lower() not in _STOPWORDS]
+    content = [stem(w) for w in words(copy.blurb) if w.lower() not in STOPWORDS]
     if content and max(content.count(w) for w in set(content)) >= 3:
         found.append("repetition: blurb repeats a word three times")
     return found
@@ -526,7 +503,7 @@ def copy_score(copy: SectionCopy, facts: SectionFacts) -> float:
     invented = [w for w in copy_stems if w not in grounded]
     blurb = copy.blurb.lower()
     recited = sum(1 for kind in facts.typical if kind and re.search(rf"\b{re.escape(kind.lower())}\b", blurb))
-    title = stems(copy.title) - _STOPWORDS
+    title = stems(copy.title) - STOPWORDS
     lazy = bool(title) and title <= stems(" ".join(facts.categories))
     echoed = len((distinctive_stems(copy.title) & distinctive_stems(copy.blurb)) - stems(" ".join(facts.categories)))
     return 0.5 * min(2, len(grounded)) - 0.5 * len(invented) - 1.0 * max(0, recited - 2) - 1.5 * lazy - 0.25 * echoed

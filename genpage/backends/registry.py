@@ -1,0 +1,73 @@
+"""Backends by name: the `genpage.backends` entry-point group, plus classes registered at run time.
+
+Every backend, built-in or not, is found the same way. A package declares its class in its `pyproject.toml`:
+
+    [project.entry-points."genpage.backends"]
+    my-server = "my_package.backend:MyServer"
+
+and `Config(backend="my-server")` builds it with `MyServer.from_config(config)` when the class defines that
+classmethod, else `MyServer()`. genpage's own backends (local, llamacpp, openai, echo, canned) are declared in
+genpage's `pyproject.toml` exactly so. An entry point is imported only when its backend is asked for.
+`register_backend("name")` registers a class directly (tests, notebooks), and wins over an entry point.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, TypeVar
+
+from genpage.backends.base import TextModel
+from genpage.errors import ConfigError
+
+if TYPE_CHECKING:
+    from genpage.config import Config
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "genpage.backends"
+_REGISTERED: dict[str, type[TextModel]] = {}
+T = TypeVar("T", bound=type[TextModel])
+
+
+def register_backend(name: str) -> Callable[[T], T]:
+    """Class decorator: make a TextModel subclass available as `Config(backend=name)` in this process."""
+
+    def decorate(cls: T) -> T:
+        if name in _REGISTERED and _REGISTERED[name] is not cls:
+            logger.warning("backend %r re-registered: %s replaces %s", name, cls.__name__, _REGISTERED[name].__name__)
+        cls.backend_name = name
+        _REGISTERED[name] = cls
+        return cls
+
+    return decorate
+
+
+def _entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def backend_names() -> list[str]:
+    """Every backend this process can build: declared entry points and registered classes."""
+    return sorted({*_entry_points(), *_REGISTERED})
+
+
+def backend_class(name: str) -> type[TextModel]:
+    """The class of backend `name`, importing its module if it is an entry point not loaded yet."""
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    entry = _entry_points().get(name)
+    if entry is None:
+        raise ConfigError(f"unknown backend {name!r}; choose one of {', '.join(backend_names())} (setting `backend`)")
+    cls = entry.load()
+    if not (isinstance(cls, type) and issubclass(cls, TextModel)):
+        raise ConfigError(f"backend {name!r} ({entry.value}) is not a genpage TextModel class")
+    return register_backend(name)(cls)
+
+
+def get_backend(config: Config) -> TextModel:
+    """Build the backend named by `config.backend`, configured from the rest of `config`."""
+    cls = backend_class(config.backend)
+    factory = getattr(cls, "from_config", None)
+    return factory(config) if factory is not None else cls()

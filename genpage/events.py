@@ -1,0 +1,26 @@
+"""Event frames (columns user_id, type, item_id, timestamp; optional session_id, quantity ...): time as days and
+purchases grouped into baskets. Shared by ranking, evaluation and encoder fine-tuning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DAY_SECONDS = 86400.0
+
+
+def to_days(timestamps: pd.Series) -> np.ndarray:
+    """Timestamps -> float days since the epoch (naive timestamps are taken as UTC)."""
+    ts = pd.to_datetime(timestamps)
+    if getattr(ts.dt, "tz", None) is not None:
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    return ts.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9 / DAY_SECONDS
+
+
+def basket_keys(purchases: pd.DataFrame) -> pd.Series:
+    """One key per basket: the session id where the data has one, else the purchase minute."""
+    minute = pd.to_datetime(purchases["timestamp"]).dt.floor("min").astype(str)
+    if "session_id" in purchases.columns:
+        sid = purchases["session_id"].astype("string")
+        return sid.where(sid.notna() & (sid != ""), "t:" + minute).astype(str)
+    return "t:" + minute

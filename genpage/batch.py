@@ -511,7 +511,7 @@ def _stop_if_systematic(summary: BatchSummary, first: int = SYSTEMATIC_AFTER) ->
 
 def _consume(chunks: Iterator[list[PageResult]], summary: BatchSummary, pages_dir: Path, manifest: Manifest,
              progress: bool) -> None:
-    from tqdm import tqdm  # type: ignore[import-untyped]
+    from tqdm import tqdm
 
     texts: set[str] = set()
     bar = tqdm(total=summary.audience, initial=summary.skipped, unit="page", desc=summary.campaign[:30],

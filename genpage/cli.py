@@ -92,11 +92,12 @@ def _demo_users(store: Any, count: int) -> list[str]:
 
 
 def cmd_ingest(args: argparse.Namespace, out: _Console) -> int:
-    from genpage.ingest import ingest, ingest_directory, load_mapping
+    from genpage.ingest import IngestReport, ShopReport, ingest, ingest_directory, load_mapping
     from genpage.store import Store
 
     config = _config(args)
     store = Store(config.database)
+    report: IngestReport | ShopReport
     if Path(args.path).is_dir():  # a shop folder: products.*, users.*, events.* in one transaction
         report = ingest_directory(store, args.path, skip_invalid=args.skip_invalid)
     else:

@@ -80,8 +80,8 @@ def _candidates(ranked: RankedList) -> list[_Candidate]:
             for anchor, label, group in _anchored_groups(ranked.items, kinds):
                 out.append(_Candidate(kind, anchor, label, tuple(group)))
             if kind == "trending":  # no category trends strongly enough alone: one "trending now" shelf
-                pool = sorted((i for i in ranked.items if i.reason.kind in kinds), key=lambda i: -i.score)
-                out.append(_Candidate(kind, None, None, tuple(pool)))
+                trending = sorted((i for i in ranked.items if i.reason.kind in kinds), key=lambda i: -i.score)
+                out.append(_Candidate(kind, None, None, tuple(trending)))
         else:
             pool = tuple(i for i in ranked.items if i.reason.kind in kinds)
             if kind == "for_you":  # the catch-all takes every ranked item, best first

@@ -7,8 +7,8 @@ title case, and the commonest words of a set of titles. Pure functions over stri
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
+from itertools import repeat
 
 # A word as copy and titles write it: letters, with inner apostrophes and hyphens ("don't", "t-light").
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -103,12 +103,9 @@ def commonest_words(
 ) -> list[tuple[str, float]]:
     """Words counted over titles (each title's tokens, weighted by its weight, 1 by default), commonest first;
     ties keep the order in which the words were first seen."""
-    counts: Counter[str] = Counter()
-    if weights is None:
-        for tokens in tokens_per_title:
-            counts.update(tokens)
-    else:
-        for tokens, weight in zip(tokens_per_title, weights, strict=False):
-            for token in tokens:
-                counts[token] += float(weight)
-    return counts.most_common()
+    counts: dict[str, float] = {}
+    pairs = zip(tokens_per_title, repeat(1.0) if weights is None else weights, strict=False)
+    for tokens, weight in pairs:
+        for token in tokens:
+            counts[token] = counts.get(token, 0.0) + float(weight)
+    return sorted(counts.items(), key=lambda pair: -pair[1])  # stable: ties keep their first-seen order

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run genpage's tests: installs what the tests need beyond the Python package (the small test generator, llama.cpp
 # for the llamacpp backend (a source build, about 6 minutes), Debian's Chromium, axe-core from npm) when missing,
-# then runs pytest. Extra arguments go to pytest (e.g. -m "not slow").
+# then runs ruff, mypy and pytest. Extra arguments go to pytest (e.g. -m "not slow").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${VIRTUAL_ENV:-}" ] && [ -f .venv/bin/activate ]; then . .venv/bin/activate; fi   # Quick start's venv
@@ -17,6 +17,8 @@ fi
 if [ -f tests/js/package.json ] && [ ! -d tests/js/node_modules/axe-core ] && command -v npm >/dev/null 2>&1; then
   (cd tests/js && npm ci --no-audit --no-fund --silent) || echo "tests/run.sh: npm ci failed; axe checks skipped" >&2
 fi
+ruff check genpage tests bench examples   # lint (STYLE.md): fails the run on any finding
+mypy genpage                              # types: settings in pyproject.toml [tool.mypy]
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export GENPAGE_TEST_HOME="${GENPAGE_TEST_HOME:-$PWD/.genpage-test-home}"
 python -m pytest "$@"

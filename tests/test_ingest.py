@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from genpage.errors import IngestError
+from genpage.ingest import ColumnMapping, ingest, ingest_directory, load_mapping
 from genpage.ingest.presets import PRESETS
 from genpage.ingest.presets.online_retail import category_for, display_title
-from genpage.ingest import ColumnMapping, ingest, ingest_directory, load_mapping
 from genpage.schemas import EVENT_TYPES, Campaign
 from genpage.store import Store
 

@@ -207,9 +207,22 @@ def test_new_events_change_the_ranking_at_once(ranker: Ranker, store: Store) -> 
 
 
 def test_searches_and_views_shape_the_profile(ranker: Ranker) -> None:
-    ranked = ranker.rank(["u1"], k=40)[0]
-    kinds = {i.reason.kind for i in ranked.items}
-    assert kinds & {"because_searched", "because_viewed", "buy_again", "because_bought"}
+    """u1 bought lighting and kitchen things, searched "lantern" and viewed a garden gnome (gar-0-0)."""
+    assert ranker.history is not None
+    row = int(ranker.history.rows(["u1"])[0])
+    items, weights = ranker.history.user_item_weights(row)
+    viewed = ranker.item_index["gar-0-0"]
+    assert ranker.store is not None
+    bought = {e.item_id for e in ranker.store.user_events("u1") if e.type == "purchase"}
+    assert "gar-0-0" not in bought and viewed in items.tolist()  # the view alone put the gnome in the profile
+    assert 0 < weights[items.tolist().index(viewed)] < weights.max()  # ... weighted below a purchase
+
+    _, batches = ranker.score_matrix(["u1", "u3"])
+    profiles, planes = batches[0].profiles, batches[0].planes
+    assert profiles[0].queries.shape[0] == 1 and profiles[1].queries.shape[0] == 0  # only u1 searched
+    best_for_query = ranker.products[int(np.argmax(planes["sem_query"][0]))]
+    assert "LANTERN" in best_for_query.title
+    assert not planes["sem_query"][1].any()  # no search, no query signal
 
 
 def test_hand_set_blend_without_enough_data(store: Store, encoder) -> None:

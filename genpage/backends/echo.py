@@ -42,7 +42,7 @@ def prompt_products(messages_text: str) -> list[str]:
     block = messages_text.rsplit("Products:", 1)
     if len(block) < 2:
         return []
-    names = []
+    names: list[str] = []
     for line in block[1].splitlines()[1:]:
         match = _PRODUCT_LINE.match(line)
         if not match:

@@ -252,7 +252,7 @@ class LocalModel(ChatPrompts, TextModel):
         seconds = time.perf_counter() - start
         prompt_len = encoded["input_ids"].shape[1]
         stop_ids = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id}
-        results = []
+        results: list[GenerationResult] = []
         for row, prefill in zip(output, prefills, strict=True):
             new = row[prompt_len:].tolist()
             count = next((n for n, tok in enumerate(new) if tok in stop_ids), len(new))

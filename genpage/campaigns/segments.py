@@ -95,7 +95,7 @@ def all_user_ids(store: Store) -> list[str]:
 
 def interaction_matrix(store: Store, user_ids: Sequence[str], item_ids: Sequence[str]) -> object:
     """(users, items) scipy CSR of event-type weights summed over each user's events with known products."""
-    import scipy.sparse as sp  # type: ignore[import-untyped]
+    import scipy.sparse as sp
 
     user_index = {u: i for i, u in enumerate(user_ids)}
     item_index = {p: i for i, p in enumerate(item_ids)}
@@ -122,7 +122,7 @@ def user_profile_vectors(store: Store, encoder: Encoder) -> tuple[list[str], np.
     item_ids, item_vectors = embed_products(store, encoder, products)
     user_ids = all_user_ids(store)
     weights = interaction_matrix(store, user_ids, item_ids)
-    profiles = np.asarray(weights @ item_vectors, dtype=np.float32)  # type: ignore[operator]
+    profiles = np.asarray(weights @ item_vectors, dtype=np.float32)
     norms = np.linalg.norm(profiles, axis=1, keepdims=True)
     profiles = np.divide(profiles, norms, out=np.zeros_like(profiles), where=norms > 0)
     return user_ids, profiles, weights, [p.category for p in products]
@@ -136,7 +136,7 @@ def auto_k(n_users: int) -> int:
 
 def cluster(vectors: np.ndarray, k: int, *, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(labels, centroids) of K-means on unit vectors (KMeans, or MiniBatchKMeans for many users)."""
-    from sklearn.cluster import KMeans, MiniBatchKMeans  # type: ignore[import-untyped]
+    from sklearn.cluster import KMeans, MiniBatchKMeans
 
     if k <= 1 or len(vectors) <= 1:
         return np.zeros(len(vectors), dtype=np.int64), vectors.mean(axis=0, keepdims=True)
@@ -190,7 +190,7 @@ def _unique_names(tops: list[list[str]]) -> list[str]:
 
 def _category_columns(weights: object, categories: Sequence[str], titles: Sequence[str]) -> tuple[object, list[str]]:
     """(users, labels) weight matrix over category labels; theme words of titles when the catalogue has none."""
-    import scipy.sparse as sp  # type: ignore[import-untyped]
+    import scipy.sparse as sp
 
     labels = list(categories)
     if all(is_catch_all(c) for c in labels):
@@ -203,7 +203,7 @@ def _category_columns(weights: object, categories: Sequence[str], titles: Sequen
         (np.ones(len(labels), np.float32), (np.arange(len(labels)), [index[c] for c in labels])),
         shape=(len(labels), len(names)),
     )
-    return weights @ onehot, names  # type: ignore[operator]
+    return weights @ onehot, names
 
 
 def build_segmentation(store: Store, encoder: Encoder, k: int | None = None, *, random_state: int = 0) -> Segmentation:

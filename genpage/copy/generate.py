@@ -532,7 +532,7 @@ def _best_candidates(
 def _sample_options(request: GenerationRequest, round_: int) -> GenerationOptions:
     """The sampling options for a request's extra candidates: its stop strings and words kept."""
     kept = request.options.model_dump(include={"stop", "avoid"})
-    return SAMPLE_OPTIONS.model_copy(update={**kept, "seed": SAMPLE_OPTIONS.seed + round_})
+    return SAMPLE_OPTIONS.model_copy(update={**kept, "seed": (SAMPLE_OPTIONS.seed or 0) + round_})
 
 
 def _settle(job: SectionJob, copy: SectionCopy | None, violations: list[str], model: str) -> None:

@@ -44,10 +44,10 @@ def co_interaction_pairs(
         if len(items) < 2:
             continue
         chosen = items if len(items) <= 30 else list(rng.choice(items, 30, replace=False))
-        for a in range(len(chosen)):
-            b = int(rng.integers(0, len(chosen) - 1))
-            b = b + 1 if b >= a else b
-            key = (chosen[a], chosen[b]) if chosen[a] < chosen[b] else (chosen[b], chosen[a])
+        for i in range(len(chosen)):
+            j = int(rng.integers(0, len(chosen) - 1))
+            j = j + 1 if j >= i else j
+            key = (chosen[i], chosen[j]) if chosen[i] < chosen[j] else (chosen[j], chosen[i])
             counts[key] = counts.get(key, 0) + 1
     per_item: dict[str, int] = {}
     pairs = []

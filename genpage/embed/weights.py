@@ -172,7 +172,7 @@ def _convert_gguf(spec: ModelSpec, pieces: list[Path], target: Path) -> None:
         logger.info("converting %s from GGUF to safetensors (once)", spec.name)
         tokenizer = AutoTokenizer.from_pretrained(str(tmp_path), gguf_file=gguf_name)
         model = AutoModelForCausalLM.from_pretrained(str(tmp_path), gguf_file=gguf_name, dtype=torch.float32)
-        model.hf_quantizer = None
+        setattr(model, "hf_quantizer", None)  # noqa: B010 - the attribute is typed as not optional
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         out_dir = tmp_path / "model"

@@ -112,6 +112,8 @@ class History:
     item_factors: np.ndarray | None = None
     queries: dict[str, list[str]] = field(default_factory=dict)
     now: float = 0.0  # the latest event's day
+    # user_vectors transposed and dense, when small enough (DENSE_LIMIT): a faster neighbour product
+    user_vectors_t: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_items(self) -> int:
@@ -157,7 +159,7 @@ class History:
             now=float(days.max()) if len(days) else 0.0,
         )
         if shape[0] * shape[1] <= DENSE_LIMIT:
-            history._user_vectors_t = np.ascontiguousarray(user_vectors.T.toarray())
+            history.user_vectors_t = np.ascontiguousarray(user_vectors.T.toarray())
         return history
 
     # ------------------------------------------------------------------ per-batch pieces
@@ -188,7 +190,7 @@ class History:
         if not known.any() or self.user_vectors.shape[0] < 2:
             return out
         vectors = self.user_vectors[rows[known]]
-        dense_t = self.__dict__.get("_user_vectors_t")
+        dense_t = self.user_vectors_t
         sims = vectors @ dense_t if dense_t is not None else (vectors @ self.user_vectors.T).toarray()
         sims[np.arange(len(sims)), rows[known]] = 0.0
         k = min(NEIGHBOUR_USERS, sims.shape[1] - 1)
@@ -284,7 +286,7 @@ def feature_block(
             "ui_interact": dense(history.interact),
             "als": (
                 np.where(known, history.user_factors[safe] @ history.item_factors.T, 0.0)
-                if history.user_factors is not None
+                if history.user_factors is not None and history.item_factors is not None
                 else np.zeros((n, m), np.float32)
             ),
         }
@@ -326,7 +328,7 @@ def _event_tables(
 
 def _user_item_matrices(
     known: pd.DataFrame, buys: pd.DataFrame, ui: pd.DataFrame, shape: tuple[int, int]
-) -> dict[str, sp.csr_matrix]:
+) -> dict[str, Any]:
     """The (users, items) matrices: baskets, times, quantities, decayed baskets, other events, returns."""
 
     def mat(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> sp.csr_matrix:
@@ -351,7 +353,7 @@ def _user_item_matrices(
     }
 
 
-def _user_stats(per_basket: pd.DataFrame, ui: pd.DataFrame, n_users: int) -> dict[str, np.ndarray]:
+def _user_stats(per_basket: pd.DataFrame, ui: pd.DataFrame, n_users: int) -> dict[str, Any]:
     """Per user: baskets, first and last basket day, share of lines that repeat an earlier basket's item."""
     u_baskets = np.zeros(n_users)
     u_last = np.full(n_users, np.nan)
@@ -370,7 +372,7 @@ def _user_stats(per_basket: pd.DataFrame, ui: pd.DataFrame, n_users: int) -> dic
     return {"u_baskets": u_baskets, "u_last_t": u_last, "u_first_t": u_first, "u_repeat_share": u_repeat_share}
 
 
-def _item_stats(ui: pd.DataFrame, n_items: int) -> dict[str, np.ndarray]:
+def _item_stats(ui: pd.DataFrame, n_items: int) -> dict[str, Any]:
     """Per item: buyers, the (smoothed) share who rebuy it and the mean days between their purchases."""
     ii = ui["i"].to_numpy()
     i_buyers = np.bincount(ii, minlength=n_items).astype(np.float64)

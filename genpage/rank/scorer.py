@@ -17,7 +17,7 @@ def fit_scorer(x: np.ndarray, y: np.ndarray, users: np.ndarray, weight: np.ndarr
     try:
         import lightgbm
     except ImportError:
-        lightgbm = None
+        lightgbm = None  # type: ignore[assignment]
     if lightgbm is not None:
         has_positive = np.isin(users, np.unique(users[y]))
         x, y, users = x[has_positive], y[has_positive], users[has_positive]

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 EVENT_TYPES = ("view", "click", "add_to_cart", "purchase", "search", "review", "return")
 EventType = Literal["view", "click", "add_to_cart", "purchase", "search", "review", "return"]
 CopyLevel = Literal["theme", "segment", "user"]
+MAX_QUANTITY = 1_000_000_000  # an event's quantity, either sign: sums stay inside SQLite's 64-bit integers
 
 
 def _http_url_or_none(value: Any) -> str | None:
@@ -29,7 +30,9 @@ def _http_url_or_none(value: Any) -> str | None:
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # allow_inf_nan=False: every float a user supplies (a price, a value, a rating, a campaign's boost or min_spend)
+    # must be a finite number; "inf" or NaN would otherwise load and reach pages and JSON.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class Product(_Input):
@@ -74,7 +77,7 @@ class Event(_Input):
     type: EventType
     item_id: str | None = None
     query: str | None = None
-    quantity: int = 1
+    quantity: int = Field(default=1, ge=-MAX_QUANTITY, le=MAX_QUANTITY)
     value: float | None = None
     timestamp: datetime
     rating: float | None = Field(default=None, ge=0, le=5)

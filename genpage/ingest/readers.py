@@ -120,6 +120,7 @@ class _Raw:
     columns: list[str]
     rows: list[_Row]
     malformed: list[InvalidRow]
+    nan_is_missing: bool = False  # pandas marks a missing value NaN; in a text file NaN is a value (and refused)
 
 
 def detect_format(path: Path) -> str:
@@ -204,7 +205,7 @@ def _read_frame(frame: Any, name: str) -> _Raw:
     columns = [str(c) for c in frame.columns]
     records = frame.to_dict("records")
     rows: list[_Row] = [(i, None, {str(k): v for k, v in r.items()}) for i, r in enumerate(records, start=1)]
-    return _Raw(name, columns, rows, [])
+    return _Raw(name, columns, rows, [], nan_is_missing=True)
 
 
 def _read_source(source: Any, fmt: str | None) -> _Raw:
@@ -245,13 +246,13 @@ def _read_source(source: Any, fmt: str | None) -> _Raw:
 # ------------------------------------------------------------------ mapping and validating rows
 
 
-def _is_empty(value: Any) -> bool:
+def _is_empty(value: Any, nan_is_missing: bool) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
         return not value.strip()
     if isinstance(value, float):
-        return math.isnan(value)
+        return nan_is_missing and math.isnan(value)
     return type(value).__name__ in ("NAType", "NaTType")
 
 
@@ -305,14 +306,14 @@ def _check_columns(raw: _Raw, kind: str, mapping: ColumnMapping) -> None:
         )
 
 
-def _to_fields(values: dict[str, Any], kind: str, mapping: ColumnMapping) -> dict[str, Any]:
+def _to_fields(values: dict[str, Any], kind: str, mapping: ColumnMapping, nan_is_missing: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     attributes: dict[str, Any] = {}
     user_fields = User.model_fields
     for column, value in values.items():
         target = mapping.columns.get(column, column)
         value = _native(value)
-        if target is None or _is_empty(value):
+        if target is None or _is_empty(value, nan_is_missing):
             continue
         if kind == "users" and target.startswith("attributes."):
             attributes[target.split(".", 1)[1]] = value
@@ -402,7 +403,8 @@ def _prepare_file(source: Any, kind: str | None, fmt: str | None, mapping: Colum
     _check_columns(raw, kind, mapping)
     batch = _Validated(IngestReport(source=raw.name, kind=kind, rows_read=len(raw.rows) + len(raw.malformed)))
     batch.report.invalid.extend(raw.malformed)
-    _validate(batch, kind, ((r, ln, _to_fields(v, kind, mapping)) for r, ln, v in raw.rows), raw.name)
+    rows = ((r, ln, _to_fields(v, kind, mapping, raw.nan_is_missing)) for r, ln, v in raw.rows)
+    _validate(batch, kind, rows, raw.name)
     batch.report.invalid.sort(key=lambda bad: bad.row or 0)
     return batch
 

@@ -22,10 +22,12 @@ import logging
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from genpage.errors import IngestError
 from genpage.ingest.presets.base import PresetRows
+from genpage.schemas import MAX_QUANTITY
 
 logger = logging.getLogger(__name__)
 
@@ -192,10 +194,15 @@ def _clean(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     frame["Quantity"] = pd.to_numeric(frame["Quantity"], errors="coerce")
     frame["UnitPrice"] = pd.to_numeric(frame["UnitPrice"], errors="coerce")
     frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"], errors="coerce", format="mixed")
-    broken = frame["Quantity"].isna() | frame["UnitPrice"].isna() | frame["InvoiceDate"].isna()
+    bad = {  # missing, unreadable or not a finite number ("inf" parses as a float), or a quantity past any order
+        "Quantity": ~np.isfinite(frame["Quantity"]) | (frame["Quantity"].abs() > MAX_QUANTITY),
+        "UnitPrice": ~np.isfinite(frame["UnitPrice"]),
+        "InvoiceDate": frame["InvoiceDate"].isna(),
+    }
+    broken = bad["Quantity"] | bad["UnitPrice"] | bad["InvoiceDate"]
     if broken.any():
         row = int(broken.to_numpy().nonzero()[0][0]) + 1
-        column = next(c for c in ("Quantity", "UnitPrice", "InvoiceDate") if pd.isna(frame[c].iloc[row - 1]))
+        column = next(c for c, mask in bad.items() if mask.iloc[row - 1])
         raise IngestError(
             f"{path.name} row {row} (line {row + 1}), field {column!r}: not a valid value "
             f"({int(broken.sum())} such rows); fix the file before ingesting",

@@ -1,0 +1,143 @@
+"""Hostile input at ingest (issue 18): non-finite and out-of-range numbers, files that look like the wrong kind,
+errors that must name the file, row and field, control and bidi characters, over-long text."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from genpage.errors import IngestError
+from genpage.ingest import ingest
+from genpage.schemas import Audience, Campaign
+from genpage.store import Store
+
+GOOD = {"id": "p1", "title": "Zinc Watering Can", "price": 24.5}
+EVENT = {"user_id": "u1", "type": "purchase", "item_id": "p1", "quantity": 1, "value": 9.5,
+         "timestamp": "2026-10-01T10:00:00"}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    with Store(tmp_path / "store.sqlite") as s:
+        yield s
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "genpage.cli", "ingest", *args, "--db", str(tmp_path / "cli.sqlite")],
+                          capture_output=True, text=True, timeout=120)
+
+
+def refused(store: Store, source: object, **kwargs: object) -> IngestError:
+    before = store.counts()
+    with pytest.raises(IngestError) as info:
+        ingest(store, source, **kwargs)
+    assert store.counts() == before, "a refused ingest must leave the store unchanged"
+    return info.value
+
+
+# ------------------------------------------------------------------ 1. non-finite numbers
+
+
+def _write_price(tmp_path: Path, fmt: str, price: object) -> object:
+    """A two-row products source whose second row has `price` (written in the format's own spelling)."""
+    if fmt == "csv":
+        path = tmp_path / "products.csv"
+        path.write_text(f"id,title,price\np1,Bowl,2.5\np2,Cup,{price}\n", encoding="utf-8")
+        return path
+    if fmt == "jsonl":
+        path = tmp_path / "products.jsonl"
+        path.write_text('{"id": "p1", "title": "Bowl", "price": 2.5}\n'
+                        f'{{"id": "p2", "title": "Cup", "price": {price}}}\n', encoding="utf-8")
+        return path
+    if fmt == "json":
+        path = tmp_path / "products.json"
+        path.write_text('[{"id": "p1", "title": "Bowl", "price": 2.5}, '
+                        f'{{"id": "p2", "title": "Cup", "price": {price}}}]', encoding="utf-8")
+        return path
+    frame = pd.DataFrame([{"id": "p1", "title": "Bowl", "price": 2.5}, {"id": "p2", "title": "Cup", "price": price}])
+    if fmt == "dataframe":
+        return frame
+    path = tmp_path / "products.parquet"
+    frame.to_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize(("fmt", "price"), [
+    ("csv", "inf"), ("csv", "Infinity"), ("csv", "nan"), ("csv", "-inf"),
+    ("jsonl", "Infinity"), ("jsonl", "NaN"), ("json", "Infinity"), ("json", "NaN"),
+    ("parquet", float("inf")), ("dataframe", float("inf")), ("dataframe", float("-inf")),
+])
+def test_non_finite_price_is_refused_in_every_format(store: Store, tmp_path: Path, fmt: str, price: object) -> None:
+    source = _write_price(tmp_path, fmt, price)
+    err = refused(store, source)
+    assert (err.row, err.field) == (2, "price")
+    assert "field 'price': Input should be a finite number" in str(err)
+    name = "DataFrame" if fmt == "dataframe" else Path(str(source)).name
+    assert str(err).startswith(f"{name} row 2")
+    report = ingest(store, source, skip_invalid=True)  # the row is skippable like any invalid row
+    assert report.loaded == {"products": 1} and store.product("p2") is None
+
+
+@pytest.mark.parametrize(("field", "value"), [("value", "inf"), ("value", "nan"), ("value", "-inf"),
+                                              ("rating", "inf"), ("quantity", "inf")])
+def test_non_finite_event_numbers_are_refused(store: Store, tmp_path: Path, field: str, value: str) -> None:
+    row = {k: v for k, v in EVENT.items() if k != field} | {field: value}
+    if field == "rating":
+        row["type"] = "review"
+    path = tmp_path / "events.jsonl"
+    text = json.dumps(row).replace(f'"{value}"', {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}[value])
+    path.write_text(text + "\n", encoding="utf-8")
+    err = refused(store, path)
+    assert (err.row, err.field) == (1, field), str(err)
+    write_csv(tmp_path / "events.csv", [row])
+    err = refused(store, tmp_path / "events.csv")
+    assert (err.row, err.field) == (1, field), str(err)
+
+
+def test_campaign_numbers_must_be_finite() -> None:
+    for bad in ("inf", float("inf"), float("nan")):
+        with pytest.raises(ValidationError, match="finite number"):
+            Audience(min_spend=bad)
+        with pytest.raises(ValidationError, match="boost"):
+            Campaign(name="x", boost=bad)
+    assert Audience(min_spend="12.5").min_spend == 12.5
+
+
+def test_quantity_too_large_for_the_store_is_an_invalid_row(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps(EVENT) + "\n" + json.dumps(EVENT | {"quantity": 10**20}) + "\n", encoding="utf-8")
+    err = refused(store, path)  # was an OverflowError from SQLite, after validation
+    assert (err.row, err.field) == (2, "quantity")
+    assert ingest(store, path, skip_invalid=True).loaded["events"] == 1
+
+
+def test_preset_refuses_non_finite_quantity_and_price(store: Store, tmp_path: Path) -> None:
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    good = "536365,85123A,WHITE HANGING HEART,6,12/1/2010 8:26,2.55,17850,United Kingdom\n"
+    for line, column in [("536366,85123B,RED HEART,inf,12/1/2010 8:26,2.55,17850,United Kingdom\n", "Quantity"),
+                         ("536366,85123B,RED HEART,2,12/1/2010 8:26,inf,17850,United Kingdom\n", "UnitPrice")]:
+        path = tmp_path / "retail.csv"
+        path.write_text(header + good + line, encoding="utf-8")
+        err = refused(store, path, preset="online-retail")
+        assert (err.row, err.field) == (2, column), str(err)
+        assert f"retail.csv row 2 (line 3), field {column!r}" in str(err)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path

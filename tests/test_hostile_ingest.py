@@ -138,6 +138,37 @@ def test_preset_refuses_non_finite_quantity_and_price(store: Store, tmp_path: Pa
         assert f"retail.csv row 2 (line 3), field {column!r}" in str(err)
 
 
+# ------------------------------------------------------------------ 2. the wrong kind
+
+
+def test_broken_catalogue_is_not_loaded_as_users(tmp_path: Path) -> None:
+    path = tmp_path / "missing_col.csv"
+    path.write_text("id,description,price\np1,A fine bowl,3.5\n", encoding="utf-8")
+    result = cli(tmp_path, str(path))
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("genpage: error: ")
+    assert "products (missing column 'title')" in result.stderr
+    assert "users" in result.stderr and "--kind" in result.stderr
+    with Store(tmp_path / "cli.sqlite") as s:
+        assert s.counts() == {"products": 0, "users": 0, "events": 0}
+    # the user can still say what it is
+    assert cli(tmp_path, str(path), "--kind", "users").returncode == 0
+
+
+def test_broken_events_name_what_they_miss(store: Store, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "clicks.csv", [{"user_id": "u1", "type": "view", "item_id": "p1"}])
+    err = refused(store, path)
+    assert "events (missing column 'timestamp')" in str(err) and "kind=" in str(err)
+    path = write_csv(tmp_path / "stuff.csv", [{"sku": "a", "price": "2"}])
+    err = refused(store, path)
+    assert "products (missing columns 'id', 'title')" in str(err)
+
+
+def test_plain_users_file_is_still_inferred(store: Store, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "customers.csv", [{"id": "u1", "country": "France", "segment": "loyal"}])
+    assert ingest(store, path).kind == "users"
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path

@@ -42,6 +42,8 @@ KINDS = ("products", "users", "events")
 FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
 MODELS: dict[str, type[BaseModel]] = {"products": Product, "users": User, "events": Event}
 REQUIRED = {"products": ("id", "title"), "users": ("id",), "events": ("user_id", "type", "timestamp")}
+# The columns only a catalogue or only events have (users take any column as an attribute: they have none of their own)
+_OWN_COLUMNS = {"products": set(Product.model_fields) - set(User.model_fields), "events": set(Event.model_fields)}
 _SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
              ".parquet": "parquet", ".pq": "parquet"}
 
@@ -261,22 +263,43 @@ def _native(value: Any) -> Any:
 
 
 def infer_kind(columns: Iterable[str], name: str = "") -> str:
-    """products if there is a title, events if there are type + timestamp, users if there is an id."""
-    cols = set(columns)
+    """products if there is a title, events if there are type + timestamp (or user_id + timestamp), else the kind the
+    file is named after (products.csv ...), else users if there is an id and none of a catalogue's or events' own
+    columns. A file with some of those but not their required columns is refused, naming what each kind it could be
+    lacks: read as users, a catalogue without its title would load as shoppers with price attributes."""
+    cols = list(dict.fromkeys(columns))
     if "title" in cols:
         return "products"
-    if {"type", "timestamp"} <= cols or {"user_id", "timestamp"} <= cols:
+    if {"type", "timestamp"} <= set(cols) or {"user_id", "timestamp"} <= set(cols):
         return "events"
     stem = Path(name).name.split(".")[0].lower()
     if stem in KINDS:
         return stem
-    if "id" in cols:
+    could_be = [kind for kind, own in _OWN_COLUMNS.items()
+                if own & set(cols) and not (kind == "events" and "id" in cols)]  # an event has no id
+    if "id" in cols and not could_be:
         return "users"
+    found = ", ".join(cols) or "none"
+    if not could_be:
+        raise IngestError(
+            f"cannot tell whether {name or 'the source'} holds products, users or events from its columns "
+            f"({found}); pass kind= (--kind) or map a column to id / title / timestamp",
+            source=name,
+        )
+    options = [f"{kind} (missing {_quoted_columns([c for c in REQUIRED[kind] if c not in cols])})" for kind in could_be]
+    attributes = [c for c in cols if c not in User.model_fields]
+    if "id" in cols:
+        options.append(f"users (with {_quoted_columns(attributes)} kept as attributes)")
     raise IngestError(
-        f"cannot tell whether {name or 'the source'} holds products, users or events from its columns "
-        f"({', '.join(sorted(cols)) or 'none'}); pass kind= (--kind) or map a column to id / title / timestamp",
+        f"cannot tell what {name or 'the source'} holds from its columns ({found}): it could be "
+        f"{' or '.join(options)}; add the missing columns (or map them with a mapping, --mapping), or say which it "
+        f"is with kind= (--kind)",
         source=name,
     )
+
+
+def _quoted_columns(names: list[str]) -> str:
+    return ("column " if len(names) == 1 else "columns ") + ", ".join(map(repr, names))
 
 
 def _check_columns(raw: _Raw, kind: str, mapping: ColumnMapping) -> None:

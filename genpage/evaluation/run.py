@@ -162,13 +162,25 @@ def run_evaluation(
 
 
 def baseline_methods(split: Split, base_vectors: np.ndarray, *, tune: bool, k: int) -> tuple[list[Method], dict]:
-    """The baselines of `genpage.evaluation.baselines`, ALS and BPR tuned on a validation split (or at their first
-    grid point), with the chosen parameters and fit seconds."""
+    """The baselines of `genpage.evaluation.baselines` and `nbr_baselines`; ALS, BPR, recent popularity, TIFU-KNN
+    and UP-CF@r tuned on a validation split (or at their first grid point), with the chosen parameters and fit
+    seconds."""
     from genpage.evaluation import baselines as base_methods
+    from genpage.evaluation import nbr_baselines as nbr
 
     methods = [base_methods.popularity(split), base_methods.rebuy(split), base_methods.item_knn(split),
                base_methods.text_similarity(split, base_vectors)]  # fmt: skip
     meta: dict[str, Any] = {}
+    methods.append(nbr.top_freq(split))
+    for name in ("recent-popularity", "tifu-knn", "up-cf@r"):  # the next-basket reality check's baselines
+        t0 = time.perf_counter()
+        if tune:
+            method, meta[name] = nbr.tuned(name, split, base_vectors, k=k)
+        else:
+            meta[name] = dict(nbr.GRIDS[name][0])
+            method = nbr.BUILDERS[name](split, meta[name])
+        meta[name]["seconds"] = time.perf_counter() - t0
+        methods.append(method)
     for kind in ("als", "bpr"):
         t0 = time.perf_counter()
         if tune:

@@ -7,6 +7,7 @@ Output, in `out_dir`:
     pages/<user>.json      the Page as JSON
     manifest.sqlite        one row per user: done / failed (+ error), and the run's campaign and settings hashes
     summary.json           the BatchSummary of the last run
+    run.lock               locked (fcntl.flock) by the run in progress: a second run on the folder refuses
 
 Crash safety: a page is written to a hidden temp file in pages/, fsynced and renamed into place, and only then
 marked done in the manifest (SQLite, synchronous=FULL). After a crash at any moment, `resume=True` skips the users
@@ -15,10 +16,11 @@ simply overwritten (rendering is deterministic). So every page ends up present e
 generated twice. A user whose page fails is recorded as failed with the error, and the run goes on.
 
 Engines: "local" runs the stages in this process (workers=1) or in `workers` spawned processes, each with its own
-Engine built from the same Config (they share the SQLite store, and with it the copy cache); "ray" runs them on
-Ray Data: `map_batches` with an actor that holds one Engine (encoder and generator loaded once per actor), the
-driver writing pages and manifest. Copy is batched per chunk of `batch_size` users and cached by section content,
-so a section shown to many shoppers is written once per run.
+Engine built from the same Config (they share the SQLite store, and with it the copy cache; they die with the
+process that started them, SIGKILL included); "ray" runs them on Ray Data: `map_batches` with an actor that holds
+one Engine (encoder and generator loaded once per actor), the driver writing pages and manifest. Copy is batched
+per chunk of `batch_size` users and cached by section content, so a section shown to many shoppers is written
+once per run.
 """
 
 from __future__ import annotations
@@ -29,10 +31,13 @@ import json
 import logging
 import os
 import re
+import signal
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,6 +57,7 @@ logger = logging.getLogger(__name__)
 MANIFEST = "manifest.sqlite"
 PAGES = "pages"
 SUMMARY = "summary.json"
+LOCK = "run.lock"  # held (fcntl.flock) by the live run of the folder
 FATAL = (ConfigError, ModelNotAvailableError, ChecksumError)  # not one user's problem: stop the run
 SETTINGS_THAT_SHAPE_PAGES = ("encoder", "generator", "backend", "copy_level", "shop_name", "locale", "sections",
                              "items_per_section", "openai_model", "banned_words")
@@ -274,7 +280,41 @@ def _local_results(engine: Engine, todo: list[str], campaign: Campaign | None,
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(config_data: dict[str, Any], campaign_data: dict[str, Any] | None, threads: int) -> None:
+PR_SET_PDEATHSIG = 1  # prctl(2) option: the signal a process gets when its parent dies
+
+
+def die_with_parent(parent_pid: int, poll_seconds: float = 1.0) -> None:
+    """End this process (SIGKILL) as soon as `parent_pid`, the process that started it, ends, however it ends.
+
+    A worker holds a whole Engine (gigabytes with a real model); a batch killed with SIGKILL must not leave it
+    running, reparented to PID 1. On Linux the kernel sends the parent-death signal (prctl PR_SET_PDEATHSIG). It
+    fires when the *thread* that started this process exits: run_batch starts the workers from the thread that
+    runs it and shuts the pool down before it returns, so that thread outlives them. Elsewhere a daemon thread
+    polls the parent pid. Either way, a parent that died before this call (while the worker was importing) is
+    caught by the pid check below."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    if not armed:
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(poll_seconds)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="genpage-parent-watch", daemon=True).start()
+
+
+def _init_worker(config_data: dict[str, Any], campaign_data: dict[str, Any] | None, threads: int,
+                 parent_pid: int) -> None:
+    die_with_parent(parent_pid)
     os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import torch
@@ -300,7 +340,7 @@ def _process_results(config: Config, todo: list[str], campaign: Campaign | None,
     threads = max(1, (os.cpu_count() or 1) // workers)
     campaign_data = campaign.model_dump(mode="json") if campaign is not None else None
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
-                               initargs=(config.model_dump(mode="json"), campaign_data, threads))
+                               initargs=(config.model_dump(mode="json"), campaign_data, threads, os.getpid()))
     try:
         chunks = iter(_chunks(todo, batch_size))
         first = next(chunks, None)
@@ -408,6 +448,32 @@ def _open_manifest(out: Path, campaign: Campaign, config: Config, resume: bool) 
     return manifest
 
 
+@contextmanager
+def run_lock(out: Path) -> Iterator[None]:
+    """Hold `out`/run.lock (an exclusive fcntl.flock) for the whole run: a second run on the same folder refuses
+    with the first one's pid instead of writing pages and manifest beside it. The kernel drops the lock when the
+    holding process ends, SIGKILL included, so a killed run never blocks its --resume; its workers die with it
+    (die_with_parent), and they never write in `out` anyway (the run's own process writes pages and manifest)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: runs on one folder are not guarded
+        yield
+        return
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise BatchError(f"{out} is in use by another batch run (pid {holder}): wait for it to end or stop it, "
+                             "then run again (--resume finishes its pages)") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
+
+
 def _audience(engine: Engine, campaign: Campaign, limit: int | None) -> list[str]:
     segmentation = None
     if needs_segments(campaign.audience):
@@ -470,32 +536,33 @@ def run_batch(
     out = Path(out_dir)
     pages_dir = out / PAGES
     out.mkdir(parents=True, exist_ok=True)
-    manifest = _open_manifest(out, camp, engine.config, resume)
-    try:
-        pages_dir.mkdir(exist_ok=True)
-        if removed := _remove_temp_files(pages_dir):
-            logger.info("removed %d temp files left by an interrupted run", removed)
-        audience = _audience(engine, camp, limit)
-        done = {u for u, status in manifest.statuses().items() if status == "done"}
-        todo = [u for u in audience if u not in done]
-        summary = BatchSummary(campaign=camp.name, out_dir=str(out), engine=engine_kind, workers=workers,
-                               audience=len(audience), skipped=len(audience) - len(todo))
-        cache_before = _copy_cache_size(engine)
-        if engine_kind == "ray":
-            chunks = _ray_results(engine.config, todo, camp, batch_size, workers, ray_address, gpus_per_worker)
-        elif workers > 1 and len(todo) > batch_size:
-            chunks = _process_results(engine.config, todo, camp, batch_size, workers)
-        else:
-            chunks = _local_results(engine, todo, camp, batch_size)
-        _consume(chunks, summary, pages_dir, manifest, progress)
-        summary.copy_generated = _copy_cache_size(engine) - cache_before
-        summary.wall_seconds = round(time.perf_counter() - started, 3)
-        atomic_write(out / SUMMARY, json.dumps(summary.to_dict(), indent=2))
-        logger.info("batch %s: %d pages, %d failed, %.1f s", camp.name, summary.pages, summary.failures,
-                    summary.wall_seconds)
-        return summary
-    finally:
-        manifest.close()
+    with run_lock(out):
+        manifest = _open_manifest(out, camp, engine.config, resume)
+        try:
+            pages_dir.mkdir(exist_ok=True)
+            if removed := _remove_temp_files(pages_dir):
+                logger.info("removed %d temp files left by an interrupted run", removed)
+            audience = _audience(engine, camp, limit)
+            done = {u for u, status in manifest.statuses().items() if status == "done"}
+            todo = [u for u in audience if u not in done]
+            summary = BatchSummary(campaign=camp.name, out_dir=str(out), engine=engine_kind, workers=workers,
+                                   audience=len(audience), skipped=len(audience) - len(todo))
+            cache_before = _copy_cache_size(engine)
+            if engine_kind == "ray":
+                chunks = _ray_results(engine.config, todo, camp, batch_size, workers, ray_address, gpus_per_worker)
+            elif workers > 1 and len(todo) > batch_size:
+                chunks = _process_results(engine.config, todo, camp, batch_size, workers)
+            else:
+                chunks = _local_results(engine, todo, camp, batch_size)
+            _consume(chunks, summary, pages_dir, manifest, progress)
+            summary.copy_generated = _copy_cache_size(engine) - cache_before
+            summary.wall_seconds = round(time.perf_counter() - started, 3)
+            atomic_write(out / SUMMARY, json.dumps(summary.to_dict(), indent=2))
+            logger.info("batch %s: %d pages, %d failed, %.1f s", camp.name, summary.pages, summary.failures,
+                        summary.wall_seconds)
+            return summary
+        finally:
+            manifest.close()
 
 
 def _stop_if_systematic(summary: BatchSummary, first: int = SYSTEMATIC_AFTER) -> None:

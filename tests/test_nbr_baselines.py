@@ -76,3 +76,24 @@ def test_up_cf_matches_the_formula():
     w_ab = 1 / (3**0.5 * 2**0.5)  # |{y}| / (|I_A|^0.5 |I_B|^0.5)
     # A's last basket {z} with weight w(A, A) = 1, B's last basket {y, w} with w(A, B)
     assert scores == pytest.approx([0.0, w_ab, 1.0, w_ab], abs=1e-5)
+
+
+def test_global_split_trains_on_nothing_after_the_cut():
+    from genpage.evaluation.protocol import Split, split_global
+
+    events = split().train
+    train, held = split_global(events, test_share=0.45)  # 7 lines: the cut falls after day 3's basket
+    cut = to_days(pd.Series([START + timedelta(days=4)]))[0] - 0.5  # noon timestamps: the cut is day 4's midnight
+    assert (to_days(train["timestamp"]) < cut).all() and len(train) == 4  # days 1, 2, 3
+    # A and B both bought before the cut; each is tested on their first basket after it
+    assert dict(zip(held["user_id"], held["items"], strict=True)) == {"A": ["z"], "B": ["w", "y"]}
+    assert Split.of(events, ITEMS, kind="global").held["user_id"].tolist() == ["A"]  # default cut: 10 % after
+
+
+def test_trend_counts_only_days_before_the_basket():
+    from genpage.rank.features import History
+
+    history = History.build(split().train, ITEMS)
+    day4 = to_days(pd.Series([START + timedelta(days=4)]))[0]
+    trend = history.trend_counts(np.array([day4]), window=2)[0]
+    assert trend.tolist() == [1, 1, 0, 0]  # day 2 {y} and day 3 {x}; day 4's own basket {y, w} is not counted

@@ -18,6 +18,7 @@ from genpage.evaluation.metrics import (
     ndcg_at_k,
     recall_at_k,
 )
+from genpage.events import basket_keys, to_days
 from genpage.rank.split import split_last_basket
 
 logger = logging.getLogger(__name__)
@@ -51,9 +52,44 @@ class Split:
     item_ids: list[str]
 
     @classmethod
-    def of(cls, events: pd.DataFrame, item_ids: list[str]) -> Split:
-        train, held = split_last_basket(events)
+    def of(cls, events: pd.DataFrame, item_ids: list[str], kind: str = "last-basket") -> Split:
+        """`kind` "last-basket": each shopper's latest basket held out, everything else trains (other shoppers'
+        later events included); "global": everything before a cut time trains (`split_global`)."""
+        if kind not in SPLITS:
+            raise ValueError(f"unknown split {kind!r}; choose one of {', '.join(SPLITS)}")
+        train, held = split_last_basket(events) if kind == "last-basket" else split_global(events)
         return cls(train=train, held=held, item_ids=list(item_ids))
+
+
+SPLITS = ("last-basket", "global")
+GLOBAL_TEST_SHARE = 0.1  # the last tenth of the purchase lines, by time, is after the cut
+
+
+def split_global(events: pd.DataFrame, test_share: float = GLOBAL_TEST_SHARE) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(events strictly before the cut day, held-out baskets): the cut is the first day after the day by which
+    1 - `test_share` of the purchase lines happened; every shopper with a basket before the cut and one after it
+    is tested on their first basket after it. Nothing after the cut trains, so no shopper's future (nor the
+    catalogue's) is seen. The held-out frame has the shape of `split_last_basket`'s."""
+    frame = events.copy()
+    frame["user_id"] = frame["user_id"].astype(str)
+    days = pd.Series(to_days(frame["timestamp"]), index=frame.index)
+    buys = frame[frame["type"] == "purchase"]
+    cut = float(np.floor(np.quantile(days[buys.index], 1.0 - test_share))) + 1.0  # a day boundary
+    before = frame[days < cut]
+    after = buys[days[buys.index] >= cut].copy()
+    after["basket"] = basket_keys(after).to_numpy()
+    after["day"] = days[after.index]
+    trained = set(before.loc[before["type"] == "purchase", "user_id"])
+    after = after[after["user_id"].isin(trained)]
+    per_basket = after.groupby(["user_id", "basket"])["day"].max().reset_index()
+    first = per_basket.sort_values(["user_id", "day", "basket"]).groupby("user_id").head(1)
+    keys = set(zip(first["user_id"], first["basket"], strict=False))
+    lines = after[[key in keys for key in zip(after["user_id"], after["basket"], strict=False)]]
+    items = lines.groupby("user_id")["item_id"].agg(lambda s: sorted(set(map(str, s))))
+    held = pd.DataFrame({"user_id": items.index, "items": items.to_numpy(),
+                         "timestamp": lines.groupby("user_id")["timestamp"].max().reindex(items.index).to_numpy()})
+    held["day"] = held["user_id"].map(dict(zip(first["user_id"], first["day"], strict=False))).astype(float)
+    return before.reset_index(drop=True), held.reset_index(drop=True)
 
 
 def _rank_of(scores: np.ndarray, order_head: np.ndarray, targets: np.ndarray) -> float:

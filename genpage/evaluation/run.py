@@ -101,8 +101,10 @@ def run_evaluation(
     timing: bool = True,
     k: int = 10,
     home: Any = None,
+    split_kind: str = "last-basket",
 ) -> dict[str, Any]:
-    """Split, fit every method, evaluate: the JSON document of bench/ranking.py plus a printable "table".
+    """Split (`split_kind`: "last-basket" or "global", see `Split.of`), fit every method, evaluate: the JSON
+    document of bench/ranking.py plus a printable "table".
 
     `embed(encoder) -> (items, dim) vectors` lets the caller cache product embeddings (store or .npy)."""
     from genpage.embed.encoder import embed_products, load_encoder
@@ -110,7 +112,7 @@ def run_evaluation(
 
     started = time.perf_counter()
     embed = embed or (lambda enc: embed_products(None, enc, products)[1])
-    split = Split.of(events, [p.id for p in products])
+    split = Split.of(events, [p.id for p in products], kind=split_kind)
     if split.held.empty:
         from genpage.errors import GenpageError
 
@@ -148,6 +150,7 @@ def run_evaluation(
         "encoder": base_encoder.name,
         "finetuned_encoder": finetuned_name,
         "test_users": len(split.held),
+        "split": split_kind,
         "baseline_params": meta,
     }
     summary = versus_best_baseline(results, k)

@@ -178,8 +178,9 @@ class History:
         return np.array([self.user_index.get(u, -1) for u in user_ids], dtype=np.int64)
 
     def trend_counts(self, days: np.ndarray, window: int = TREND_DAYS) -> np.ndarray:
-        """(batch, items) purchases in the `window` days before each day."""
-        end = np.clip(np.floor(days).astype(np.int64) - self.day0 + 1, 0, self.daily_cum.shape[1] - 1)
+        """(batch, items) purchases in the `window` days strictly before each day (not on it: a basket on day d
+        must not see purchases of its own day, some of which came after it)."""
+        end = np.clip(np.floor(days).astype(np.int64) - self.day0, 0, self.daily_cum.shape[1] - 1)
         start = np.clip(end - window, 0, None)
         return (self.daily_cum[:, end] - self.daily_cum[:, start]).T
 

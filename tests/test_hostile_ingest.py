@@ -169,6 +169,48 @@ def test_plain_users_file_is_still_inferred(store: Store, tmp_path: Path) -> Non
     assert ingest(store, path).kind == "users"
 
 
+# ------------------------------------------------------------------ 3. errors that name the row and field
+
+
+def test_non_utf8_names_the_row_and_field(store: Store, tmp_path: Path) -> None:
+    lines = [f"p{n},Bowl {n}" for n in range(1, 3001)]
+    lines[1999] = "p2000,Caf\u00e9 Bowl"  # far past the first chunk the decoder reads
+    path = tmp_path / "products.csv"
+    path.write_bytes(("id,title\n" + "\n".join(lines) + "\n").encode("latin-1"))
+    err = refused(store, path)
+    assert str(err).startswith("products.csv row 2000 (line 2001), field 'title': "
+                               "the value is not UTF-8 text (byte 0xe9")
+    report = ingest(store, path, skip_invalid=True)
+    assert report.loaded == {"products": 2999} and store.product("p2000") is None
+
+
+def test_non_utf8_header_names_the_line(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "products.csv"
+    path.write_bytes("id,titl\u00e9\np1,Bowl\n".encode("latin-1"))
+    err = refused(store, path)
+    assert str(err).startswith("products.csv line 1 (the header) is not UTF-8 text (byte 0xe9")
+
+
+def test_wrong_format_names_the_first_row(tmp_path: Path) -> None:
+    for name in ("products.csv", "things.csv"):
+        path = tmp_path / name
+        path.write_text("id,title,price\np1,Bowl,3\n", encoding="utf-8")
+        result = cli(tmp_path, str(path), "--format", "jsonl")
+        assert result.returncode == 1
+        assert result.stderr.startswith(f"genpage: error: {name} row 1 (line 1): bad JSON"), result.stderr
+        assert "could be read as jsonl" in result.stderr
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+def test_csv_error_names_the_row_and_line(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from genpage.ingest import formats
+
+    monkeypatch.setattr(formats, "CSV_FIELD_LIMIT", 10)  # the csv module's own error, raised part way through a file
+    path = write_csv(tmp_path / "products.csv", [GOOD | {"title": "Bowl"}, GOOD | {"id": "p2", "title": "x" * 20}])
+    err = refused(store, path)
+    assert str(err).startswith("products.csv row 2 (line 3): cannot read it as CSV: field larger than field limit")
+    assert err.row == 2

@@ -15,8 +15,6 @@ user is created) and products that are not in the catalogue (kept, counted as a 
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
 import json
 import logging
@@ -31,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from genpage.errors import IngestError
+from genpage.ingest.formats import InvalidRow, RawSource, read_source
 from genpage.ingest.mapping import ColumnMapping
 from genpage.ingest.presets import PresetRows, get_preset
 from genpage.schemas import Event, Product, User
@@ -39,37 +38,10 @@ from genpage.store import Store, iso_time
 logger = logging.getLogger(__name__)
 
 KINDS = ("products", "users", "events")
-FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
 MODELS: dict[str, type[BaseModel]] = {"products": Product, "users": User, "events": Event}
 REQUIRED = {"products": ("id", "title"), "users": ("id",), "events": ("user_id", "type", "timestamp")}
 # The columns only a catalogue or only events have (users take any column as an attribute: they have none of their own)
 _OWN_COLUMNS = {"products": set(Product.model_fields) - set(User.model_fields), "events": set(Event.model_fields)}
-_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
-             ".parquet": "parquet", ".pq": "parquet"}
-
-
-class InvalidRow(BaseModel):
-    """One row that failed validation: where it is and what is wrong with it."""
-
-    source: str
-    row: int | None = None  # 1-based data row (the header is not a row)
-    line: int | None = None  # 1-based line of the file where the row starts (text formats)
-    field: str | None = None
-    message: str
-
-    @property
-    def where(self) -> str:
-        text = self.source
-        if self.row is not None:
-            text += f" row {self.row}"
-            if self.line is not None:
-                text += f" (line {self.line})"
-        if self.field:
-            text += f", field {self.field!r}"
-        return text
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
 
 
 class IngestReport(BaseModel):
@@ -108,141 +80,6 @@ class IngestReport(BaseModel):
         lines += [f"  note: {n}" for n in self.notes]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
-
-
-# ------------------------------------------------------------------ reading sources
-
-
-_Row = tuple[int, "int | None", dict[str, Any]]  # (1-based data row, line or None, values)
-
-
-@dataclass
-class _Raw:
-    name: str
-    columns: list[str]
-    rows: list[_Row]
-    malformed: list[InvalidRow]
-    nan_is_missing: bool = False  # pandas marks a missing value NaN; in a text file NaN is a value (and refused)
-
-
-def detect_format(path: Path) -> str:
-    """The format of a file from its extension (a trailing .gz is looked through)."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] == ".gz":
-        suffixes = suffixes[:-1]
-    fmt = _SUFFIXES.get(suffixes[-1]) if suffixes else None
-    if fmt is None:
-        raise IngestError(
-            f"cannot tell the format of {path.name} from its extension; name it .csv, .tsv, .jsonl, .json or "
-            f".parquet (optionally .gz), or pass fmt= (--format) one of {', '.join(FORMATS)}",
-            source=str(path),
-        )
-    return fmt
-
-
-def _open_text(path: Path) -> Any:
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return path.open("r", encoding="utf-8-sig", newline="")
-
-
-def _read_csv(path: Path, delimiter: str) -> _Raw:
-    rows: list[_Row] = []
-    malformed: list[InvalidRow] = []
-    with _open_text(path) as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        header = [h.strip() for h in next(reader, [])]
-        if not any(header):
-            raise IngestError(f"{path.name} is empty: the first line must name the columns", source=str(path))
-        last_line, row = reader.line_num, 0
-        for record in reader:
-            start, last_line = last_line + 1, reader.line_num
-            if not any(cell.strip() for cell in record):
-                continue
-            row += 1
-            if len(record) != len(header):
-                malformed.append(InvalidRow(source=path.name, row=row, line=start,
-                                            message=f"has {len(record)} values but the header has {len(header)}"))
-                continue
-            rows.append((row, start, dict(zip(header, record, strict=True))))
-    return _Raw(path.name, header, rows, malformed)
-
-
-def _read_jsonl(path: Path) -> _Raw:
-    rows: list[_Row] = []
-    malformed: list[InvalidRow] = []
-    columns: dict[str, None] = {}
-    with _open_text(path) as fh:
-        row = 0
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            row += 1
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                malformed.append(InvalidRow(source=path.name, row=row, line=line_no,
-                                            message=f"bad JSON: {exc.msg} at column {exc.colno}"))
-                continue
-            if not isinstance(value, dict):
-                malformed.append(InvalidRow(source=path.name, row=row, line=line_no,
-                                            message=f"expected a JSON object, got {type(value).__name__}"))
-                continue
-            columns.update(dict.fromkeys(value))
-            rows.append((row, line_no, value))
-    return _Raw(path.name, list(columns), rows, malformed)
-
-
-def _read_json(path: Path) -> _Raw:
-    with _open_text(path) as fh:
-        data = json.load(fh)
-    if not isinstance(data, list) or not all(isinstance(v, dict) for v in data):
-        raise IngestError(f"{path.name} must hold a JSON array of objects (or use .jsonl)", source=str(path))
-    columns = list(dict.fromkeys(k for v in data for k in v))
-    rows: list[_Row] = [(i, None, v) for i, v in enumerate(data, start=1)]
-    return _Raw(path.name, columns, rows, [])
-
-
-def _read_frame(frame: Any, name: str) -> _Raw:
-    columns = [str(c) for c in frame.columns]
-    records = frame.to_dict("records")
-    rows: list[_Row] = [(i, None, {str(k): v for k, v in r.items()}) for i, r in enumerate(records, start=1)]
-    return _Raw(name, columns, rows, [], nan_is_missing=True)
-
-
-def _read_source(source: Any, fmt: str | None) -> _Raw:
-    if not isinstance(source, (str, Path)):
-        if hasattr(source, "to_dict") and hasattr(source, "columns"):
-            return _read_frame(source, "DataFrame")
-        raise IngestError(f"cannot ingest a {type(source).__name__}: pass a file path or a pandas DataFrame")
-    path = Path(source)
-    if path.is_dir():
-        raise IngestError(f"{path} is a folder: load a shop folder (products.*, users.*, events.*) with "
-                          f"ingest_directory()", source=str(path))
-    if not path.exists():
-        raise IngestError(f"{path} does not exist", source=str(path))
-    fmt = (fmt or detect_format(path)).lower()
-    if fmt not in FORMATS:
-        raise IngestError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", source=str(path))
-    try:
-        if fmt in ("csv", "tsv"):
-            return _read_csv(path, "\t" if fmt == "tsv" else ",")
-        if fmt == "jsonl":
-            return _read_jsonl(path)
-        if fmt == "json":
-            return _read_json(path)
-        import pandas as pd
-
-        return _read_frame(pd.read_parquet(path), path.name)
-    except IngestError:
-        raise
-    except UnicodeDecodeError as exc:
-        raise IngestError(f"{path.name} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                          f"re-save it as UTF-8", source=str(path)) from exc
-    except (csv.Error, json.JSONDecodeError) as exc:
-        raise IngestError(f"cannot read {path.name} as {fmt}: {exc}", source=str(path)) from exc
-    except Exception as exc:  # pyarrow, gzip and OS errors: the file is not what its name says
-        raise IngestError(f"cannot read {path.name} as {fmt}: {exc}", source=str(path)) from exc
 
 
 # ------------------------------------------------------------------ mapping and validating rows
@@ -302,7 +139,7 @@ def _quoted_columns(names: list[str]) -> str:
     return ("column " if len(names) == 1 else "columns ") + ", ".join(map(repr, names))
 
 
-def _check_columns(raw: _Raw, kind: str, mapping: ColumnMapping) -> None:
+def _check_columns(raw: RawSource, kind: str, mapping: ColumnMapping) -> None:
     """Refuse a source that lacks a required column or has a column that maps to no field."""
     fields = set(MODELS[kind].model_fields)
     for column, target in mapping.columns.items():
@@ -418,7 +255,7 @@ def _validate(batch: _Validated, kind: str, rows: Iterable[tuple[int | None, int
 
 
 def _prepare_file(source: Any, kind: str | None, fmt: str | None, mapping: ColumnMapping) -> _Validated:
-    raw = _read_source(source, fmt)
+    raw = read_source(source, fmt)
     renamed = [mapping.columns.get(c, c) for c in raw.columns]
     kind = kind or mapping.kind or infer_kind([c for c in renamed if c] + list(mapping.constants), raw.name)
     if kind not in KINDS:

@@ -109,6 +109,16 @@ def test_non_finite_event_numbers_are_refused(store: Store, tmp_path: Path, fiel
     assert (err.row, err.field) == (1, field), str(err)
 
 
+def test_non_finite_user_attribute_is_refused(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "users.jsonl"
+    path.write_text('{"id": "u1", "segment": "loyal"}\n{"id": "u2", "lifetime_value": Infinity}\n', encoding="utf-8")
+    err = refused(store, path)  # was stored as the attribute text "inf"
+    assert (err.row, err.field) == (2, "attributes.lifetime_value"), str(err)
+    frame = pd.DataFrame([{"id": "u1", "score": 1.5}, {"id": "u2", "score": float("-inf")}, {"id": "u3"}])
+    err = refused(store, frame)
+    assert (err.row, err.field) == (2, "attributes.score"), str(err)
+
+
 def test_campaign_numbers_must_be_finite() -> None:
     for bad in ("inf", float("inf"), float("nan")):
         with pytest.raises(ValidationError, match="finite number"):

@@ -193,9 +193,15 @@ def _to_fields(values: dict[str, Any], kind: str, mapping: ColumnMapping, nan_is
         if attributes or given is not None:
             merged = dict(given) if isinstance(given, dict) else {}
             merged.update(attributes)
-            out["attributes"] = {k: v if isinstance(v, str) else json.dumps(v) if isinstance(v, (list, dict))
-                                 else str(v) for k, v in merged.items()}
+            out["attributes"] = {k: _attribute_text(v) for k, v in merged.items()}
     return out
+
+
+def _attribute_text(value: Any) -> Any:
+    """A user attribute as text; a non-finite number is left a number, for the model to refuse (not the text "inf")."""
+    if isinstance(value, str) or (isinstance(value, float) and not math.isfinite(value)):
+        return value
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
 
 
 def _invalid(exc: ValidationError, name: str, row: int | None, line: int | None, kind: str) -> InvalidRow:

@@ -3,14 +3,17 @@
     app = create_app(engine, campaigns_dir="campaigns/")
     serve(engine, port=8000)                          # what `genpage serve` runs
 
-Routes: `/` (index: search box, sample shoppers per segment), `/u/{user_id}` (the page; `?campaign=NAME`,
-`?toolbar=0` for the bare customer page), `/u/{user_id}.json` (Page.model_dump), `/healthz`.
-It is meant for 127.0.0.1: there is no authentication.
+Routes (GET and HEAD): `/` (index: search box, sample shoppers per segment), `/u/{user_id}` (the page;
+`?campaign=NAME`, `?toolbar=0` for the bare customer page), `/u/{user_id}.json` (Page.model_dump), `/healthz`.
+A user id may hold `/` (written %2F in links) and is at most MAX_USER_ID_LENGTH characters (414 past that). A
+campaign file that does not validate is a 422 naming the file, line and field; every response carries
+SECURITY_HEADERS. It is meant for 127.0.0.1: there is no authentication.
 """
 
 from __future__ import annotations
 
 import logging
+import stat
 import threading
 import time
 import webbrowser
@@ -23,9 +26,11 @@ from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from genpage.campaigns.files import load_campaign
-from genpage.errors import GenpageError
+from genpage.errors import CampaignError, GenpageError
 from genpage.page import render_page, render_template
 from genpage.schemas import Campaign, Page
 from genpage.store import Store
@@ -37,7 +42,17 @@ SAMPLES_PER_SEGMENT = 5
 MAX_SEGMENTS = 6
 MAX_SEARCH_RESULTS = 50
 COLD_START_DEMO_USER = "new-visitor"  # an id with no history: its page shows the cold-start sections
+MAX_USER_ID_LENGTH = 256  # characters of a user id in a path; longer is 414
 _NO_STORE = {"Cache-Control": "no-store"}
+# No script runs on genpage's pages (the JSON-LD block is data, not run), so scripts stay off ('none' by default).
+# Styles need 'unsafe-inline': the stylesheet is one inline <style> that varies with the campaign's theme, and each
+# placeholder card sets its hue in a style="" attribute, which a hash cannot allow without 'unsafe-hashes'.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; img-src http: https: data:; style-src 'unsafe-inline'; "
+                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # links to product pages must not tell the shop whose preview it was
+}
 
 
 class PageEngine(Protocol):
@@ -55,49 +70,69 @@ class CampaignFolder:
     """The campaign files of a folder, re-read when a file changes. Bad files are kept as errors, not raised."""
 
     folder: Path | None
-    _stamp: tuple[tuple[str, float], ...] = ()
-    campaigns: dict[str, Campaign] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
+    _stamp: tuple[tuple[str, int, int], ...] = ()
+    campaigns: dict[str, Campaign] = field(default_factory=dict)  # by the campaign's name
+    by_stem: dict[str, Campaign] = field(default_factory=dict)  # by its file's stem
+    errors: dict[str, str] = field(default_factory=dict)  # file name -> why it could not be read
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _files(self) -> list[Path]:
+    def _files(self) -> list[tuple[Path, int, int]]:
+        """(path, mtime in ns, size) of each campaign file; a file that vanishes while listed is left out."""
         if self.folder is None or not self.folder.is_dir():
             return []
-        return sorted(p for p in self.folder.iterdir() if p.suffix.lower() in CAMPAIGN_SUFFIXES and p.is_file())
+        try:
+            paths = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in CAMPAIGN_SUFFIXES)
+        except OSError as exc:  # removed or unreadable since: no campaigns until it is back
+            logger.warning("cannot list the campaign folder %s: %s", self.folder, exc)
+            return []
+        found = []
+        for path in paths:
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                found.append((path, info.st_mtime_ns, info.st_size))
+        return found
 
     def refresh(self) -> None:
         files = self._files()
-        stamp = tuple((str(p), p.stat().st_mtime) for p in files)
+        stamp = tuple((str(p), mtime, size) for p, mtime, size in files)
         with self._lock:
             if stamp == self._stamp:
                 return
             campaigns: dict[str, Campaign] = {}
+            by_stem: dict[str, Campaign] = {}
             errors: dict[str, str] = {}
-            for path in files:
+            for path, _, _ in files:
                 try:
                     campaign = load_campaign(path)
-                except GenpageError as exc:
+                except CampaignError as exc:
                     errors[path.name] = str(exc)
                     logger.warning("skipping campaign file %s: %s", path, exc)
                     continue
-                campaigns[campaign.name] = campaign
-            self.campaigns, self.errors, self._stamp = campaigns, errors, stamp
+                campaigns[campaign.name] = by_stem[path.stem] = campaign
+            self.campaigns, self.by_stem, self.errors, self._stamp = campaigns, by_stem, errors, stamp
 
     def names(self) -> list[str]:
         self.refresh()
         return sorted(self.campaigns)
 
     def get(self, name: str | None) -> Campaign | None:
-        """The campaign called `name` (its `name` field or its file's stem); None for no name; 404 if unknown."""
+        """The campaign called `name` (its `name` field or its file's stem); None for no name; 404 if unknown,
+        422 (naming the file, line and field) if `name` is a file that does not validate."""
         if not name:
             return None
         self.refresh()
-        if name in self.campaigns:
-            return self.campaigns[name]
-        for path_text, _ in self._stamp:
-            if Path(path_text).stem == name:
-                return load_campaign(path_text)
-        known = ", ".join(sorted(self.campaigns)) or "none"
+        with self._lock:
+            campaigns, by_stem, errors = self.campaigns, self.by_stem, self.errors
+        found = campaigns.get(name) or by_stem.get(name)
+        if found is not None:
+            return found
+        bad = next((file for file in errors if name in (file, Path(file).stem)), None)
+        if bad is not None:
+            raise HTTPException(422, f"campaign file {bad} is not valid: {errors[bad]}")
+        known = ", ".join(sorted(campaigns)) or "none"
         raise HTTPException(404, f"no campaign called {name!r} (known: {known}); add a .yaml file to the folder")
 
 
@@ -199,31 +234,65 @@ def _user_url(user_id: str, campaign: str | None, suffix: str = "") -> str:
 
 
 # ---------------------------------------------------------------------- the app
+class HardenedResponses:
+    """ASGI middleware: SECURITY_HEADERS on every response, and no body on an answer to HEAD."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        head = scope["method"] == "HEAD"
+
+        async def send_hardened(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            elif message["type"] == "http.response.body" and head:
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app(scope, receive, send_hardened)
+
+
+def _checked_user_id(user_id: str) -> str:
+    if not user_id:
+        raise HTTPException(404, "no user id: use /u/<user id>")
+    if len(user_id) > MAX_USER_ID_LENGTH:
+        raise HTTPException(414, f"a user id is at most {MAX_USER_ID_LENGTH} characters (this one: {len(user_id)})")
+    return user_id
+
+
 def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -> FastAPI:
     """The preview server's FastAPI app over `engine` (anything with `.store` and `.build_page`)."""
     app = FastAPI(title="genpage preview", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(HardenedResponses)
     folder = CampaignFolder(Path(campaigns_dir) if campaigns_dir else None)
     samples = _SampleCache(engine)
+    read = ["GET", "HEAD"]
 
     def build(user_id: str, campaign_name: str | None) -> Page:
         campaign = folder.get(campaign_name)
         try:
-            return engine.build_page(user_id, campaign=campaign, strict=False)
+            return engine.build_page(_checked_user_id(user_id), campaign=campaign, strict=False)
         except GenpageError as exc:
             raise HTTPException(400, str(exc)) from exc
 
-    @app.get("/healthz")
+    @app.api_route("/healthz", methods=read)
     def healthz() -> dict[str, Any]:
         store = engine.store
         products = store.query("SELECT COUNT(*) FROM products")[0][0]
         users = store.query("SELECT COUNT(*) FROM users")[0][0]
         return {"status": "ok", "products": products, "users": users, "campaigns": len(folder.names())}
 
-    @app.get("/", response_class=HTMLResponse)
+    @app.api_route("/", methods=read, response_class=HTMLResponse)
     def index(q: str = Query("", max_length=200), campaign: str = Query("", max_length=200)) -> HTMLResponse:
         query = q.strip()
         if campaign:
-            folder.get(campaign)  # 404 for an unknown name
+            folder.get(campaign)  # 404 for an unknown name, 422 for a file that does not validate
         groups: list[dict[str, Any]]
         if query:
             found = search_users(engine.store, query)
@@ -245,13 +314,13 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
         )
         return HTMLResponse(html, headers=_NO_STORE)
 
-    # registered before /u/{user_id} so that "12347.json" is not taken for a user id
-    @app.get("/u/{user_id}.json")
+    # registered before /u/{user_id} so that "12347.json" is not taken for a user id; `:path` lets an id hold "/"
+    @app.api_route("/u/{user_id:path}.json", methods=read)
     def user_page_json(user_id: str, campaign: str = Query("", max_length=200)) -> JSONResponse:
         page = build(user_id, campaign or None)
         return JSONResponse(page.model_dump(mode="json", by_alias=True), headers=_NO_STORE)
 
-    @app.get("/u/{user_id}", response_class=HTMLResponse)
+    @app.api_route("/u/{user_id:path}", methods=read, response_class=HTMLResponse)
     def user_page(user_id: str, campaign: str = Query("", max_length=200), toolbar: int = 1) -> HTMLResponse:
         page = build(user_id, campaign or None)
         preview = None

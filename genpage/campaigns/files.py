@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from genpage.config import YamlRefusedError, load_yaml_document
 from genpage.errors import CampaignError
 from genpage.schemas import Campaign
 
@@ -16,27 +18,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-
-def _yaml_lines(text: str) -> dict[tuple[str, ...], int]:
-    """Map each key path in a YAML document to its 1-based line, for error messages."""
-    import yaml
-
-    lines: dict[tuple[str, ...], int] = {}
-
-    def walk(node: Any, path: tuple[str, ...]) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*path, str(key.value))
-                lines[sub] = key.start_mark.line + 1
-                walk(value, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, value in enumerate(node.value):
-                sub = (*path, str(index))
-                lines[sub] = value.start_mark.line + 1
-                walk(value, sub)
-
-    walk(yaml.compose(text), ())
-    return lines
+MAX_PROBLEMS = 10  # validation problems listed in one error (an audience of 200,000 bad ids would list them all)
+LineOf = Callable[[tuple[str, ...]], "int | None"]  # the 1-based line of a key path, if known
 
 
 def _toml_lines(text: str) -> dict[tuple[str, ...], int]:
@@ -53,36 +36,46 @@ def _toml_lines(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
-def parse_campaign(text: str, *, source: str = "<campaign>", fmt: str = "yaml") -> Campaign:
-    """Parse campaign text; CampaignError names `source`, the line and the field on any problem."""
+def _read(text: str, source: str, fmt: str) -> tuple[Any, LineOf]:
+    """(data, the line of a key path) of campaign text; CampaignError for text that is not YAML/TOML or that
+    the YAML reader refuses (anchors, aliases, deep nesting)."""
+    import yaml
+
     try:
         if fmt == "toml":
-            data = tomllib.loads(text)
             lines = _toml_lines(text)
-        else:
-            import yaml
-
-            data = yaml.safe_load(text)
-            lines = _yaml_lines(text) if data else {}
-    except Exception as exc:  # yaml.YAMLError / TOMLDecodeError carry their own position
+            return tomllib.loads(text), lines.get
+        document = load_yaml_document(text)
+        return document.data, document.line_of
+    except YamlRefusedError as exc:
+        raise CampaignError(f"{source}: {exc}") from exc
+    except (yaml.YAMLError, ValueError) as exc:  # TOMLDecodeError is a ValueError; YAML errors carry a mark
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or str(exc) or type(exc).__name__
         raise CampaignError(f"{source}: {where}not valid {fmt.upper()}: {problem}") from exc
+
+
+def parse_campaign(text: str, *, source: str = "<campaign>", fmt: str = "yaml") -> Campaign:
+    """Parse campaign text; CampaignError names `source`, the line and the field on any problem."""
+    data, line_of = _read(text, source, fmt)
     if not isinstance(data, dict):
         raise CampaignError(f"{source}: a campaign file must hold a mapping of fields (name, brief, audience ...)")
+    prefix: tuple[str, ...] = ()
     if isinstance(data.get("campaign"), dict) and len(data) == 1:
-        data = data["campaign"]
-        lines = {path[1:]: n for path, n in lines.items() if path[:1] == ("campaign",)}
+        data, prefix = data["campaign"], ("campaign",)
     try:
         return Campaign.model_validate(data)
     except ValidationError as exc:
+        errors = exc.errors()
         problems = []
-        for err in exc.errors():
+        for err in errors[:MAX_PROBLEMS]:
             path = tuple(str(p) for p in err["loc"])
-            line = next((lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in lines), None)
+            line = next((n for n in (line_of(prefix + path[:k]) for k in range(len(path), 0, -1)) if n), None)
             where = f"line {line}, " if line else ""
             problems.append(f"{source}: {where}field '{'.'.join(path) or '(top)'}': {err['msg']}")
+        if len(errors) > MAX_PROBLEMS:
+            problems.append(f"{source}: ... and {len(errors) - MAX_PROBLEMS} more")
         raise CampaignError("\n".join(problems)) from exc
 
 
@@ -99,4 +92,10 @@ def load_campaign(path: str | Path) -> Campaign:
     if not path.is_file():
         raise CampaignError(f"campaign file {path} does not exist")
     fmt = "toml" if path.suffix.lower() == ".toml" else "yaml"
-    return parse_campaign(path.read_text(encoding="utf-8"), source=str(path), fmt=fmt)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CampaignError(f"{path}: not UTF-8 text (byte {exc.start}): save the file as UTF-8") from exc
+    except OSError as exc:
+        raise CampaignError(f"cannot read campaign file {path}: {exc.strerror or exc}") from exc
+    return parse_campaign(text, source=str(path), fmt=fmt)

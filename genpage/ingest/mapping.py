@@ -50,9 +50,9 @@ def load_mapping(path: str | Path) -> ColumnMapping:
         if suffix == ".json":
             data = json.loads(text)
         elif suffix in (".yaml", ".yml"):
-            import yaml
+            from genpage.config import load_yaml
 
-            data = yaml.safe_load(text)
+            data = load_yaml(text)
         elif suffix == ".toml":
             from genpage.config import tomllib
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from genpage.config import YamlRefusedError, load_yaml_document
 from genpage.errors import CampaignError
 from genpage.schemas import Campaign
+from genpage.yamlsafe import YamlRefusedError, load_yaml_document
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -50,7 +50,7 @@ def load_mapping(path: str | Path) -> ColumnMapping:
         if suffix == ".json":
             data = json.loads(text)
         elif suffix in (".yaml", ".yml"):
-            from genpage.config import load_yaml
+            from genpage.yamlsafe import load_yaml
 
             data = load_yaml(text)
         elif suffix == ".toml":

@@ -173,7 +173,10 @@ def tifu_knn(split: Split, params: dict[str, Any], *, train: pd.DataFrame | None
     vectors = _tifu_vectors(baskets, int(params["n_groups"]), float(params["r_b"]), float(params["r_g"]))
     k = min(int(params["k"]), baskets.n_users)
     _, neighbours = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(vectors).kneighbors(vectors)
-    neighbour_mean = vectors[neighbours].mean(axis=1)
+    rows = np.repeat(np.arange(len(neighbours)), neighbours.shape[1])
+    averaging = sp.csr_matrix((np.full(neighbours.size, 1.0 / k), (rows, neighbours.ravel())),
+                              shape=(len(vectors), len(vectors)))  # fmt: skip
+    neighbour_mean = averaging @ vectors  # each shopper's k nearest, averaged
     alpha = float(params["alpha"])
     predicted = alpha * vectors + (1.0 - alpha) * neighbour_mean
     tie = _tie_break(baskets.popularity())

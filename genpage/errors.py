@@ -31,6 +31,20 @@ class IngestError(GenpageError):
         self.field = field
 
 
+class StoreError(GenpageError):
+    """The store cannot be used as asked: it does not exist, is not a genpage store, or lacks what is needed."""
+
+
+class StoreNotFoundError(StoreError):
+    """A command that reads the store was pointed at a file that does not exist (a mistyped --db?); names the
+    path and the `genpage ingest` that makes it. Reading never creates a store."""
+
+
+class EmptyStoreError(StoreError):
+    """The store lacks the data a task needs (no products to show, no baskets to learn from); says what to
+    ingest."""
+
+
 class UnknownUserError(GenpageError):
     """The user id is not in the store (raised only with strict=True)."""
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from genpage.errors import StoreError, StoreNotFoundError
 from genpage.schemas import Event, Product, User
 
 logger = logging.getLogger(__name__)
@@ -98,21 +99,49 @@ def iso_time(ts: datetime | None) -> str | None:
 
 
 class Store:
-    """The SQLite store. `Store(path)` opens (creating and migrating) the database file."""
+    """The SQLite store. `Store(path)` opens (creating and migrating) the database file; `Store(path, create=False)`
+    opens an existing store only (what every reader does): a missing file raises StoreNotFoundError and a file that
+    is not a genpage store StoreError, and neither is created or changed."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, create: bool = True):
         self.path = Path(path)
-        if str(path) != ":memory:":
+        in_memory = str(path) == ":memory:"
+        if not in_memory and not create and not self.path.is_file():
+            raise StoreNotFoundError(f"no store at {path}: create it with `genpage ingest <data file or shop folder> "
+                                     f"--db {path}`, or check the path")
+        if not in_memory and create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        reader = not create and not in_memory  # mode=rw: SQLite itself never creates the file
+        target = f"{self.path.resolve().as_uri()}?mode=rw" if reader else str(path)
+        self._conn = sqlite3.connect(target, uri=reader, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
+        try:
+            if reader:
+                self._check_is_store()
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.OperationalError as exc:  # unreadable, locked ...
+            self._conn.close()
+            raise StoreError(f"cannot open the store {path} (SQLite: {exc})") from None
+        except sqlite3.DatabaseError as exc:  # not an SQLite file at all
+            self._conn.close()
+            raise StoreError(f"{path} is not a genpage store (SQLite: {exc}): point --db at a store that "
+                             "`genpage ingest` made") from None
+        except StoreError:
+            self._conn.close()
+            raise
         self._in_tx = False
         self.version = 0  # bumped on every committed write of data (not of caches); derived state keys on it
         self._migrate()
+
+    def _check_is_store(self) -> None:
+        """Refuse an existing file that is not a genpage store (a CSV, an empty file, another app's database)."""
+        found = self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'")
+        if found.fetchone() is None:
+            raise StoreError(f"{self.path} is not a genpage store (it has no genpage tables): point --db at a "
+                             "store that `genpage ingest` made")
 
     # ------------------------------------------------------------------ plumbing
     def close(self) -> None:

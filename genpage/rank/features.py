@@ -221,6 +221,16 @@ def _als_factors(baskets: sp.csr_matrix) -> tuple[np.ndarray | None, np.ndarray 
     return np.ascontiguousarray(model.user_factors, np.float32), np.ascontiguousarray(model.item_factors, np.float32)
 
 
+def _rows_of(matrix: sp.csr_matrix, safe: np.ndarray) -> sp.csr_matrix:
+    """The users' rows of a (users, items) matrix; all empty when the history has no user (no events yet)."""
+    return matrix[safe] if matrix.shape[0] else sp.csr_matrix((len(safe), matrix.shape[1]), dtype=matrix.dtype)
+
+
+def _values_of(values: np.ndarray, safe: np.ndarray) -> np.ndarray:
+    """The users' entries of a per-user array; zeros when the history has no user (they are masked as unknown)."""
+    return values[safe] if len(values) else np.zeros(len(safe))
+
+
 def _product(rows: sp.csr_matrix, matrix: sp.csr_matrix | np.ndarray) -> np.ndarray:
     result = rows.astype(np.float32) @ matrix
     return np.asarray(result.toarray() if sp.issparse(result) else result, dtype=np.float32)
@@ -239,24 +249,26 @@ def feature_block(
     known = (rows >= 0)[:, None]
 
     def dense(matrix: sp.csr_matrix) -> np.ndarray:
-        return np.where(known, matrix[safe].toarray(), 0.0).astype(np.float32)
+        return np.where(known, _rows_of(matrix, safe).toarray(), 0.0).astype(np.float32)
 
     baskets, last_t, first_t = dense(history.baskets), dense(history.last_t), dense(history.first_t)
     bought = baskets > 0
     now = days[:, None].astype(np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
-        u_baskets = np.where(rows >= 0, history.u_baskets[safe], 0.0)
-        u_last = np.where(rows >= 0, history.u_last_t[safe], np.nan)
-        u_gap = (u_last - np.where(rows >= 0, history.u_first_t[safe], np.nan)) / np.maximum(u_baskets - 1, 1)
+        u_baskets = np.where(rows >= 0, _values_of(history.u_baskets, safe), 0.0)
+        u_last = np.where(rows >= 0, _values_of(history.u_last_t, safe), np.nan)
+        u_first = np.where(rows >= 0, _values_of(history.u_first_t, safe), np.nan)
+        u_gap = (u_last - u_first) / np.maximum(u_baskets - 1, 1)
         u_gap = np.where(u_baskets > 1, u_gap, np.nan)
+        u_repeat = np.where(rows >= 0, _values_of(history.u_repeat_share, safe), 0.0)
         ui_days = np.where(bought, now - last_t, np.nan)
         ui_gap = np.where(baskets > 1, (last_t - first_t) / np.maximum(baskets - 1, 1), np.nan)
         trend = history.trend_counts(days)
         overall = history.daily_cum[:, -1] / max(history.daily_cum.shape[1] - 1, 1) * TREND_DAYS
         decay = dense(history.decay)
-        knn_user = _product(history.decay[safe], history.sim_user)
-        knn_basket = _product(history.decay[safe], history.sim_basket)
-        knn_last = _product(history.last_basket[safe], history.sim_basket)
+        knn_user = _product(_rows_of(history.decay, safe), history.sim_user)
+        knn_basket = _product(_rows_of(history.decay, safe), history.sim_basket)
+        knn_last = _product(_rows_of(history.last_basket, safe), history.sim_basket)
         planes: dict[str, np.ndarray] = {
             "ui_baskets": baskets,
             "ui_share": baskets / np.maximum(u_baskets, 1)[:, None],
@@ -272,7 +284,7 @@ def feature_block(
             "u_gap": np.broadcast_to(u_gap[:, None], (n, m)),
             "u_rhythm": np.broadcast_to(((days - u_last) / u_gap)[:, None], (n, m)),
             "u_items": np.broadcast_to(bought.sum(axis=1, keepdims=True), (n, m)),
-            "u_repeat_share": np.broadcast_to(np.where(rows >= 0, history.u_repeat_share[safe], 0.0)[:, None], (n, m)),
+            "u_repeat_share": np.broadcast_to(u_repeat[:, None], (n, m)),
             "i_buyers": np.broadcast_to(np.log1p(history.i_buyers)[None, :], (n, m)),
             "i_trend": np.log1p(trend),
             "i_trend_ratio": (trend + 1.0) / (overall[None, :] + 1.0),
@@ -317,7 +329,7 @@ def _event_tables(
         },
         index=events.index,
     )
-    known = frame[frame["i"].notna()].astype({"i": "int64"})
+    known = frame[frame["i"].notna()].astype({"u": "int64", "i": "int64"})  # typed even with no events
     buys = known[known["type"] == "purchase"].copy()
     buys["basket"] = basket_keys(events.loc[buys.index]).to_numpy()
     per_basket = buys.groupby(["u", "basket"], sort=False).agg(day=("day", "max")).reset_index()

@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from genpage.resources import templates_dir
-from genpage.schemas import Campaign, Page, PageItem, Section
+from genpage.schemas import CampaignView, Page, PageItem, Section
 from genpage.text import clean_name
 
 logger = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ def _nav(sections: list[dict[str, Any]], categories: list[str], limit: int = 8) 
     return links[:limit]
 
 
-def _theme(campaign: Campaign | None) -> dict[str, Any]:
+def _theme(campaign: CampaignView | None) -> dict[str, Any]:
     theme = campaign.theme if campaign else None
     primary = _color(theme.primary_color) if theme else None
     accent = _color(theme.accent_color) if theme else None

@@ -6,15 +6,17 @@ error, not silently dropped data. Output models (RankedItem, Section, Page ...) 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 EVENT_TYPES = ("view", "click", "add_to_cart", "purchase", "search", "review", "return")
 EventType = Literal["view", "click", "add_to_cart", "purchase", "search", "review", "return"]
 CopyLevel = Literal["theme", "segment", "user"]
 MAX_QUANTITY = 1_000_000_000  # an event's quantity, either sign: sums stay inside SQLite's 64-bit integers
+MAX_AMOUNT = 1e12  # a price or an event's value, either sign, in any currency: past this it is a data error
 
 
 def _http_url_or_none(value: Any) -> str | None:
@@ -29,6 +31,51 @@ def _http_url_or_none(value: Any) -> str | None:
     return text
 
 
+# Limits on the text of a row being ingested (docs/using.md, "Ingest limits"): they apply when a model is validated
+# with context=INGEST_CONTEXT, as genpage.ingest does; a model built in code or read back from the store is cleaned
+# but not limited, so a store filled under other limits still reads. The validators read the limits when they run,
+# so a program may change them before it ingests: `genpage.schemas.MAX_TITLE_CHARS = 500`.
+INGEST_CONTEXT = {"ingest": True}
+MAX_TITLE_CHARS = 300
+MAX_DESCRIPTION_CHARS = 20_000
+MAX_TEXT_CHARS = 2_000  # any other text field: an id, a category, a brand, a tag, a query, a URL, an attribute
+_LIMITS = {"title": "MAX_TITLE_CHARS", "description": "MAX_DESCRIPTION_CHARS"}
+_ID_FIELDS = ("id", "user_id", "item_id", "session_id")
+# Control characters (C0, DEL, C1) and the bidi embeddings, overrides and isolates (U+202A..E, U+2066..9), which
+# reorder the text after them on a page; the bidi marks (U+200E, U+200F, U+061C) open no scope and are kept.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_ONE_LINE: dict[int, str | None] = {
+    **dict.fromkeys([*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]),
+    **dict.fromkeys(map(ord, "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85"), " "),
+}
+_MULTILINE = _ONE_LINE | {ord("\n"): "\n"}
+
+
+def _safe_text(value: Any, info: ValidationInfo) -> Any:
+    """Before validation: a text field loses control and bidi-override characters (a line break or tab becomes a
+    space; a description keeps its line breaks). At ingest, an id holding one is refused, as is text over its limit."""
+    if isinstance(value, list):
+        return [_safe_text(v, info) for v in value]
+    if isinstance(value, dict):
+        return {_safe_text(k, info): _safe_text(v, info) for k, v in value.items()}
+    if not isinstance(value, str):
+        return value
+    name = info.field_name or ""
+    ingesting = bool(info.context and info.context.get("ingest"))
+    if _UNSAFE.search(value):
+        if name not in _ID_FIELDS:
+            value = value.replace("\r\n", "\n").translate(_MULTILINE if name == "description" else _ONE_LINE)
+        elif ingesting and _UNSAFE.search(value.strip()):  # an id is a key: changing it could merge two ids
+            raise ValueError("an id must not hold control or bidi-override characters")
+    if ingesting:
+        limit_name = _LIMITS.get(name, "MAX_TEXT_CHARS")
+        limit = globals()[limit_name]
+        if len(value) > limit:
+            raise ValueError(f"is {len(value):,} characters long, over the limit of {limit:,} "
+                             f"(genpage.schemas.{limit_name})")
+    return value
+
+
 class _Input(BaseModel):
     # allow_inf_nan=False: every float a user supplies (a price, a value, a rating, a campaign's boost or min_spend)
     # must be a finite number; "inf" or NaN would otherwise load and reach pages and JSON.
@@ -41,7 +88,7 @@ class Product(_Input):
     description: str = ""
     category: str = ""
     brand: str | None = None
-    price: float | None = Field(default=None, ge=0)
+    price: float | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     currency: str = Field(default="GBP", min_length=3, max_length=3)
     in_stock: bool = True
     url: str | None = None
@@ -50,6 +97,8 @@ class Product(_Input):
     tags: list[str] = Field(default_factory=list)
 
     _check_urls = field_validator("url", "image_url", mode="before")(_http_url_or_none)
+    _check_text = field_validator("id", "title", "description", "category", "brand", "currency", "url", "image_url",
+                                  "tags", mode="before")(_safe_text)
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -71,6 +120,8 @@ class User(_Input):
     country: str | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
 
+    _check_text = field_validator("id", "country", "attributes", mode="before")(_safe_text)
+
 
 class Event(_Input):
     user_id: str = Field(min_length=1)
@@ -78,10 +129,12 @@ class Event(_Input):
     item_id: str | None = None
     query: str | None = None
     quantity: int = Field(default=1, ge=-MAX_QUANTITY, le=MAX_QUANTITY)
-    value: float | None = None
+    value: float | None = Field(default=None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
     timestamp: datetime
     rating: float | None = Field(default=None, ge=0, le=5)
     session_id: str | None = None  # a visit or an invoice: events that belong together (evaluation holds them out)
+
+    _check_text = field_validator("user_id", "item_id", "query", "session_id", mode="before")(_safe_text)
 
     @model_validator(mode="after")
     def _needs_target(self) -> Event:
@@ -134,6 +187,20 @@ class Campaign(_Input):
         if self.starts and self.ends and self.ends < self.starts:
             raise ValueError("ends must not be before starts")
         return self
+
+    def view(self) -> CampaignView:
+        """What a page shows of this campaign."""
+        return CampaignView(name=self.name, brief=self.brief, theme=self.theme, locale=self.locale)
+
+
+class CampaignView(BaseModel):
+    """What a page shows of its campaign: name, brief, theme and locale. Never the audience: a shopper's page must
+    not carry the list of whom else the campaign is for (nor megabytes of ids in every page file)."""
+
+    name: str
+    brief: str = ""
+    theme: Theme = Field(default_factory=Theme)
+    locale: str = "en-GB"
 
 
 # ---------------------------------------------------------------- what the stages produce
@@ -237,12 +304,17 @@ class Page(BaseModel):
     shop_name: str
     sections: list[Section]
     categories: list[str] = Field(default_factory=list)
-    campaign: Campaign | None = None
+    campaign: CampaignView | None = None  # a Campaign given here is reduced to its view
     cold_start: bool = False
     generator: str = ""
     encoder: str = ""
     generated_at: datetime
     timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("campaign", mode="before")
+    @classmethod
+    def _campaign_view(cls, value: Any) -> Any:
+        return value.view() if isinstance(value, Campaign) else value
 
     @property
     def fallback_sections(self) -> list[str]:

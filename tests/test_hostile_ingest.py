@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from demo_shop import page_from_products
 from pydantic import ValidationError
 
+from genpage import schemas
 from genpage.errors import IngestError
 from genpage.ingest import ingest
-from genpage.schemas import Audience, Campaign
+from genpage.page import render_page
+from genpage.schemas import Audience, Campaign, Product
 from genpage.store import Store
 
 GOOD = {"id": "p1", "title": "Zinc Watering Can", "price": 24.5}
@@ -109,6 +112,16 @@ def test_non_finite_event_numbers_are_refused(store: Store, tmp_path: Path, fiel
     assert (err.row, err.field) == (1, field), str(err)
 
 
+def test_absurd_amounts_are_refused(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "products.csv"
+    path.write_text("id,title,price\np1,Bowl,2.5\np2,Cup,1e308\n", encoding="utf-8")
+    err = refused(store, path)  # finite, but a page printed it as a 309-digit price
+    assert (err.row, err.field) == (2, "price")
+    row = EVENT | {"value": -1e300}
+    err = refused(store, write_jsonl(tmp_path / "events.jsonl", [EVENT, row]))
+    assert (err.row, err.field) == (2, "value")
+
+
 def test_non_finite_user_attribute_is_refused(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "users.jsonl"
     path.write_text('{"id": "u1", "segment": "loyal"}\n{"id": "u2", "lifetime_value": Infinity}\n', encoding="utf-8")
@@ -182,6 +195,17 @@ def test_plain_users_file_is_still_inferred(store: Store, tmp_path: Path) -> Non
 # ------------------------------------------------------------------ 3. errors that name the row and field
 
 
+def test_oversized_csv_field_is_an_invalid_row(store: Store, tmp_path: Path) -> None:
+    rows = [{"id": "p1", "title": "Bowl", "description": "x" * 1_000_000},
+            {"id": "p2", "title": "Cup", "description": "ok"}]
+    path = write_csv(tmp_path / "products.csv", rows)
+    err = refused(store, path)
+    assert str(err).startswith("products.csv row 1 (line 2), field 'description': ")
+    assert "1,000,000 characters" in str(err)
+    report = ingest(store, path, skip_invalid=True)
+    assert report.loaded == {"products": 1} and [bad.row for bad in report.invalid] == [1]
+
+
 def test_non_utf8_names_the_row_and_field(store: Store, tmp_path: Path) -> None:
     lines = [f"p{n},Bowl {n}" for n in range(1, 3001)]
     lines[1999] = "p2000,Caf\u00e9 Bowl"  # far past the first chunk the decoder reads
@@ -209,6 +233,59 @@ def test_wrong_format_names_the_first_row(tmp_path: Path) -> None:
         assert result.returncode == 1
         assert result.stderr.startswith(f"genpage: error: {name} row 1 (line 1): bad JSON"), result.stderr
         assert "could be read as jsonl" in result.stderr
+
+
+# ------------------------------------------------------------------ 4. control characters, bidi, length
+
+
+def test_control_and_bidi_characters_are_stripped(store: Store, tmp_path: Path) -> None:
+    rows = [{"id": "p1", "title": "Zinc\x00 Can\u202e\x07", "description": "Line one\r\nLine\x1b two\u2066",
+             "category": "Gar\x00den", "brand": "\u202dAcme", "tags": "a\x00;b\u2067"}]
+    ingest(store, write_jsonl(tmp_path / "products.jsonl", rows))
+    product = store.product("p1")
+    assert (product.title, product.category, product.brand, product.tags) == ("Zinc Can", "Garden", "Acme", ["a", "b"])
+    assert product.description == "Line one\nLine two"
+    users = write_csv(tmp_path / "users.csv", [{"id": "u1", "country": "Fr\u202eance", "seg\x00ment": "lo\x00yal"}])
+    ingest(store, users)
+    assert store.user("u1").country == "France" and store.user("u1").attributes == {"segment": "loyal"}
+    html = render_page(page_from_products("u1", store.products()))
+    assert "Zinc Can" in html
+    assert not [c for c in html if c in "\x00\x07\x1b\u202d\u202e\u2066\u2067"]
+
+
+def test_ids_with_control_characters_are_refused(store: Store, tmp_path: Path) -> None:
+    err = refused(store, write_jsonl(tmp_path / "products.jsonl", [GOOD, GOOD | {"id": "p\x002"}]))
+    assert (err.row, err.field) == (2, "id")
+    err = refused(store, write_jsonl(tmp_path / "events.jsonl", [EVENT | {"item_id": "p1\u202e"}]))
+    assert (err.row, err.field) == (1, "item_id")
+
+
+def test_over_long_title_is_refused_and_the_limit_is_configurable(store: Store, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_csv(tmp_path / "products.csv", [GOOD, GOOD | {"id": "p2", "title": "A" * 20_000}])
+    err = refused(store, path)
+    assert str(err).startswith("products.csv row 2 (line 3), field 'title': ")
+    assert "20,000 characters" in str(err) and f"{schemas.MAX_TITLE_CHARS:,}" in str(err)
+    monkeypatch.setattr(schemas, "MAX_TITLE_CHARS", 20_000)
+    assert ingest(store, path).loaded == {"products": 2}
+    monkeypatch.undo()  # a store filled under a raised limit still reads under the default one
+    assert len(store.product("p2").title) == 20_000
+
+
+def test_limits_hold_for_every_text_field(store: Store, tmp_path: Path) -> None:
+    long = "x" * (schemas.MAX_TEXT_CHARS + 1)
+    for field in ("category", "brand", "id", "tags"):
+        err = refused(store, write_jsonl(tmp_path / "products.jsonl", [GOOD | {field: long}]))
+        assert (err.row, err.field) == (1, field), str(err)
+    for row in [{"id": "u1", long: "x"}, {"id": "u1", "segment": long}, {"id": "u1", "country": long}]:
+        err = refused(store, write_jsonl(tmp_path / "users.jsonl", [row]))
+        assert err.row == 1 and err.field and err.field.startswith(("attributes", "country")), str(err)
+    search = {"user_id": "u1", "type": "search", "query": long, "timestamp": "2026-10-01T10:00:00"}
+    err = refused(store, write_jsonl(tmp_path / "events.jsonl", [search]))
+    assert (err.row, err.field) == (1, "query")
+    within = GOOD | {"description": "d" * schemas.MAX_DESCRIPTION_CHARS}
+    assert ingest(store, write_jsonl(tmp_path / "products.jsonl", [within])).loaded == {"products": 1}
+    assert Product(**(GOOD | {"title": long})).title == long  # built in code (or read from the store): not limited
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

@@ -32,7 +32,7 @@ from genpage.errors import IngestError
 from genpage.ingest.formats import InvalidRow, RawSource, read_source
 from genpage.ingest.mapping import ColumnMapping
 from genpage.ingest.presets import PresetRows, get_preset
-from genpage.schemas import Event, Product, User
+from genpage.schemas import INGEST_CONTEXT, Event, Product, User
 from genpage.store import Store, iso_time
 
 logger = logging.getLogger(__name__)
@@ -240,7 +240,7 @@ def _validate(batch: _Validated, kind: str, rows: Iterable[tuple[int | None, int
     valid: list[Any] = []
     for row, line, values in rows:
         try:
-            valid.append(model.model_validate(values))
+            valid.append(model.model_validate(values, context=INGEST_CONTEXT))
         except ValidationError as exc:
             batch.report.invalid.append(_invalid(exc, name, row, line, kind))
     if kind == "events":

@@ -533,6 +533,7 @@ def run_batch(
     camp = as_campaign(campaign)
     if camp is None:
         raise ConfigError("run_batch needs a campaign: a Campaign or the path of a campaign file")
+    engine.check_ready()  # a missing or empty store fails here, before the output folder is touched
     out = Path(out_dir)
     pages_dir = out / PAGES
     out.mkdir(parents=True, exist_ok=True)

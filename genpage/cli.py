@@ -133,6 +133,7 @@ def cmd_serve(args: argparse.Namespace, out: _Console) -> int:
     from genpage.server import serve
 
     engine = _engine(args)
+    engine.check_ready()  # a missing or empty store fails here, in one line, not on the first page request
     out.status(f"serving http://{args.host}:{args.port}/ (Ctrl-C to stop)")
     serve(engine, host=args.host, port=args.port, open_browser=args.open, campaigns_dir=args.campaigns)
     return 0
@@ -171,6 +172,7 @@ def cmd_segments(args: argparse.Namespace, out: _Console) -> int:
     from genpage.campaigns.segments import segment_users
 
     engine = _engine(args)
+    engine.check_ready()  # before the encoder loads
     segmentation = segment_users(engine.store, engine.encoder, args.k, refresh=args.refresh)
     for segment in segmentation.segments:
         examples = ", ".join(segment.example_users[:3])
@@ -186,7 +188,7 @@ def cmd_evaluate(args: argparse.Namespace, out: _Console) -> int:
 
     config = _config(args)
     out.status("evaluating on a chronological split of the store's events (last basket of each user held out)")
-    doc = evaluate(Store(config.database), encoder=config.encoder, finetune=args.finetune,
+    doc = evaluate(Store(config.database, create=False), encoder=config.encoder, finetune=args.finetune,
                    baselines=not args.no_baselines, ablations=args.ablations)
     print(doc["table"])
     if args.json:
@@ -196,14 +198,19 @@ def cmd_evaluate(args: argparse.Namespace, out: _Console) -> int:
 
 
 def cmd_train_encoder(args: argparse.Namespace, out: _Console) -> int:
-    from genpage.embed.finetune import train_encoder
+    from genpage.embed.finetune import co_interaction_pairs, train_encoder_on_pairs
+    from genpage.errors import EmptyStoreError
     from genpage.store import Store
 
     config = _config(args)
     started = time.perf_counter()
-    out.status(f"fine-tuning {args.base} on the store's co-purchase pairs ({args.epochs} epoch(s))")
-    path = train_encoder(Store(config.database), base=args.base, name=args.name, home=config.home,
-                         epochs=args.epochs, max_pairs=args.max_pairs)
+    store = Store(config.database, create=False)
+    pairs = co_interaction_pairs(store.events_frame(types=["purchase"]), store.products(), max_pairs=args.max_pairs)
+    if not pairs:
+        raise EmptyStoreError(f"the store {store.path} has no basket with two or more products to learn from: "
+                              f"ingest purchase events first (`genpage ingest <events file> --db {store.path}`)")
+    out.status(f"fine-tuning {args.base} on {len(pairs)} co-purchase pairs of the store ({args.epochs} epoch(s))")
+    path = train_encoder_on_pairs(pairs, base=args.base, name=args.name, home=config.home, epochs=args.epochs)
     print(f"{path}  ({time.perf_counter() - started:.0f} s); use it with --encoder {args.name}")
     return 0
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from genpage.campaigns.files import as_campaign
 from genpage.config import Config
-from genpage.errors import UnknownUserError
+from genpage.errors import EmptyStoreError, UnknownUserError
 from genpage.plan import plan_page
 from genpage.schemas import Campaign, Page
 from genpage.store import Store
@@ -55,10 +55,21 @@ class Engine:
     # ------------------------------------------------------------------ lazy parts
     @property
     def store(self) -> Store:
+        """The store at `config.database`, opened on first use. It must exist: the engine only reads data, so a
+        mistyped path is a StoreNotFoundError naming it, never a new empty store."""
         with self._load_lock:
             if self._store is None:
-                self._store = Store(self.config.database)
+                self._store = Store(self.config.database, create=False)
             return self._store
+
+    def check_ready(self) -> None:
+        """Open the store and make sure it can give pages (it has products), before any model loads: raises
+        StoreNotFoundError, StoreError or EmptyStoreError with the fix in the message. A store without events is
+        ready: every shopper gets the cold-start page."""
+        store = self.store
+        if not store.query("SELECT 1 FROM products LIMIT 1"):
+            raise EmptyStoreError(f"the store {store.path} holds no products: load a catalogue with `genpage ingest "
+                                  f"<products file or shop folder> --db {store.path}`")
 
     @property
     def encoder(self) -> Encoder:
@@ -89,6 +100,7 @@ class Engine:
             if self._ranker is None or self._ranker_version != self.store.version:
                 from genpage.rank.ranker import Ranker
 
+                self.check_ready()
                 started = time.perf_counter()
                 version = self.store.version
                 path = self._ranker_path()
@@ -170,13 +182,14 @@ class Engine:
         t3 = time.perf_counter()
         timings = {"rank_ms": (t1 - t0) * 1000, "plan_ms": (t2 - t1) * 1000, "copy_ms": (t3 - t2) * 1000}
         categories = [c for c, _ in self.store.categories()[:8]]
+        shown = camp.view() if camp is not None else None  # what the page shows of the campaign: no audience
         return [
             Page(
                 user_id=plan.user_id,
                 shop_name=self.config.shop_name,
                 sections=plan.sections,
                 categories=categories,
-                campaign=camp,
+                campaign=shown,
                 cold_start=plan.cold_start,
                 generator=getattr(self.backend, "model_name", self.config.generator),
                 encoder=self.encoder.name,

@@ -154,3 +154,161 @@ def test_a_second_run_on_a_folder_a_live_run_holds_refuses_with_a_clear_message(
     engine.close()
     with run_lock(out):  # free again once its holder let go; the new holder's pid is what a refusal names
         assert (out / LOCK).read_text() == f"{os.getpid()}\n"
+
+
+# ---------------------------------------------------------------------- 2. a mistyped, empty or events-less store
+def _genpage(*args: str | Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "genpage.cli", *map(str, args)], env=ENV, cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str], *expected: str) -> str:
+    """Exit 1, nothing on stdout, one line on stderr (no traceback) that says each of `expected`."""
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("Loading weights")]
+    assert (result.returncode, result.stdout, len(lines)) == (1, "", 1), result.stderr[-3000:]
+    assert lines[0].startswith("genpage: error: ")
+    for text in expected:
+        assert text in lines[0]
+    return lines[0]
+
+
+READ_COMMANDS = {
+    "preview": ["preview", "u001"],
+    "serve": ["serve", "--port", "0"],
+    "batch": ["batch", CHRISTMAS, "--limit", "3"],  # --out is added per test
+    "segments": ["segments"],
+    "evaluate": ["evaluate", "--no-baselines"],
+    "train-encoder": ["train-encoder", "--name", "never-written"],
+}
+
+
+def _command(name: str, db: Path, home: Path, out: Path) -> list[str | Path]:
+    extra: list[str | Path] = ["--out", out] if name == "batch" else []
+    return [*READ_COMMANDS[name], *extra, "--db", db, "--home", home, "--backend", "echo", "--quiet"]
+
+
+@pytest.mark.parametrize("command", sorted(READ_COMMANDS))
+def test_a_missing_store_is_one_clear_line_and_is_never_created(command, genpage_home, tmp_path):
+    db = tmp_path / "typo" / "nonexist.sqlite"
+    result = _genpage(*_command(command, db, genpage_home, tmp_path / "out"), timeout=120)
+    _one_error_line(result, f"no store at {db}", f"genpage ingest <data file or shop folder> --db {db}")
+    assert not db.parent.exists()  # no empty store, not even its folder
+    assert not (tmp_path / "out").exists()  # and a batch touched no output folder
+
+
+def test_the_default_store_missing_is_named_too(tmp_path):
+    result = _genpage("preview", "u001", "--home", tmp_path / "home", "--backend", "echo")
+    _one_error_line(result, f"no store at {tmp_path / 'home' / 'genpage.sqlite'}")
+    assert not (tmp_path / "home" / "genpage.sqlite").exists()
+
+
+def test_a_file_that_is_not_a_store_is_one_clear_line(genpage_home, tmp_path):
+    for name, content in (("events.csv", b"user_id,type\nu1,view\n"), ("blank.sqlite", b"")):
+        path = tmp_path / name
+        path.write_bytes(content)
+        result = _genpage("preview", "u001", "--db", path, "--home", genpage_home, "--backend", "echo")
+        _one_error_line(result, f"{path} is not a genpage store")
+        assert path.read_bytes() == content  # left as it was
+
+
+def test_ingest_still_creates_the_store(tmp_path):
+    db = tmp_path / "new" / "shop.sqlite"
+    result = _genpage("ingest", SHOP / "products.csv", "--db", db, "--quiet")
+    assert result.returncode == 0, result.stderr[-2000:]
+    with Store(db, create=False) as store:
+        assert store.counts()["products"] == 200
+
+
+@pytest.fixture(scope="module")
+def empty_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with nothing in it (as `Store(path)` or an ingest that loaded nothing leaves it)."""
+    path = tmp_path_factory.mktemp("empty-store") / "empty.sqlite"
+    Store(path).close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def catalogue_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Products and users, no events: a shop that has just loaded its catalogue."""
+    from genpage.ingest import ingest
+
+    path = tmp_path_factory.mktemp("catalogue-store") / "catalogue.sqlite"
+    with Store(path) as store:
+        ingest(store, SHOP / "products.csv", kind="products")
+        ingest(store, SHOP / "users.csv", kind="users")
+    return path
+
+
+EMPTY_STORE_ERRORS = {
+    "preview": "holds no products",
+    "serve": "holds no products",
+    "batch": "holds no products",
+    "segments": "holds no products",
+    "evaluate": "no user has two baskets",
+    "train-encoder": "no basket with two or more products",
+}
+
+
+@pytest.mark.parametrize("command", sorted(READ_COMMANDS))
+def test_an_empty_store_is_one_clear_line(command, empty_db, genpage_home, tmp_path):
+    result = _genpage(*_command(command, empty_db, genpage_home, tmp_path / "out"))
+    _one_error_line(result, EMPTY_STORE_ERRORS[command])
+
+
+def test_a_store_without_events_gives_cold_start_pages(catalogue_db, genpage_home, tmp_path):
+    import json
+
+    preview = _genpage(*_command("preview", catalogue_db, genpage_home, tmp_path), "--json")
+    assert preview.returncode == 0, preview.stderr[-3000:]
+    page = json.loads(preview.stdout)
+    assert page["user_id"] == "u001" and page["cold_start"] and page["sections"]
+    assert all(section["items"] for section in page["sections"])
+
+    batch = _genpage(*_command("batch", catalogue_db, genpage_home, tmp_path / "out"))
+    assert batch.returncode == 0, batch.stderr[-3000:]
+    assert "pages: 3 written, 0 already done, 0 failed" in batch.stdout
+
+    for command, error in (("evaluate", "no user has two baskets"),
+                           ("train-encoder", "no basket with two or more products")):
+        _one_error_line(_genpage(*_command(command, catalogue_db, genpage_home, tmp_path)), error)
+
+
+def test_the_server_over_an_empty_store_answers_with_the_message(empty_db, genpage_home):
+    from fastapi.testclient import TestClient
+
+    from genpage.config import Config
+    from genpage.engine import Engine
+    from genpage.server import create_app
+
+    engine = Engine(Config(home=genpage_home, db_path=empty_db, backend="echo"))
+    try:
+        client = TestClient(create_app(engine))
+        assert client.get("/healthz").json()["products"] == 0
+        for url in ("/u/u001", "/u/u001.json"):
+            response = client.get(url)
+            assert response.status_code == 400 and "holds no products" in response.json()["detail"]
+    finally:
+        engine.close()
+
+
+def test_the_ranker_fits_on_no_events_and_ranks_everyone_cold():
+    """The root of the empty-store traceback: History.build and the feature planes with zero events."""
+    import numpy as np
+    import pandas as pd
+
+    from genpage.rank.features import History
+    from genpage.rank.ranker import Ranker
+    from genpage.schemas import Product
+
+    products = [Product(id=f"p{i}", title=f"Thing {i}", category="Things" if i % 2 else "Stuff") for i in range(12)]
+    vectors = np.random.default_rng(0).normal(size=(12, 8)).astype(np.float32)
+    events = pd.DataFrame({"user_id": pd.Series([], dtype=object), "type": pd.Series([], dtype=object),
+                           "item_id": pd.Series([], dtype=object), "timestamp": pd.Series([], dtype="datetime64[ns]")})
+    history = History.build(events, [p.id for p in products])
+    assert history.baskets.shape == (0, 12) and not history.user_index
+    ranker = Ranker.fit_frame(events, products, None, item_vectors=vectors)
+    ranked = ranker.rank(["someone", "anyone"], k=60)
+    assert [r.cold_start for r in ranked] == [True, True]
+    for r in ranked:  # the whole catalogue, each product once
+        assert sorted(item.item_id for item in r.items) == sorted(p.id for p in products)

@@ -97,3 +97,11 @@ def test_trend_counts_only_days_before_the_basket():
     day4 = to_days(pd.Series([START + timedelta(days=4)]))[0]
     trend = history.trend_counts(np.array([day4]), window=2)[0]
     assert trend.tolist() == [1, 1, 0, 0]  # day 2 {y} and day 3 {x}; day 4's own basket {y, w} is not counted
+
+
+def test_rebuy_breaks_ties_by_popularity_not_recency():
+    from genpage.evaluation.baselines import rebuy
+
+    scores = scores_of(rebuy(split()), ["A"])[0]
+    # A bought x twice, y and z once each; y has two buyers, z one (z is A's latest item: recency would put it first)
+    assert [ITEMS[i] for i in np.argsort(-scores, kind="stable")] == ["x", "y", "z", "w"]

@@ -1,6 +1,6 @@
 """Standard recommenders genpage is measured against, each as an evaluation `Method` scoring the whole catalogue.
 
-popularity, rebuy-own-items (the user's items by how many of their baskets hold them, ties by recency), item-kNN
+popularity, rebuy-own-items (the user's items by how many of their baskets hold them, ties by popularity), item-kNN
 co-occurrence (cosine), MiniLM text similarity, and implicit's ALS and BPR with a small, fair grid search on a
 validation split (each training user's latest basket).
 """
@@ -56,15 +56,17 @@ def popularity(split: Split) -> Method:
 
 
 def rebuy(split: Split) -> Method:
-    """Own items by baskets holding them, ties by recency; everything else below, by popularity."""
-    user_index, counts, last = _user_item(split.train, split.item_ids)
+    """Own items by baskets holding them, ties by popularity (buyers); everything else below, by popularity.
+
+    Ties used to be broken by recency, which made this baseline weaker than the literature's
+    (NDCG@10 0.2429 against 0.2704 with ties by popularity on Online Retail's last-basket split)."""
+    user_index, counts, _ = _user_item(split.train, split.item_ids)
     pop = np.asarray((counts > 0).sum(axis=0)).ravel().astype(np.float64)
     pop_part = pop / (pop.max() + 1.0)  # < 1
 
     def scores(users: list[str], days: np.ndarray, explore: bool) -> np.ndarray:
         n = _dense_rows(counts, user_index, users)
-        recency = _dense_rows(last, user_index, users) / 1e6  # days since epoch / 1e6 < 1
-        return np.where(n > 0, 10.0 + n * 2.0 + recency, pop_part)
+        return np.where(n > 0, 10.0 + n * 2.0 + pop_part, pop_part)
 
     return Method("rebuy-own-items", scores)
 

@@ -61,6 +61,9 @@ def cmd_demo(args: argparse.Namespace, out: _Console) -> int:
     started = time.perf_counter()
     config = _config(args)
     db_path = args.db or config.home / "demo" / "genpage.sqlite"
+    if args.db and Path(args.db).exists():  # only the demo's own store (under <home>/demo) is ever replaced
+        raise GenpageError(f"genpage demo writes a fresh store and would replace {args.db}: pass a path that does "
+                           "not exist yet, or leave out --db")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     shop = resource_dir("examples") / "shop"

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from genpage.campaigns.files import load_campaign
-from genpage.errors import CampaignError, GenpageError
+from genpage.errors import CampaignError, GenpageError, StoreError
 from genpage.page import render_page, render_template
 from genpage.schemas import Campaign, Page
 from genpage.store import Store
@@ -274,10 +274,17 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
     samples = _SampleCache(engine)
     read = ["GET", "HEAD"]
 
+    @app.exception_handler(StoreError)
+    def store_unusable(request: Request, exc: StoreError) -> JSONResponse:
+        """A missing or empty store: the service cannot answer until data is ingested (503, with the fix)."""
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
     def build(user_id: str, campaign_name: str | None) -> Page:
         campaign = folder.get(campaign_name)
         try:
             return engine.build_page(_checked_user_id(user_id), campaign=campaign, strict=False)
+        except StoreError:
+            raise  # 503, by store_unusable
         except GenpageError as exc:
             raise HTTPException(400, str(exc)) from exc
 

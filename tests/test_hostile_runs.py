@@ -312,3 +312,15 @@ def test_the_ranker_fits_on_no_events_and_ranks_everyone_cold():
     assert [r.cold_start for r in ranked] == [True, True]
     for r in ranked:  # the whole catalogue, each product once
         assert sorted(item.item_id for item in r.items) == sorted(p.id for p in products)
+
+
+def test_demo_never_replaces_a_store_it_did_not_make(tmp_path):
+    """`genpage demo --db PATH` used to delete PATH (and its -wal/-shm files) before writing the demo store."""
+    precious = tmp_path / "shop.sqlite"
+    precious.write_bytes(b"a real shop's store")
+    result = subprocess.run([sys.executable, "-m", "genpage.cli", "demo", "--db", str(precious), "--home",
+                             str(tmp_path / "home"), "--backend", "echo", "--out", str(tmp_path / "pages")],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"would replace {precious}" in result.stderr
+    assert precious.read_bytes() == b"a real shop's store"

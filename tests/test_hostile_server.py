@@ -247,3 +247,21 @@ def test_over_real_http_head_has_no_body_and_a_100kb_id_is_refused(shop):
         long_id = _raw_http(base, b"GET /u/" + b"x" * 100_000 + b" HTTP/1.1\r\nHost: localhost\r\n"
                             b"Connection: close\r\n\r\n")
         assert long_id.startswith(b"HTTP/1.1 414 ")
+
+
+def test_a_missing_or_empty_store_is_a_503_naming_the_fix(tmp_path):
+    from genpage import Config, Engine
+
+    missing = tmp_path / "nonexist.sqlite"
+    engine = Engine(Config(home=tmp_path / "home", db_path=missing, backend="echo"))
+    client = TestClient(create_app(engine))
+    for url in ("/healthz", "/", "/u/u1", "/u/u1.json"):
+        response = client.get(url)
+        assert response.status_code == 503, url
+        assert f"no store at {missing}" in response.json()["detail"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert not missing.exists()  # reading never creates a store
+    Store(tmp_path / "empty.sqlite").close()  # a store with nothing in it
+    engine = Engine(Config(home=tmp_path / "home", db_path=tmp_path / "empty.sqlite", backend="echo"))
+    response = TestClient(create_app(engine)).get("/u/u1")
+    assert response.status_code == 503 and "holds no products" in response.json()["detail"]

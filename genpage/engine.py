@@ -1,9 +1,9 @@
 """The engine: one object that holds the store and the loaded models and runs the stages for a page.
 
-    ranked = ranker.rank(user_ids)          # rank.py
+    ranked = ranker.rank(user_ids)          # rank/ranker.py
     plans  = [plan_page(r, ...) ...]        # plan.py (pure)
-    plans  = generate_copy(plans, ...)      # generate.py (one batched model call, cached copy)
-    html   = render_page(page)              # render.py
+    plans  = generate_copy(plans, ...)      # copy/generate.py (one batched model call, cached copy)
+    html   = render_page(page)              # page.py
 
 Models load lazily, once, on first use; the engine is safe to call from several threads (loading is guarded,
 model calls are serialised, the store has its own lock).

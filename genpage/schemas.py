@@ -38,9 +38,11 @@ def _http_url_or_none(value: Any) -> str | None:
 INGEST_CONTEXT = {"ingest": True}
 MAX_TITLE_CHARS = 300
 MAX_DESCRIPTION_CHARS = 20_000
-MAX_TEXT_CHARS = 2_000  # any other text field: an id, a category, a brand, a tag, a query, a URL, an attribute
-_LIMITS = {"title": "MAX_TITLE_CHARS", "description": "MAX_DESCRIPTION_CHARS"}
+MAX_TEXT_CHARS = 2_000  # any other text field: a category, a brand, a tag, a query, a URL, an attribute
+MAX_ID_CHARS = 256  # a product, user or session id (the preview server refuses longer ids in its URLs)
 _ID_FIELDS = ("id", "user_id", "item_id", "session_id")
+_LIMITS = {"title": "MAX_TITLE_CHARS", "description": "MAX_DESCRIPTION_CHARS",
+           **dict.fromkeys(_ID_FIELDS, "MAX_ID_CHARS")}
 # Control characters (C0, DEL, C1) and the bidi embeddings, overrides and isolates (U+202A..E, U+2066..9), which
 # reorder the text after them on a page; the bidi marks (U+200E, U+200F, U+061C) open no scope and are kept.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -65,7 +67,9 @@ def _safe_text(value: Any, info: ValidationInfo) -> Any:
     if _UNSAFE.search(value):
         if name not in _ID_FIELDS:
             value = value.replace("\r\n", "\n").translate(_MULTILINE if name == "description" else _ONE_LINE)
-        elif ingesting and _UNSAFE.search(value.strip()):  # an id is a key: changing it could merge two ids
+        # an id is a key: changing it could merge two ids. Only the whitespace the schema itself strips is ignored
+        # (str.strip would also drop U+001C..U+001F, which the schema keeps)
+        elif ingesting and _UNSAFE.search(value.strip(" \t\n\r\x0b\x0c")):
             raise ValueError("an id must not hold control or bidi-override characters")
     if ingesting:
         limit_name = _LIMITS.get(name, "MAX_TEXT_CHARS")

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from genpage.campaigns.files import load_campaign
 from genpage.errors import CampaignError, GenpageError, StoreError
 from genpage.page import render_page, render_template
-from genpage.schemas import Campaign, Page
+from genpage.schemas import MAX_ID_CHARS, Campaign, Page
 from genpage.store import Store
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ SAMPLES_PER_SEGMENT = 5
 MAX_SEGMENTS = 6
 MAX_SEARCH_RESULTS = 50
 COLD_START_DEMO_USER = "new-visitor"  # an id with no history: its page shows the cold-start sections
-MAX_USER_ID_LENGTH = 256  # characters of a user id in a path; longer is 414
+MAX_USER_ID_LENGTH = MAX_ID_CHARS  # characters of a user id in a path (ingest's limit); longer is 414
 _NO_STORE = {"Cache-Control": "no-store"}
 # No script runs on genpage's pages (the JSON-LD block is data, not run), so scripts stay off ('none' by default).
 # Styles need 'unsafe-inline': the stylesheet is one inline <style> that varies with the campaign's theme, and each
@@ -107,8 +107,8 @@ class CampaignFolder:
             for path, _, _ in files:
                 try:
                     campaign = load_campaign(path)
-                except CampaignError as exc:
-                    errors[path.name] = str(exc)
+                except Exception as exc:  # noqa: BLE001 - one bad file must never take the server down
+                    errors[path.name] = str(exc) if isinstance(exc, CampaignError) else f"{path.name}: {exc!r}"
                     logger.warning("skipping campaign file %s: %s", path, exc)
                     continue
                 campaigns[campaign.name] = by_stem[path.stem] = campaign
@@ -266,18 +266,26 @@ def _checked_user_id(user_id: str) -> str:
     return user_id
 
 
+def _store_unusable(request: Request, exc: StoreError) -> JSONResponse:
+    """A missing or empty store: the service cannot answer until data is ingested (503, with the fix)."""
+    return JSONResponse({"detail": str(exc)}, status_code=503)
+
+
+def _ready(engine: Any) -> None:
+    """An Engine's store can give pages (StoreError, so 503, when it cannot); other page engines are trusted."""
+    check = getattr(engine, "check_ready", None)
+    if check is not None:
+        check()
+
+
 def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -> FastAPI:
     """The preview server's FastAPI app over `engine` (anything with `.store` and `.build_page`)."""
     app = FastAPI(title="genpage preview", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(HardenedResponses)
+    app.add_exception_handler(StoreError, _store_unusable)  # type: ignore[arg-type]
     folder = CampaignFolder(Path(campaigns_dir) if campaigns_dir else None)
     samples = _SampleCache(engine)
     read = ["GET", "HEAD"]
-
-    @app.exception_handler(StoreError)
-    def store_unusable(request: Request, exc: StoreError) -> JSONResponse:
-        """A missing or empty store: the service cannot answer until data is ingested (503, with the fix)."""
-        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     def build(user_id: str, campaign_name: str | None) -> Page:
         campaign = folder.get(campaign_name)
@@ -290,6 +298,7 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
 
     @app.api_route("/healthz", methods=read)
     def healthz() -> dict[str, Any]:
+        _ready(engine)
         store = engine.store
         products = store.query("SELECT COUNT(*) FROM products")[0][0]
         users = store.query("SELECT COUNT(*) FROM users")[0][0]
@@ -297,6 +306,7 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
 
     @app.api_route("/", methods=read, response_class=HTMLResponse)
     def index(q: str = Query("", max_length=200), campaign: str = Query("", max_length=200)) -> HTMLResponse:
+        _ready(engine)
         query = q.strip()
         if campaign:
             folder.get(campaign)  # 404 for an unknown name, 422 for a file that does not validate
@@ -355,7 +365,7 @@ def serve(engine: PageEngine, host: str = "127.0.0.1", port: int = 8000, open_br
     if open_browser:
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(HardenedResponses(app), host=host, port=port, log_level="info")  # outermost: 500s get headers too
 
 
 @contextmanager
@@ -364,7 +374,8 @@ def serve_in_thread(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0,
     """Run `app` with uvicorn in a background thread; yields its base URL (port 0: a free port) and stops it."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(HardenedResponses(app), host=host, port=port, log_level="warning",
+                                           lifespan="off"))  # fmt: skip
     thread = threading.Thread(target=server.run, name="genpage-preview", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

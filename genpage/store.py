@@ -100,8 +100,9 @@ def iso_time(ts: datetime | None) -> str | None:
 
 class Store:
     """The SQLite store. `Store(path)` opens (creating and migrating) the database file; `Store(path, create=False)`
-    opens an existing store only (what every reader does): a missing file raises StoreNotFoundError and a file that
-    is not a genpage store StoreError, and neither is created or changed."""
+    opens an existing store only (what every reader does): a missing file raises StoreNotFoundError (no file is
+    created) and a file that is not a genpage store StoreError (left as it is). An existing store is opened as
+    usual: in WAL mode (its -wal and -shm files) and migrated to the current schema."""
 
     def __init__(self, path: str | Path, *, create: bool = True):
         self.path = Path(path)
@@ -114,7 +115,10 @@ class Store:
         self._lock = threading.RLock()
         reader = not create and not in_memory  # mode=rw: SQLite itself never creates the file
         target = f"{self.path.resolve().as_uri()}?mode=rw" if reader else str(path)
-        self._conn = sqlite3.connect(target, uri=reader, check_same_thread=False, isolation_level=None)
+        try:
+            self._conn = sqlite3.connect(target, uri=reader, check_same_thread=False, isolation_level=None)
+        except sqlite3.OperationalError as exc:  # e.g. the file went away after the check above
+            raise StoreError(f"cannot open the store {path} (SQLite: {exc})") from None
         self._conn.row_factory = sqlite3.Row
         try:
             if reader:

@@ -21,10 +21,11 @@ STOPWORDS = frozenset(
     "a an and the of for with in on at to by from your you our this that these those it its is are be or as all "
     "every each more most just so up out into over".split()
 )
-# Words of a product title that say its size, colour, pack or design rather than what it is.
-TITLE_NOISE = frozenset(
-    "set pack box bag size small large mini jumbo red pink blue green white black ivory cream design assorted "
-    "colour color piece pieces kit".split()
+# Words of a product title that name no interest: a few function words and the words of size, colour, pack or
+# design (the interests of a shopper in a catalogue without categories are the commonest other title words).
+TITLE_STOPWORDS = frozenset(
+    "of and the a in with for to on s set pack box bag small large mini jumbo red pink blue green white black "
+    "ivory cream design assorted colour".split()
 )
 # Category names that hold everything and so name no theme.
 CATCH_ALL_CATEGORIES = frozenset(

@@ -381,3 +381,13 @@ def test_banned_phrases_are_spelt_as_titles_spell_them():
 
     assert ' "Make a Difference' in spellings("make a difference")  # str.title() alone gives "Make A Difference"
     assert " A Good Cause" in spellings("a good cause") and " good causes" in spellings("good cause")
+
+
+def test_the_built_in_backends_are_entry_points_and_a_missing_declaration_says_how_to_fix_it(monkeypatch):
+    """genpage's own backends are found exactly as a third-party one would be: through the entry-point group."""
+    from genpage.backends import registry
+
+    assert {"local", "llamacpp", "openai", "echo", "canned"} <= set(registry._entry_points())
+    monkeypatch.setattr(registry, "_entry_points", dict)  # a checkout run without its package metadata
+    with pytest.raises(ConfigError, match=r"install genpage \(`pip install -e \.`"):
+        registry.backend_class("no-such-backend-anywhere")

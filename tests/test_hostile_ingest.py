@@ -301,3 +301,19 @@ def test_csv_error_names_the_row_and_line(store: Store, tmp_path: Path, monkeypa
     err = refused(store, path)
     assert str(err).startswith("products.csv row 2 (line 3): cannot read it as CSV: field larger than field limit")
     assert err.row == 2
+
+
+def test_ids_with_separator_controls_or_over_the_url_limit_are_refused():
+    """U+001C..U+001F survived the id check (str.strip removed them before the check, the schema keeps them), and
+    ids up to 2,000 characters loaded though the preview server answers 414 past 256."""
+    from pydantic import ValidationError
+
+    from genpage.schemas import INGEST_CONTEXT, MAX_ID_CHARS, Product, User
+    from genpage.server import MAX_USER_ID_LENGTH
+
+    for bad in ("abc\x1f", "\x1cabc", "a" * (MAX_ID_CHARS + 1)):
+        with pytest.raises(ValidationError):
+            User.model_validate({"id": bad}, context=INGEST_CONTEXT)
+    assert User.model_validate({"id": " abc \n"}, context=INGEST_CONTEXT).id == "abc"  # plain whitespace: stripped
+    assert Product.model_validate({"id": "p" * MAX_ID_CHARS, "title": "t"}, context=INGEST_CONTEXT)
+    assert MAX_USER_ID_LENGTH == MAX_ID_CHARS

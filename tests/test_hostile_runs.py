@@ -284,10 +284,9 @@ def test_the_server_over_an_empty_store_answers_with_the_message(empty_db, genpa
     engine = Engine(Config(home=genpage_home, db_path=empty_db, backend="echo"))
     try:
         client = TestClient(create_app(engine))
-        assert client.get("/healthz").json()["products"] == 0
-        for url in ("/u/u001", "/u/u001.json"):
+        for url in ("/healthz", "/", "/u/u001", "/u/u001.json"):  # a store that cannot give pages is not healthy
             response = client.get(url)
-            assert response.status_code == 400 and "holds no products" in response.json()["detail"]
+            assert response.status_code == 503 and "holds no products" in response.json()["detail"]
     finally:
         engine.close()
 

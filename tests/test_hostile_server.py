@@ -265,3 +265,29 @@ def test_a_missing_or_empty_store_is_a_503_naming_the_fix(tmp_path):
     engine = Engine(Config(home=tmp_path / "home", db_path=tmp_path / "empty.sqlite", backend="echo"))
     response = TestClient(create_app(engine)).get("/u/u1")
     assert response.status_code == 503 and "holds no products" in response.json()["detail"]
+
+
+def test_a_deeply_nested_toml_campaign_is_refused_and_the_server_keeps_serving(shop, tmp_path):
+    engine, _ = shop
+    folder = tmp_path / "campaigns"
+    folder.mkdir()
+    (folder / "deep.toml").write_text("name = 'deep'\nbrief = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(CampaignError, match="deep.toml: not valid TOML: nested too deeply"):
+        load_campaign(folder / "deep.toml")
+    client = TestClient(create_app(engine, campaigns_dir=folder))
+    assert client.get("/healthz").status_code == 200  # was 500 on every route while the file was there
+    assert "deep.toml" in client.get("/").text
+    assert client.get("/u/U1").status_code == 200
+
+
+def test_a_500_carries_the_security_headers_over_real_http():
+    class Broken:  # an engine whose pages fail unexpectedly
+        store = None
+
+        def build_page(self, user_id, **_):
+            raise RuntimeError("boom")
+
+    with serve_in_thread(create_app(Broken())) as base:
+        answer = _raw_http(base, b"GET /u/U1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").lower()
+    assert answer.startswith(b"http/1.1 500 ")
+    assert b"x-content-type-options: nosniff" in answer and b"content-security-policy: " in answer

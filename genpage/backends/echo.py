@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 
 from genpage.backends.base import GenerationRequest, GenerationResult, TextModel
 from genpage.errors import BackendError
-from genpage.text import STOPWORDS, TITLE_NOISE, commonest_words, letter_runs
+from genpage.text import STOPWORDS, TITLE_STOPWORDS, commonest_words, letter_runs
 
 if TYPE_CHECKING:
     from genpage.config import Config
 
 logger = logging.getLogger(__name__)
 
-_NOT_A_THEME = STOPWORDS | TITLE_NOISE
+_NOT_A_THEME = STOPWORDS | TITLE_STOPWORDS | {"size", "color", "piece", "pieces", "kit"}
 _PRODUCT_LINE = re.compile(r"^\s*-\s+(?P<name>[^()\n]+?)\s*(?:\((?P<category>[^)]*)\))?\s*$")
 _KIND_TITLES = {
     "because you bought": "{theme} To Go With It",

@@ -57,7 +57,12 @@ def backend_class(name: str) -> type[TextModel]:
     """The class of backend `name`, importing its module if it is an entry point not loaded yet."""
     if name in _REGISTERED:
         return _REGISTERED[name]
-    entry = _entry_points().get(name)
+    declared = _entry_points()
+    entry = declared.get(name)
+    if entry is None and not declared:  # not even the built-ins: genpage's own metadata is missing or stale
+        raise ConfigError(f"no text backends are declared (looking for {name!r}): genpage's built-in backends are "
+                          "entry points of its package metadata, so install genpage (`pip install -e .` in a "
+                          "checkout, again after an update) rather than running it from the source folder")
     if entry is None:
         raise ConfigError(f"unknown backend {name!r}; choose one of {', '.join(backend_names())} (setting `backend`)")
     cls = entry.load()

@@ -49,6 +49,8 @@ def _read(text: str, source: str, fmt: str) -> tuple[Any, LineOf]:
         return document.data, document.line_of
     except YamlRefusedError as exc:
         raise CampaignError(f"{source}: {exc}") from exc
+    except RecursionError as exc:  # tomllib has no depth limit: [[[[...]]]] thousands deep
+        raise CampaignError(f"{source}: not valid {fmt.upper()}: nested too deeply") from exc
     except (yaml.YAMLError, ValueError) as exc:  # TOMLDecodeError is a ValueError; YAML errors carry a mark
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""

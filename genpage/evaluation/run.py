@@ -1,10 +1,11 @@
-"""Offline evaluation on a chronological split: hold out each shopper's latest basket, rank the whole catalogue.
+"""Offline evaluation on a chronological split (`protocol.Split.of`), ranking the whole catalogue.
 
-For every user with at least two baskets the last one is held out; methods fit on everything else and rank every
-product the shop knows (no sampled negatives). Three slices: all held-out items; "explore" (held-out items the user
-never bought before, ranked among items new to the user); "cold_items" (held-out items nobody bought in training,
-ranked among such items). Metrics: Recall@k (hits / basket size), NDCG@k (binary relevance), HitRate@k, MRR
-(first relevant item over the whole ranking), catalogue coverage and intra-list diversity of the top k.
+"last-basket": for every user with at least two baskets the last one is held out and methods fit on everything
+else; "global": everything before a cut day trains and each user's first basket after it is held out. Methods rank
+every product the shop knows (no sampled negatives). Three slices: all held-out items; "explore" (held-out items
+the user never bought before, ranked among items new to the user); "cold_items" (held-out items nobody bought in
+training, ranked among such items). Metrics: Recall@k (hits / basket size), NDCG@k (binary relevance), HitRate@k,
+MRR (first relevant item over the whole ranking), catalogue coverage and intra-list diversity of the top k.
 """
 
 from __future__ import annotations

@@ -16,16 +16,13 @@ from genpage.rank.catalogue import CandidateBatch, Catalogue
 from genpage.rank.features import History
 from genpage.rank.rules import campaign_items
 from genpage.schemas import Campaign, RankedItem, Reason, User
-from genpage.text import STOPWORDS, TITLE_NOISE, commonest_words, letter_runs
-
-# Words of a title that name no interest: function words and size, colour or pack words.
-_NOT_A_THEME = STOPWORDS | TITLE_NOISE
+from genpage.text import TITLE_STOPWORDS, commonest_words, letter_runs
 
 
 def theme_words(titles: list[str], weights: np.ndarray, top: int = 3) -> list[str]:
     """The most telling words of a user's products (weighted), used as interests when there are no categories."""
     # each word once per title, in title order: ties go to the word seen first, whatever the hash seed
-    tokens = (dict.fromkeys(w for w in letter_runs(title.lower()) if len(w) > 2 and w not in _NOT_A_THEME)
+    tokens = (dict.fromkeys(w for w in letter_runs(title.lower()) if len(w) > 2 and w not in TITLE_STOPWORDS)
               for title in titles)  # fmt: skip
     return [w for w, _ in commonest_words(tokens, weights)[:top]]
 

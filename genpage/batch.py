@@ -482,8 +482,9 @@ def _audience(engine: Engine, campaign: Campaign, limit: int | None) -> list[str
         segmentation = segment_users(engine.store, engine.encoder)
     users = select_audience(engine.store, campaign.audience, segments=segmentation)
     if not users:
-        raise CampaignError(f"campaign {campaign.name!r}: the audience selects no user; loosen its filters "
-                            f"({campaign.audience.model_dump(exclude_defaults=True)})")
+        shown = {k: (f"{len(v):,} ids" if k == "users" else v)  # the filters, never the list of ids
+                 for k, v in campaign.audience.model_dump(exclude_defaults=True).items()}
+        raise CampaignError(f"campaign {campaign.name!r}: the audience selects no user; loosen its filters ({shown})")
     return users[:limit] if limit is not None else users
 
 

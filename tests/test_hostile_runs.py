@@ -323,3 +323,23 @@ def test_demo_never_replaces_a_store_it_did_not_make(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"would replace {precious}" in result.stderr
     assert precious.read_bytes() == b"a real shop's store"
+
+
+def test_an_empty_audience_error_names_the_filters_not_every_id(shop_db, genpage_home, tmp_path):
+    """A 200,000-id audience that selects nobody used to put every id into the one-line error."""
+    from genpage.batch import run_batch
+    from genpage.errors import CampaignError
+    from genpage.schemas import Campaign
+
+    ids = [f"nobody-{n}@example.com" for n in range(5_000)]
+    campaign = Campaign(name="Ghosts", audience={"users": ids, "countries": ["Atlantis"]})
+    from genpage.config import Config
+    from genpage.engine import Engine
+
+    engine = Engine(Config(home=genpage_home, db_path=shop_db, backend="echo"))
+    try:
+        with pytest.raises(CampaignError, match=r"'users': '5,000 ids'") as caught:
+            run_batch(engine, campaign, tmp_path / "out", progress=False)
+    finally:
+        engine.close()
+    assert "nobody-1@example.com" not in str(caught.value) and len(str(caught.value)) < 300

@@ -10,11 +10,11 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from batch_helpers import CHRISTMAS, batch_command, done_pages
 
 from genpage.backends import GenerationRequest, GenerationResult, register_backend
 from genpage.backends.echo import EchoModel
@@ -28,7 +28,6 @@ from genpage.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 SHOP = REPO / "examples" / "shop"
-CHRISTMAS = REPO / "examples" / "campaigns" / "christmas.yaml"
 SHOP_USERS = 60
 MARKER = "MARK-001"
 
@@ -205,22 +204,6 @@ def test_a_failing_user_is_recorded_and_the_run_goes_on(shop_db, genpage_home, t
 
 
 # ---------------------------------------------------------------------- crash safety with a real SIGKILL
-def _done(out: Path) -> int:
-    try:
-        conn = sqlite3.connect(f"file:{out / MANIFEST}?mode=ro", uri=True, timeout=1)
-        try:
-            return conn.execute("SELECT COUNT(*) FROM pages WHERE status = 'done'").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-
-
-def _batch_command(db: Path, out: Path, home: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "genpage.cli", "batch", str(CHRISTMAS), "--out", str(out), "--db", str(db),
-            "--home", str(home), "--backend", "echo", "--batch-size", "1", "--quiet", *extra]
-
-
 def _done_users(out: Path) -> set[str]:
     conn = sqlite3.connect(f"file:{out / MANIFEST}?mode=ro", uri=True, timeout=5)
     try:
@@ -233,7 +216,7 @@ def _start_and_kill(command: list[str], out: Path, env: dict[str, str], more_tha
     """Run the batch, SIGKILL it once more than `more_than` pages are done; the number done at the kill."""
     proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
-    while _done(out) < more_than + 5 and proc.poll() is None and time.monotonic() < deadline:
+    while done_pages(out) < more_than + 5 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert proc.poll() is None, f"the batch ended before it could be killed: {proc.communicate()[1].decode()[-800:]}"
     os.kill(proc.pid, signal.SIGKILL)
@@ -251,14 +234,14 @@ def test_resume_after_sigkill_finishes_with_every_page_exactly_once(shop_db, gen
     shutil.copy(shop_db, db)
     out = tmp_path / "killed"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    first_kill = _start_and_kill(_batch_command(db, out, genpage_home), out, env, 0)
+    first_kill = _start_and_kill(batch_command(db, out, genpage_home), out, env, 0)
     assert 5 <= first_kill < SHOP_USERS
     # Killed again while resuming: a resumed run is as crash-safe as a first one.
-    second_kill = _start_and_kill(_batch_command(db, out, genpage_home, "--resume"), out, env, first_kill)
+    second_kill = _start_and_kill(batch_command(db, out, genpage_home, "--resume"), out, env, first_kill)
     assert first_kill + 5 <= second_kill < SHOP_USERS
 
     # Only pages marked done may be relied on; whatever else is in pages/ gets rewritten by the resume.
-    resumed = subprocess.run(_batch_command(db, out, genpage_home, "--resume"), env=env, cwd=REPO,
+    resumed = subprocess.run(batch_command(db, out, genpage_home, "--resume"), env=env, cwd=REPO,
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"pages: {SHOP_USERS - second_kill} written, {second_kill} already done, 0 failed" in resumed.stdout

@@ -7,13 +7,13 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from batch_helpers import CHRISTMAS, batch_command, done_pages
 
 from genpage.batch import MANIFEST
 from genpage.ingest import ingest_directory
@@ -21,7 +21,6 @@ from genpage.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 SHOP = REPO / "examples" / "shop"
-CHRISTMAS = REPO / "examples" / "campaigns" / "christmas.yaml"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -70,35 +69,19 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def _done(out: Path) -> int:
-    try:
-        conn = sqlite3.connect(f"file:{out / MANIFEST}?mode=ro", uri=True, timeout=1)
-        try:
-            return conn.execute("SELECT COUNT(*) FROM pages WHERE status = 'done'").fetchone()[0]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
-
-
-def _batch_command(db: Path, out: Path, home: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "genpage.cli", "batch", str(CHRISTMAS), "--out", str(out), "--db", str(db),
-            "--home", str(home), "--backend", "echo", "--batch-size", "1", "--quiet", *extra]
-
-
 # ---------------------------------------------------------------------- 1. kill -9 of a batch with workers
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_sigkill_of_the_batch_parent_takes_its_workers_and_the_resource_tracker(shop_db, genpage_home, tmp_path):
     db = tmp_path / "shop.sqlite"
     shutil.copy(shop_db, db)
     out = tmp_path / "killed"
-    proc = subprocess.Popen(_batch_command(db, out, genpage_home, "--workers", "2"), env=ENV, cwd=REPO,
+    proc = subprocess.Popen(batch_command(db, out, genpage_home, "--workers", "2"), env=ENV, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     children: set[int] = set()
     try:
         deadline = time.monotonic() + 120
         # Both workers are building pages once more than the first chunk (which runs alone) is done.
-        while _done(out) < 4 and proc.poll() is None and time.monotonic() < deadline:
+        while done_pages(out) < 4 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert proc.poll() is None, f"the batch ended before the kill: {proc.communicate()[1].decode()[-800:]}"
         children = _descendants(proc.pid)
@@ -121,7 +104,7 @@ def test_sigkill_of_the_batch_parent_takes_its_workers_and_the_resource_tracker(
                 os.kill(pid, signal.SIGKILL)
 
     # The resumed run finishes the campaign (no leftover of the killed run is there to race with it).
-    resumed = subprocess.run(_batch_command(db, out, genpage_home, "--resume"), env=ENV, cwd=REPO,
+    resumed = subprocess.run(batch_command(db, out, genpage_home, "--resume"), env=ENV, cwd=REPO,
                              capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "0 failed (audience 60)" in resumed.stdout

@@ -201,19 +201,14 @@ def cmd_evaluate(args: argparse.Namespace, out: _Console) -> int:
 
 
 def cmd_train_encoder(args: argparse.Namespace, out: _Console) -> int:
-    from genpage.embed.finetune import co_interaction_pairs, train_encoder_on_pairs
-    from genpage.errors import EmptyStoreError
+    from genpage.embed.finetune import train_encoder
     from genpage.store import Store
 
     config = _config(args)
     started = time.perf_counter()
-    store = Store(config.database, create=False)
-    pairs = co_interaction_pairs(store.events_frame(types=["purchase"]), store.products(), max_pairs=args.max_pairs)
-    if not pairs:
-        raise EmptyStoreError(f"the store {store.path} has no basket with two or more products to learn from: "
-                              f"ingest purchase events first (`genpage ingest <events file> --db {store.path}`)")
-    out.status(f"fine-tuning {args.base} on {len(pairs)} co-purchase pairs of the store ({args.epochs} epoch(s))")
-    path = train_encoder_on_pairs(pairs, base=args.base, name=args.name, home=config.home, epochs=args.epochs)
+    out.status(f"fine-tuning {args.base} on the store's co-purchase pairs ({args.epochs} epoch(s))")
+    path = train_encoder(Store(config.database, create=False), base=args.base, name=args.name, home=config.home,
+                         epochs=args.epochs, max_pairs=args.max_pairs)
     print(f"{path}  ({time.perf_counter() - started:.0f} s); use it with --encoder {args.name}")
     return 0
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from genpage.embed.encoder import Encoder, load_encoder, product_text
+from genpage.errors import EmptyStoreError
 from genpage.events import basket_keys
 from genpage.schemas import Product
 
@@ -133,8 +134,13 @@ def train_encoder(
     epochs: int = 1,
     max_pairs: int = 20000,
 ) -> Path:
-    """Fine-tune the encoder on the store's co-purchase pairs; returns the saved folder (load it by `name`)."""
+    """Fine-tune the encoder on the store's co-purchase pairs; returns the saved folder (load it by `name`).
+    EmptyStoreError, before any model loads, when the store has no basket of two or more products."""
     pairs = co_interaction_pairs(store.events_frame(types=["purchase"]), store.products(), max_pairs=max_pairs)
+    if not pairs:
+        raise EmptyStoreError(f"the store {store.path} has no basket with two or more products to learn from: "
+                              f"ingest purchase events first (`genpage ingest <events file> --db {store.path}`)")
+    logger.info("fine-tuning %s on %d co-purchase pairs of the store", base, len(pairs))
     return train_encoder_on_pairs(pairs, base=base, name=name, home=home, epochs=epochs)
 
 

@@ -14,13 +14,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genpage.evaluation.nbr_baselines import recent_popularity, tifu_knn, top_freq, up_cf
+from genpage.evaluation.nbr_baselines import Baskets, recent_popularity, tifu_knn, top_freq, up_cf
 from genpage.evaluation.protocol import Split
 from genpage.events import to_days
 
 ITEMS = ["x", "y", "z", "w"]
 START = datetime(2024, 1, 1, 12)
 BASKETS = [("A", 1, "xy"), ("B", 2, "y"), ("A", 3, "x"), ("B", 4, "yw"), ("A", 5, "z")]
+
+
+def baskets() -> Baskets:
+    return Baskets.of(split().train, ITEMS)
 
 
 def split() -> Split:
@@ -35,7 +39,7 @@ def scores_of(method, users: list[str], day: float = 0.0) -> np.ndarray:
 
 
 def test_top_freq_ranks_own_items_by_frequency_then_popularity():
-    scores = scores_of(top_freq(split()), ["A", "C"])
+    scores = scores_of(top_freq(baskets()), ["A", "C"])
     fill = np.array([2, 3, 1, 1]) / 4  # popularity / (max + 1)
     assert scores[0] == pytest.approx(np.array([2, 1, 1, 0]) + fill)  # A: x twice, y once, z once
     assert scores[1] == pytest.approx(fill)  # an unknown shopper: popularity alone
@@ -44,15 +48,15 @@ def test_top_freq_ranks_own_items_by_frequency_then_popularity():
 
 def test_recent_popularity_counts_baskets_strictly_before_the_day():
     day5 = to_days(pd.Series([START + timedelta(days=5)]))[0]
-    two_days = scores_of(recent_popularity(split(), {"window": 2}), ["A"], day5)[0]
+    two_days = scores_of(recent_popularity(baskets(), {"window": 2}), ["A"], day5)[0]
     assert two_days == pytest.approx([1, 1, 0, 1], abs=1e-5)  # days 3 and 4; day 5's own basket is not seen
-    one_day = scores_of(recent_popularity(split(), {"window": 1}), ["A"], day5)[0]
+    one_day = scores_of(recent_popularity(baskets(), {"window": 1}), ["A"], day5)[0]
     assert one_day == pytest.approx([0, 1, 0, 1], abs=1e-5)
 
 
 def test_tifu_knn_matches_the_formula():
     params = {"n_groups": 2, "r_b": 0.5, "r_g": 0.5, "k": 2, "alpha": 0.5}
-    scores = scores_of(tifu_knn(split(), params), ["A", "B"])
+    scores = scores_of(tifu_knn(baskets(), params), ["A", "B"])
     # A's baskets decayed by position: 0.25 {x,y}, 0.5 {x}, 1 {z}; blocks [b1] and [b2, b3]:
     #   g1 = {x: .25, y: .25}, g2 = {x: .25, z: .5}; u_A = (0.5 g1 + g2) / 2
     u_a = np.array([0.1875, 0.0625, 0.25, 0.0])
@@ -72,7 +76,7 @@ def test_tifu_blocks_are_the_authors_partition():
 
 
 def test_up_cf_matches_the_formula():
-    scores = scores_of(up_cf(split(), {"r": 1, "a": 0.5, "q": 1}), ["A"])[0]
+    scores = scores_of(up_cf(baskets(), {"r": 1, "a": 0.5, "q": 1}), ["A"])[0]
     w_ab = 1 / (3**0.5 * 2**0.5)  # |{y}| / (|I_A|^0.5 |I_B|^0.5)
     # A's last basket {z} with weight w(A, A) = 1, B's last basket {y, w} with w(A, B)
     assert scores == pytest.approx([0.0, w_ab, 1.0, w_ab], abs=1e-5)

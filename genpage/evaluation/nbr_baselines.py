@@ -18,8 +18,9 @@ simple time-aware neighbourhood methods match or beat most deep next-basket mode
   score(u, i) = sum_v w(u, v)^q p_r(v, i), with the asymmetric cosine w(u, v) = |I_u & I_v| / (|I_u|^a |I_v|^(1-a))
   over the sets of items bought (w(u, u) = 1, so the shopper's own recent items count most).
 
-Each is tuned on the validation split (every training shopper's latest basket held out) over a small grid, the
-same budget as ALS and BPR (`baselines.tuned_factor_model`), then refitted on the whole training set.
+Each takes the training set's `Baskets`. The tuned ones are scored on a `Validation` (every training shopper's
+latest basket held out) over a small grid, the same budget as ALS and BPR (`baselines.tuned_factor_model`), then
+refitted on the whole training set.
 A score below 1e-6 of an item's popularity is added everywhere as a tie-break (global popularity fills a list).
 """
 
@@ -76,6 +77,12 @@ class Baskets:
     def n_users(self) -> int:
         return len(self.user_index)
 
+    def user_items(self) -> sp.csr_matrix:
+        """(shoppers, items): how many of each shopper's baskets hold each item."""
+        owner = sp.csr_matrix((np.ones(len(self.user)), (self.user, np.arange(len(self.user)))),
+                              shape=(self.n_users, len(self.user)))  # fmt: skip
+        return (owner @ self.items).tocsr()
+
     def popularity(self) -> np.ndarray:
         """Baskets holding each item."""
         return np.asarray(self.items.sum(axis=0)).ravel()
@@ -102,11 +109,9 @@ def _tie_break(popularity: np.ndarray) -> np.ndarray:
     return 1e-6 * popularity / max(float(popularity.max()), 1.0)
 
 
-def top_freq(split: Split, params: dict[str, Any] | None = None, *, train: pd.DataFrame | None = None) -> Method:
+def top_freq(baskets: Baskets) -> Method:
     """P-TopFreq + G-TopFreq (no hyper-parameters)."""
-    baskets = Baskets.of(split.train if train is None else train, split.item_ids)
-    own = sp.csr_matrix((np.ones(len(baskets.user)), (baskets.user, np.arange(len(baskets.user)))),
-                        shape=(baskets.n_users, len(baskets.user))) @ baskets.items  # fmt: skip
+    own = baskets.user_items()
     popularity = baskets.popularity()
     fill = popularity / (popularity.max() + 1.0)  # < 1: below any own item
 
@@ -116,9 +121,8 @@ def top_freq(split: Split, params: dict[str, Any] | None = None, *, train: pd.Da
     return Method("p-topfreq+g-topfreq", scores)
 
 
-def recent_popularity(split: Split, params: dict[str, Any], *, train: pd.DataFrame | None = None) -> Method:
+def recent_popularity(baskets: Baskets, params: dict[str, Any]) -> Method:
     """Baskets holding each item in the `window` days strictly before the day to predict."""
-    baskets = Baskets.of(split.train if train is None else train, split.item_ids)
     window = float(params["window"])
     day0 = int(np.floor(baskets.day.min())) if len(baskets.day) else 0
     n_days = int(np.floor(baskets.day.max())) - day0 + 2 if len(baskets.day) else 2
@@ -165,11 +169,10 @@ def _tifu_vectors(baskets: Baskets, n_groups: int, r_b: float, r_g: float) -> np
     return vectors
 
 
-def tifu_knn(split: Split, params: dict[str, Any], *, train: pd.DataFrame | None = None) -> Method:
+def tifu_knn(baskets: Baskets, params: dict[str, Any]) -> Method:
     """TIFU-KNN with `n_groups`, `r_b`, `r_g`, `k` neighbours (the shopper among them) and `alpha`."""
     from sklearn.neighbors import NearestNeighbors
 
-    baskets = Baskets.of(split.train if train is None else train, split.item_ids)
     vectors = _tifu_vectors(baskets, int(params["n_groups"]), float(params["r_b"]), float(params["r_g"]))
     k = min(int(params["k"]), baskets.n_users)
     _, neighbours = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(vectors).kneighbors(vectors)
@@ -187,9 +190,8 @@ def tifu_knn(split: Split, params: dict[str, Any], *, train: pd.DataFrame | None
     return Method("tifu-knn", scores)
 
 
-def up_cf(split: Split, params: dict[str, Any], *, train: pd.DataFrame | None = None) -> Method:
+def up_cf(baskets: Baskets, params: dict[str, Any]) -> Method:
     """UP-CF@r with recency window `r` baskets (0: all), asymmetric-cosine `a` and locality `q`."""
-    baskets = Baskets.of(split.train if train is None else train, split.item_ids)
     recent, n_items = int(params["r"]), baskets.items.shape[1]
     items = baskets.items.tocsr()
     popularity_rows, cols, values = [], [], []
@@ -201,9 +203,7 @@ def up_cf(split: Split, params: dict[str, Any], *, train: pd.DataFrame | None = 
         cols += hit.tolist()
         values += (counts[hit] / len(last)).tolist()
     user_pop = sp.csr_matrix((values, (popularity_rows, cols)), shape=(baskets.n_users, n_items))
-    owner = sp.csr_matrix((np.ones(len(baskets.user)), (baskets.user, np.arange(len(baskets.user)))),
-                          shape=(baskets.n_users, len(baskets.user)))  # fmt: skip
-    bought = (owner @ baskets.items).astype(bool).astype(np.float64)
+    bought = baskets.user_items().astype(bool).astype(np.float64)
     overlap = (bought @ bought.T).tocoo()  # |I_u & I_v|
     size = np.asarray(bought.sum(axis=1)).ravel()
     a, q = float(params["a"]), float(params["q"])
@@ -229,21 +229,33 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
 BUILDERS: dict[str, Builder] = {"recent-popularity": recent_popularity, "tifu-knn": tifu_knn, "up-cf@r": up_cf}
 
 
-def tuned(name: str, split: Split, item_vectors: np.ndarray, k: int = 10) -> tuple[Method, dict[str, Any]]:
-    """Pick `name`'s parameters from `GRIDS` on the validation split, then fit on all of the training set."""
+@dataclass
+class Validation:
+    """What every tuned baseline is scored on, built once: the training set with each training shopper's latest
+    basket held out, and the baskets of what is left."""
+
+    split: Split
+    baskets: Baskets
+
+    @classmethod
+    def of(cls, split: Split) -> Validation:
+        before, held = split_last_basket(split.train)
+        return cls(Split(train=before, held=held, item_ids=split.item_ids), Baskets.of(before, split.item_ids))
+
+
+def tuned(name: str, baskets: Baskets, validation: Validation, item_vectors: np.ndarray,
+          k: int = 10) -> tuple[Method, dict[str, Any]]:  # fmt: skip
+    """Pick `name`'s parameters from `GRIDS` on `validation`, then fit on `baskets` (all of the training set)."""
     build, grid = BUILDERS[name], GRIDS[name]
-    before, held = split_last_basket(split.train)
-    val = Split(train=before, held=held, item_ids=split.item_ids)
     best, best_ndcg = grid[0], -1.0
     for params in grid:
-        method = build(val, params)
-        ndcg = evaluate_methods(val, [method], item_vectors, k=k, slices=("all",))[method.name]["all"].metrics[
-            f"ndcg@{k}"
-        ]
+        method = build(validation.baskets, params)
+        scored = evaluate_methods(validation.split, [method], item_vectors, k=k, slices=("all",))
+        ndcg = scored[method.name]["all"].metrics[f"ndcg@{k}"]
         logger.info("%s %s: validation ndcg@%d %.4f", name, params, k, ndcg)
         if ndcg > best_ndcg:
             best, best_ndcg = params, ndcg
     started = time.perf_counter()
-    method = build(split, best)
+    method = build(baskets, best)
     method.fit_seconds = time.perf_counter() - started
     return method, {**best, "validation_ndcg": best_ndcg}

@@ -175,14 +175,16 @@ def baseline_methods(split: Split, base_vectors: np.ndarray, *, tune: bool, k: i
     methods = [base_methods.popularity(split), base_methods.rebuy(split), base_methods.item_knn(split),
                base_methods.text_similarity(split, base_vectors)]  # fmt: skip
     meta: dict[str, Any] = {}
-    methods.append(nbr.top_freq(split))
+    baskets = nbr.Baskets.of(split.train, split.item_ids)  # built once for the next-basket baselines
+    validation = nbr.Validation.of(split) if tune else None
+    methods.append(nbr.top_freq(baskets))
     for name in ("recent-popularity", "tifu-knn", "up-cf@r"):  # the next-basket reality check's baselines
         t0 = time.perf_counter()
-        if tune:
-            method, meta[name] = nbr.tuned(name, split, base_vectors, k=k)
+        if validation is not None:
+            method, meta[name] = nbr.tuned(name, baskets, validation, base_vectors, k=k)
         else:
             meta[name] = dict(nbr.GRIDS[name][0])
-            method = nbr.BUILDERS[name](split, meta[name])
+            method = nbr.BUILDERS[name](baskets, meta[name])
         meta[name]["seconds"] = time.perf_counter() - t0
         methods.append(method)
     for kind in ("als", "bpr"):

@@ -19,7 +19,7 @@ from genpage.evaluation.metrics import (
     recall_at_k,
 )
 from genpage.events import basket_keys, to_days
-from genpage.rank.split import split_last_basket
+from genpage.rank.split import held_baskets, split_last_basket
 
 logger = logging.getLogger(__name__)
 
@@ -85,11 +85,7 @@ def split_global(events: pd.DataFrame, test_share: float = GLOBAL_TEST_SHARE) ->
     first = per_basket.sort_values(["user_id", "day", "basket"]).groupby("user_id").head(1)
     keys = set(zip(first["user_id"], first["basket"], strict=False))
     lines = after[[key in keys for key in zip(after["user_id"], after["basket"], strict=False)]]
-    items = lines.groupby("user_id")["item_id"].agg(lambda s: sorted(set(map(str, s))))
-    held = pd.DataFrame({"user_id": items.index, "items": items.to_numpy(),
-                         "timestamp": lines.groupby("user_id")["timestamp"].max().reindex(items.index).to_numpy()})
-    held["day"] = held["user_id"].map(dict(zip(first["user_id"], first["day"], strict=False))).astype(float)
-    return before.reset_index(drop=True), held.reset_index(drop=True)
+    return before.reset_index(drop=True), held_baskets(lines, dict(zip(first["user_id"], first["day"], strict=False)))
 
 
 def _rank_of(scores: np.ndarray, order_head: np.ndarray, targets: np.ndarray) -> float:

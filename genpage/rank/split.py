@@ -33,10 +33,16 @@ def split_last_basket(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     user_cut = frame["user_id"].map(cut).astype(float)
     after_cut = user_cut.notna() & (all_days >= user_cut) & (frame["type"] != "purchase")
     before = frame.drop(index=held_lines.index).loc[lambda f: ~after_cut.reindex(f.index, fill_value=False)]
-    items = held_lines.groupby("user_id")["item_id"].agg(lambda s: sorted(set(map(str, s))))
-    times = held_lines.groupby("user_id")["timestamp"].max()
+    return before.reset_index(drop=True), held_baskets(held_lines, cut)
+
+
+def held_baskets(lines: pd.DataFrame, day_of: dict[str, float]) -> pd.DataFrame:
+    """One row per shopper from the purchase lines of their held-out basket: user_id, items (sorted, distinct),
+    timestamp (the latest line's) and day (`day_of[user_id]`, the basket's day)."""
+    items = lines.groupby("user_id")["item_id"].agg(lambda s: sorted(set(map(str, s))))
+    times = lines.groupby("user_id")["timestamp"].max()
     held = pd.DataFrame(
         {"user_id": items.index, "items": items.to_numpy(), "timestamp": times.reindex(items.index).to_numpy()}
     )
-    held["day"] = held["user_id"].map(cut).astype(float)
-    return before.reset_index(drop=True), held.reset_index(drop=True)
+    held["day"] = held["user_id"].map(day_of).astype(float)
+    return held.reset_index(drop=True)

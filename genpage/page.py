@@ -1,9 +1,12 @@
 """Render a Page as one self-contained HTML document.
 
 The page makes no request to any host but the catalogue's image hosts: CSS is inline, placeholders are CSS, there
-is no script. Product text and model copy are untrusted, so the Jinja environment autoescapes everything, URLs are
-limited to http(s) once more here (schemas.Product already refuses others), theme colours must be #rrggbb, and the
-JSON-LD block is serialised with `<`, `>`, `&` written as \\u escapes so `</script>` in a title cannot end it.
+is no script. A product whose image is a packaged picture (`picture:mug?tint=2f5d3a`, see schemas.PICTURE_REF) gets
+that SVG from genpage's own pictures/ folder, tinted here and inlined as a data: URI in an <img>, so a page written
+to a file shows it offline; only files that pass `_picture_body`'s allow-list are used. Product text and model copy
+are untrusted, so the Jinja environment autoescapes everything, URLs are limited to http(s) once more here
+(schemas.Product already refuses others), theme colours must be #rrggbb, and the JSON-LD block is serialised with
+`<`, `>`, `&` written as \\u escapes so `</script>` in a title cannot end it.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ import logging
 import re
 import zlib
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+from xml.etree import ElementTree
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from genpage.resources import templates_dir
-from genpage.schemas import CampaignView, Page, PageItem, Section
+from genpage.resources import pictures_dir, templates_dir
+from genpage.schemas import PICTURE_REF, CampaignView, Page, PageItem, Section
 from genpage.text import clean_name
 
 logger = logging.getLogger(__name__)
@@ -140,6 +146,85 @@ def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+# ---------------------------------------------------------------------- packaged pictures
+PICTURE_TINT = "#a88f72"  # a picture reference without a tint: warm grey-brown
+_SVG_NS = "{http://www.w3.org/2000/svg}"
+_PICTURE_TAGS = frozenset({"svg", "style", "g", "path", "rect", "circle", "ellipse", "line", "polyline", "polygon"})
+_PICTURE_ATTRS = frozenset({"viewBox", "class", "d", "x", "y", "width", "height", "rx", "ry", "cx", "cy", "r",
+                            "points", "x1", "y1", "x2", "y2", "transform", "opacity", "stroke-width"})
+_PICTURE_STYLE = re.compile(r"<style>[^<]*</style>")
+_MAX_PICTURE_BYTES = 16_384
+_INK, _PAPER = "#3a332c", "#fffaf3"
+
+
+def _mix(color: str, other: str, share: float) -> str:
+    """`color` moved `share` of the way to `other` (both #rrggbb)."""
+    a = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+    b = [int(other[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * share):02x}" for x, y in zip(a, b, strict=True))
+
+
+def picture_style(tint: str) -> str:
+    """The <style> block of a packaged picture drawn in `tint`: the classes b (background), l (light), t (the tint),
+    d (dark), the fixed k (ink), w (paper), o (wood), g (gold), f (leaf), s (shadow) and their *l stroke forms."""
+    light_tint = _luminance(tint) > 0.55  # ivory, white: a darker ground so the object still stands out
+    shades = {
+        "b": _mix(tint, "#b3a999", 0.6) if light_tint else _mix(tint, "#f7f2ea", 0.82),
+        "l": _mix(tint, "#ffffff", 0.45), "t": tint, "d": _mix(tint, "#000000", 0.32),
+        "k": _INK, "w": _PAPER, "o": "#c29466", "g": "#d8b15a", "f": "#6f9a5b",
+    }
+    fills = "".join(f".{name}{{fill:{color}}}" for name, color in shades.items())
+    strokes = "".join(f".{name}l{{stroke:{shades[name]}}}" for name in ("t", "d", "k", "w", "g", "o", "l", "f"))
+    # the default width is inherited from svg, so a shape's own stroke-width attribute still wins over it
+    lines = "svg{stroke-width:3}.tl,.dl,.kl,.wl,.gl,.ol,.ll,.fl{fill:none;stroke-linecap:round;stroke-linejoin:round}"
+    return f"<style>{fills}.s{{fill:#2b2118;opacity:.1}}{strokes}{lines}</style>"
+
+
+@lru_cache(maxsize=128)
+def _picture_body(folder: str, name: str) -> str | None:
+    """The packaged SVG `folder`/`name`.svg, or None unless it is one of ours: a plain file in that folder, small,
+    with no DOCTYPE, entity, comment or processing instruction, only the shape elements and geometry attributes
+    of the allow-lists (no script, no href, no event handler, no inline style), and one <style> block that the
+    renderer replaces. In an <img> an SVG can neither run script nor load anything; this keeps it to drawings."""
+    base = Path(folder).resolve()
+    path = base / f"{name}.svg"
+    try:
+        if path.resolve().parent != base or not path.is_file() or path.stat().st_size > _MAX_PICTURE_BYTES:
+            raise ValueError("not a small file in the pictures folder")
+        text = path.read_text(encoding="utf-8")
+        if "<!" in text or "<?" in text or len(_PICTURE_STYLE.findall(text)) != 1:
+            raise ValueError("a DOCTYPE, comment, processing instruction or not exactly one <style>")
+        for element in ElementTree.fromstring(text).iter():
+            tag = element.tag.removeprefix(_SVG_NS) if isinstance(element.tag, str) else ""
+            if tag not in _PICTURE_TAGS or not element.tag.startswith(_SVG_NS):
+                raise ValueError(f"element {element.tag!r} is not allowed")
+            if set(element.attrib) - _PICTURE_ATTRS:
+                raise ValueError(f"attributes {sorted(set(element.attrib) - _PICTURE_ATTRS)} are not allowed")
+    except (OSError, UnicodeDecodeError, ElementTree.ParseError, ValueError) as exc:
+        logger.warning("packaged picture %r is not used (a placeholder is shown): %s", name, exc)
+        return None
+    return text
+
+
+@lru_cache(maxsize=1024)
+def _picture_uri(folder: str, name: str, tint: str) -> str | None:
+    body = _picture_body(folder, name)
+    if body is None:
+        return None
+    svg = _PICTURE_STYLE.sub(lambda _: picture_style(tint), body, count=1)
+    return "data:image/svg+xml," + quote(svg.strip(), safe="/:=;,.-_()!*~")
+
+
+def picture_uri(ref: str | None, folder: Path | None = None) -> str | None:
+    """A `picture:<name>[?tint=<rrggbb>]` reference as a data: URI of the tinted packaged SVG; None for anything
+    else (an http(s) URL, a malformed reference, a name with no packaged picture). `folder` is for tests."""
+    match = PICTURE_REF.fullmatch(str(ref or "").strip())
+    if not match:
+        return None
+    tint = f"#{match['tint']}" if match["tint"] else PICTURE_TINT
+    return _picture_uri(str(folder or pictures_dir()), match["name"], tint)
+
+
 # ---------------------------------------------------------------------- the view model
 def _card(item: PageItem, locale: str) -> dict[str, Any]:
     product = item.product
@@ -151,7 +236,7 @@ def _card(item: PageItem, locale: str) -> dict[str, Any]:
         "id": product.id,
         "title": product.title,
         "url": safe_url(product.url),
-        "image_url": safe_url(product.image_url),
+        "image_url": safe_url(product.image_url) or picture_uri(product.image_url),
         "price": format_price(product.price, product.currency, locale) if product.in_stock or product.price else "",
         "badge": badge[:1].upper() + badge[1:] if badge else "",
         "badge_kind": re.sub(r"[^a-z0-9]+", "-", badge.lower()).strip("-"),

@@ -31,6 +31,22 @@ def _http_url_or_none(value: Any) -> str | None:
     return text
 
 
+# A picture genpage ships instead of a product photo (`picture:mug?tint=2f5d3a`): the name of one of the packaged
+# SVGs in pictures/ and an optional #rrggbb tint. Nothing else is accepted: no path, no other file, no user SVG.
+PICTURE_REF = re.compile(r"picture:(?P<name>[a-z0-9]+(?:-[a-z0-9]+)*)(?:\?tint=(?P<tint>[0-9a-f]{6}))?")
+
+
+def _image_url_or_none(value: Any) -> str | None:
+    """An image is an http(s) URL or a reference to a packaged picture (PICTURE_REF); anything else is refused."""
+    text = "" if value is None else str(value).strip()
+    if text.lower().startswith("picture:"):
+        if not PICTURE_REF.fullmatch(text):
+            raise ValueError("a packaged picture is picture:<name> or picture:<name>?tint=<rrggbb> (lower case), "
+                             "the name one of genpage's pictures/*.svg")
+        return text
+    return _http_url_or_none(value)
+
+
 # Limits on the text of a row being ingested (docs/using.md, "Ingest limits"): they apply when a model is validated
 # with context=INGEST_CONTEXT, as genpage.ingest does; a model built in code or read back from the store is cleaned
 # but not limited, so a store filled under other limits still reads. The validators read the limits when they run,
@@ -100,7 +116,8 @@ class Product(_Input):
     created_at: datetime | None = None
     tags: list[str] = Field(default_factory=list)
 
-    _check_urls = field_validator("url", "image_url", mode="before")(_http_url_or_none)
+    _check_url = field_validator("url", mode="before")(_http_url_or_none)
+    _check_image = field_validator("image_url", mode="before")(_image_url_or_none)
     _check_text = field_validator("id", "title", "description", "category", "brand", "currency", "url", "image_url",
                                   "tags", mode="before")(_safe_text)
 

@@ -4,7 +4,8 @@
 
 Everything is seeded and dated relative to ANCHOR, so the files are the same on every run and the tests that
 read them are deterministic. The catalogue below is hand-written; only prices, stock, dates, users and their
-event histories come from the random generator. personas.json records each user's hidden interests (for tests
+event histories come from the random generator. Each product's image is a packaged picture chosen from its title
+by draw_pictures.py (`picture:mug?tint=2f5d46`); run that script to redraw the pictures themselves. personas.json records each user's hidden interests (for tests
 and demos); it is not ingested.
 """
 
@@ -12,6 +13,7 @@ and demos); it is not ingested.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import random
 import re
@@ -21,6 +23,14 @@ from pathlib import Path
 SEED = 20261101
 ANCHOR = datetime(2026, 11, 1, 9, 0)  # "now" for the example shop: every event happens before it
 OUT = Path(__file__).resolve().parent / "shop"
+
+
+def _draw_pictures():  # the sibling script, loaded by path so this file also runs when loaded by path (tests)
+    spec = importlib.util.spec_from_file_location("draw_pictures", Path(__file__).with_name("draw_pictures.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 # category -> (id prefix, [(title, description, brand, min price, max price)])
 CATALOGUE: dict[str, tuple[str, list[tuple[str, str, str, float, float]]]] = {
@@ -282,6 +292,7 @@ def _price(rng: random.Random, low: float, high: float) -> float:
 
 
 def make_products(rng: random.Random) -> list[dict[str, object]]:
+    picture_ref = _draw_pictures().picture_ref
     products: list[dict[str, object]] = []
     for category, (prefix, items) in CATALOGUE.items():
         recent = set(rng.sample(range(len(items)), 2))  # ~20 new arrivals in all
@@ -299,6 +310,7 @@ def make_products(rng: random.Random) -> list[dict[str, object]]:
                 "in_stock": "false" if rng.random() < 0.08 else "true",
                 "created_at": created.isoformat(),
                 "tags": ";".join(_tags(category, title, description)),
+                "image_url": picture_ref(title, category),
             })
     return products
 

@@ -222,7 +222,12 @@ def picture_uri(ref: str | None, folder: Path | None = None) -> str | None:
     if not match:
         return None
     tint = f"#{match['tint']}" if match["tint"] else PICTURE_TINT
-    return _picture_uri(str(folder or pictures_dir()), match["name"], tint)
+    return _picture_uri(str(folder) if folder else _pictures_folder(), match["name"], tint)
+
+
+@lru_cache(maxsize=1)
+def _pictures_folder() -> str:  # looked up once, not with two stat calls per card
+    return str(pictures_dir())
 
 
 # ---------------------------------------------------------------------- the view model

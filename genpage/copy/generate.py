@@ -34,6 +34,7 @@ from genpage.copy.guardrails import (
     DEFAULT_LIMITS,
     CopyLimits,
     SectionFacts,
+    Violation,
     check_copy,
     copy_score,
     distinctive_stems,
@@ -41,7 +42,6 @@ from genpage.copy.guardrails import (
     fit_to_limits,
     localise_spelling,
     names_own,
-    rule_of,
     words_to_avoid,
 )
 from genpage.copy.prompts import (
@@ -77,7 +77,7 @@ DEFAULT_OPTIONS = GenerationOptions(max_new_tokens=48, temperature=0.0, repetiti
 SAMPLE_OPTIONS = GenerationOptions(max_new_tokens=48, temperature=0.6, top_p=0.9, repetition_penalty=1.1, seed=7)
 # Part of every copy cache key: bump it when parsing, repair or the choice between candidates changes, so that
 # copy (and fallbacks) cached by an older genpage are written again rather than served.
-COPY_PIPELINE_VERSION = 9
+COPY_PIPELINE_VERSION = 10
 GREEDY_BONUS = 0.5  # the greedy answer wins ties: it is the model's most likely copy
 
 
@@ -240,10 +240,10 @@ def _vocabulary_of(titles: Sequence[str], limit: int) -> tuple[str, ...]:
 def theme_vocabulary(store: Store | None, theme: list[str], section: Section, limit: int = 80) -> tuple[str, ...]:
     """The words segment-level copy may use for a theme: the commonest distinctive title words of its categories
     in the whole catalogue, so a cached copy is judged the same for every shopper shown the theme. Without a
-    store: the section's own words."""
-    if store is None:
+    store, or where the catalogue has no title of the theme: the section's own words."""
+    if store is None or not (found := _theme_titles(store, theme))[1]:  # or the catalogue lacks the theme
         return _vocabulary_of([item.product.title for item in section.items], limit)
-    key, titles = _theme_titles(store, theme)
+    key, titles = found
     if (key, limit) not in _VOCABULARIES:
         _VOCABULARIES[key, limit] = _vocabulary_of(titles, limit)
     return _VOCABULARIES[key, limit]
@@ -259,7 +259,15 @@ class SectionJob:
     fallback: SectionCopy
     copy: SectionCopy | None = None
     source: str = "pending"
-    violations: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)  # as stored in Section.copy_violations: "rule: message"
+
+
+def _shelf_theme(section: Section) -> tuple[str, ...]:
+    """A theme shelf's label and evidence words (`Section.theme`), which the guardrails accept as the section's."""
+    theme = getattr(section, "theme", None)
+    if theme is None:
+        return ()
+    return tuple(str(w) for w in (getattr(theme, "label", ""), *(getattr(theme, "words", None) or ())) if w)
 
 
 def _campaign_text(section: Section, plan: PagePlan) -> str:
@@ -276,6 +284,7 @@ def _facts(section: Section, plan: PagePlan, examples_text: list[str], config: C
         anchor=clean_name(section.anchor_label) if section.anchor_label else "",
         categories=tuple(item.product.category for item in section.items if item.product.category),
         campaign_text=_campaign_text(section, plan),
+        theme=_shelf_theme(section),
         foreign_texts=tuple(examples_text + others),
         locale=locale,
         banned_words=tuple(config.banned_words),
@@ -301,11 +310,15 @@ def _theme_facts(
     typical: tuple[str, ...] = (),
     theme: list[str] | None = None,
 ) -> SectionFacts:
-    """Segment-level facts: the same for every shopper shown this theme, so a cached copy is judged alike for all."""
+    """Segment-level facts: the same for every shopper shown this prompt, so a cached copy is judged alike for all
+    (the anchor of a "because you bought/viewed" shelf, which the prompt names)."""
     theme = section_theme(section) if theme is None else theme
+    anchored = section.kind in ("because_bought", "because_viewed") and section.anchor_label
     return SectionFacts(
+        anchor=clean_name(section.anchor_label) if anchored and section.anchor_label else "",
         categories=tuple(theme),
         campaign_text=_campaign_text(section, plan),
+        theme=_shelf_theme(section),
         foreign_texts=tuple(_example_text(e, section) for e in examples),
         locale=locale,
         banned_words=tuple(config.banned_words),
@@ -374,13 +387,13 @@ class CopyStats:
     backend_calls: int = 0
     tokens: int = 0
     model_seconds: float = 0.0
-    violations: list[str] = field(default_factory=list)  # every violation caught, including those fixed by a retry
+    violations: list[Violation] = field(default_factory=list)  # every one caught, including those a retry fixed
 
 
-def _judge(result: GenerationResult, job: SectionJob, limits: CopyLimits) -> tuple[SectionCopy | None, list[str]]:
+def _judge(result: GenerationResult, job: SectionJob, limits: CopyLimits) -> tuple[SectionCopy | None, list[Violation]]:
     copy = parse_copy(result.text)
     if copy is None:
-        return None, [f"parse: not JSON copy: {result.text[:60]!r}"]
+        return None, [Violation("parse", "", f"not JSON copy: {result.text[:60]!r}")]
     copy = fit_to_limits(localise_spelling(copy, job.facts.locale), limits)
     return copy, check_copy(copy, job.facts, limits)
 
@@ -426,6 +439,7 @@ def generate_copy(
         keys = list(pending)
         candidates = candidates_for(backend, config)
         outcomes = _best_candidates(backend, {k: pending[k][0] for k in keys}, candidates, limits, stats, round_=0)
+        caught = {k: [str(v) for v in outcomes[k][1]] for k in keys}  # what is stored with a fallback
         for round_ in range(1, retries + 1):
             failed = {k: (outcomes[k][2], outcomes[k][1]) for k in keys if outcomes[k][1]}
             if not failed:
@@ -437,14 +451,12 @@ def generate_copy(
                                      round_=round_, failed=failed)  # fmt: skip
             for k in failed:
                 copy, violations, text = again[k]
-                if not violations:
-                    outcomes[k] = (copy, [], "")
-                else:
-                    outcomes[k] = (outcomes[k][0], outcomes[k][1] + [f"retry {v}" for v in violations], text)
+                outcomes[k] = (copy, [], "") if not violations else (outcomes[k][0], violations, text)
+                caught[k] = [] if not violations else caught[k] + [f"retry {v}" for v in violations]
         for key in keys:
-            copy, violations, _ = outcomes[key]
+            copy, _, _ = outcomes[key]
             for job in pending[key]:
-                _settle(job, copy, violations, backend.name)
+                _settle(job, copy, caught[key], backend.name)
             if store is not None:
                 store.put_copy(key, backend.name, _cache_record(pending[key][0]))
             stats.generated += 1
@@ -457,19 +469,15 @@ def candidates_for(backend: TextModel, config: Config) -> int:
     return config.copy_candidates if backend.supports_sampling else 1
 
 
-_QUOTED_RULES = {"kind", "foreign", "audience", "claim", "banned", "superlative", "discount", "quality", "viewpoint",
-                 "range", "occasion"}
-
-
-def retry_request(request: GenerationRequest, answer: str, violations: list[str]) -> GenerationRequest:
+def retry_request(request: GenerationRequest, answer: str, violations: Sequence[Violation]) -> GenerationRequest:
     """The request again, with the failed answer and what it broke (`retry` in prompts/section_copy.j2) appended,
-    so the model corrects it rather than rolling the dice again; greedy; the words the violations quote join the
-    request's `avoid`. The request's start is unchanged, so a prefix cache still covers it."""
+    so the model corrects it rather than rolling the dice again; greedy; the violations' spans (the words that
+    broke a rule: "necklaces", "good cause") join the request's `avoid`. The request's start is unchanged, so a
+    prefix cache still covers it."""
     messages = list(request.messages)
     prefill = messages.pop() if request.prefill else None
-    # the words a violation quotes ("kind: names 'bowl'", "claim: 'good cause'") are kept out of the second try
-    quoted = {m for v in violations if rule_of(v) in _QUOTED_RULES for m in re.findall(r"'([^']{3,40})'", v)}
-    options = request.options.model_copy(update={"avoid": sorted({*request.options.avoid, *quoted})})
+    spans = {v.span for v in violations if 3 <= len(v.span) <= 40}
+    options = request.options.model_copy(update={"avoid": sorted({*request.options.avoid, *spans})})
     feedback = str(template_module("section_copy.j2").retry(violations)).strip()
     messages += [Message(role="assistant", content=answer.strip() or "{}"), Message(role="user", content=feedback)]
     if prefill is not None:
@@ -484,8 +492,8 @@ def _best_candidates(
     limits: CopyLimits,
     stats: CopyStats,
     round_: int,
-    failed: dict[str, tuple[str, list[str]]] | None = None,
-) -> dict[str, tuple[SectionCopy | None, list[str], str]]:
+    failed: dict[str, tuple[str, list[Violation]]] | None = None,
+) -> dict[str, tuple[SectionCopy | None, list[Violation], str]]:
     """Ask for `candidates` answers per job in one batch (the greedy answer first, then samples; in a retry round
     each job's request carries its failed answer and violations, `failed`) and keep, per job, the passing
     candidate with the best score, or the greedy answer's violations and text when none passes. Every caught
@@ -501,8 +509,8 @@ def _best_candidates(
                 update={"options": _sample_options(request, round_)}))  # fmt: skip
             owners.append((key, greedy))
     results = _run_batch(backend, requests, stats)
-    judged: dict[str, list[tuple[float, SectionCopy, list[str]]]] = {key: [] for key in jobs}
-    first: dict[str, tuple[list[str], str]] = {}
+    judged: dict[str, list[tuple[float, SectionCopy]]] = {key: [] for key in jobs}
+    first: dict[str, tuple[list[Violation], str]] = {}
     for (key, greedy), result in zip(owners, results, strict=True):
         copy, violations = _judge(result, jobs[key], limits)
         facts = jobs[key].facts
@@ -517,14 +525,14 @@ def _best_candidates(
             stats.violations += violations
             first.setdefault(key, (violations, result.text))
             continue
-        judged[key].append((copy_score(copy, jobs[key].facts) + (GREEDY_BONUS if greedy else 0.0), copy, []))
-    best: dict[str, tuple[SectionCopy | None, list[str], str]] = {}
+        judged[key].append((copy_score(copy, jobs[key].facts) + (GREEDY_BONUS if greedy else 0.0), copy))
+    best: dict[str, tuple[SectionCopy | None, list[Violation], str]] = {}
     for key in jobs:
         if judged[key]:
-            _, copy, _ = max(judged[key], key=lambda entry: entry[0])
+            _, copy = max(judged[key], key=lambda entry: entry[0])
             best[key] = (copy, [], "")
         else:
-            violations, text = first.get(key, (["no candidate"], ""))
+            violations, text = first.get(key, ([Violation("parse", "", "no candidate")], ""))
             best[key] = (None, violations, text)
     return best
 
@@ -555,7 +563,7 @@ def _use_cached(job: SectionJob, cached: dict[str, Any], model: str, limits: Cop
     copy = SectionCopy(title=record["title"], blurb=record["blurb"], cta=record.get("cta"))
     violations = check_copy(copy, job.facts, limits)  # settings (banned words) may have changed since
     if violations:
-        job.copy, job.source, job.violations = job.fallback, "fallback", violations
+        job.copy, job.source, job.violations = job.fallback, "fallback", [str(v) for v in violations]
     else:
         job.copy, job.source, job.violations = copy, f"cache:{cached.get('model') or model}", []
 

@@ -48,10 +48,16 @@ class Config(BaseModel):
     openai_api_key: str | None = None
     openai_model: str | None = None
     banned_words: list[str] = Field(default_factory=list)
+    events_retention_days: int | None = Field(default=None, ge=1)  # off by default; see docs/privacy.md
 
     @property
     def database(self) -> Path:
         return self.db_path or self.home / "genpage.sqlite"
+
+    @property
+    def rankers_dir(self) -> Path:
+        """Where fitted rankers are saved (each holds every shopper's history: genpage.privacy deletes them)."""
+        return self.home / "rankers"
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> Config:

@@ -2,6 +2,8 @@
 
 One file, WAL mode, named migrations recorded in `_migrations` and run on open. Writes happen inside
 `store.transaction()`, so an ingest is all or nothing. The connection is shared between threads behind a lock.
+Deleted rows are overwritten (`secure_delete`), and `scrub()` rewrites the file and empties the WAL, so an erased
+shopper's bytes do not survive in free pages (see genpage.privacy).
 """
 
 from __future__ import annotations
@@ -83,10 +85,26 @@ def _m003_segments(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m004_written_outputs(conn: sqlite3.Connection) -> None:
+    """Where genpage wrote shoppers' pages (a preview's file, a campaign's output folder), so that erasing a
+    shopper (genpage.privacy) finds them."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE written_pages (
+            user_id TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, sha256 TEXT NOT NULL,
+            written_at TEXT NOT NULL, PRIMARY KEY (user_id, path)
+        );
+        CREATE TABLE output_folders (path TEXT PRIMARY KEY, kind TEXT NOT NULL, written_at TEXT NOT NULL);
+        """
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_core", _m001_core),
     ("002_event_session", _m002_event_session),
     ("003_segments", _m003_segments),
+    ("004_written_outputs", _m004_written_outputs),
 ]
 
 
@@ -126,6 +144,7 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA secure_delete=ON")  # a deleted row's bytes are overwritten, not left free
         except sqlite3.OperationalError as exc:  # unreadable, locked ...
             self._conn.close()
             raise StoreError(f"cannot open the store {path} (SQLite: {exc})") from None
@@ -371,3 +390,31 @@ class Store:
                 "INSERT OR REPLACE INTO copy_cache VALUES (?,?,?,?)",
                 (key, model, json.dumps(copy, sort_keys=True), datetime.now(timezone.utc).isoformat()),
             )
+
+    # ------------------------------------------------------------------ what genpage wrote outside the store
+    def record_page(self, user_id: str, path: str | Path, kind: str, text: str) -> None:
+        """Remember that a page of `user_id` was written to `path` (with its content's hash), for erasure."""
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        with self.transaction(data=False) as conn:
+            conn.execute("INSERT OR REPLACE INTO written_pages VALUES (?,?,?,?,?)",
+                         (user_id, str(Path(path).resolve()), kind, digest, datetime.now(timezone.utc).isoformat()))
+
+    def record_output_folder(self, path: str | Path, kind: str = "campaign") -> None:
+        """Remember an output folder genpage writes shoppers' pages into (a campaign run's --out)."""
+        with self.transaction(data=False) as conn:
+            conn.execute("INSERT OR IGNORE INTO output_folders VALUES (?,?,?)",
+                         (str(Path(path).resolve()), kind, datetime.now(timezone.utc).isoformat()))
+
+    def output_folders(self, kind: str = "campaign") -> list[Path]:
+        return [Path(r[0]) for r in self.query("SELECT path FROM output_folders WHERE kind = ? ORDER BY path", (kind,))]
+
+    def scrub(self) -> bool:
+        """Rewrite the file without its free pages (VACUUM) and empty the WAL into it (checkpoint, truncate), so
+        deleted rows leave no bytes behind. False when another connection kept the WAL from being emptied (its
+        bytes go when that connection closes)."""
+        with self._lock:
+            self._conn.execute("VACUUM")
+            busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            logger.warning("another connection holds %s open: its WAL is emptied when that closes", self.path)
+        return not busy

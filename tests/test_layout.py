@@ -2,7 +2,7 @@
 
 The stages, in pipeline order (a module may import its own stage and earlier ones, never a later one):
 
-    foundation (version, errors, text, resources, yamlsafe, schemas, events, config, store)
+    foundation (version, errors, text, resources, yamlsafe, schemas, events, config, store, privacy)
       -> ingest -> embed -> rank -> plan -> backends -> copy -> page -> campaigns -> engine -> batch
       -> evaluation -> server -> cli -> genpage (the public API)
 
@@ -22,7 +22,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "genpage"
 STAGES: list[tuple[str, ...]] = [
     ("genpage.version", "genpage.errors", "genpage.text", "genpage.resources", "genpage.yamlsafe", "genpage.schemas",
-     "genpage.events", "genpage.config", "genpage.store"),
+     "genpage.events", "genpage.config", "genpage.store", "genpage.privacy"),
     ("genpage.ingest",),
     ("genpage.embed",),
     ("genpage.rank",),

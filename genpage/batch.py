@@ -2,12 +2,15 @@
 
     summary = run_batch(engine, "campaigns/christmas.yaml", "out/christmas", workers=2)
 
-Output, in `out_dir`:
-    pages/<user>.html      the rendered page          (ids that are not safe file names become u-<hash>)
-    pages/<user>.json      the Page as JSON
-    manifest.sqlite        one row per user: done / failed (+ error), and the run's campaign and settings hashes
+Output, in `out_dir` (laid out by genpage.campaigns.output, which also erases a shopper from it):
+    pages/<name>.html      the rendered page          (<name>: the shopper's pseudonym, or with name_pages="raw"
+    pages/<name>.json      the Page as JSON            their id; ids that are not safe file names become u-<hash>)
+    manifest.sqlite        one row per shopper: done / failed (+ error), and the run's campaign and settings hashes
     summary.json           the BatchSummary of the last run
     run.lock               locked (fcntl.flock) by the run in progress: a second run on the folder refuses
+
+Shoppers are named in the folder (files, manifest, the page JSON's user_id, the summary) and in the logs by their
+pseudonym (genpage.privacy), unless name_pages="raw"; the store records the folder, so `genpage forget` finds it.
 
 Crash safety: a page is written to a hidden temp file in pages/, fsynced and renamed into place, and only then
 marked done in the manifest (SQLite, synchronous=FULL). After a crash at any moment, `resume=True` skips the users
@@ -30,14 +33,11 @@ import hashlib
 import json
 import logging
 import os
-import re
 import signal
-import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,8 +45,25 @@ from typing import TYPE_CHECKING, Any
 
 from genpage.campaigns.audience import needs_segments, select_audience
 from genpage.campaigns.files import as_campaign
+from genpage.campaigns.output import (
+    LOCK,
+    MANIFEST,
+    PAGES,
+    SUMMARY,
+    BatchError,
+    Manifest,
+    ManifestRow,
+    NamePages,
+    PageNames,
+    atomic_write,
+    fsync_dir,
+    page_stem,
+    remove_temp_files,
+    run_lock,
+)
 from genpage.config import Config
-from genpage.errors import CampaignError, ChecksumError, ConfigError, GenpageError, ModelNotAvailableError
+from genpage.errors import CampaignError, ChecksumError, ConfigError, ModelNotAvailableError
+from genpage.privacy import pseudonym
 from genpage.schemas import Campaign, Page
 
 if TYPE_CHECKING:
@@ -54,27 +71,22 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MANIFEST = "manifest.sqlite"
-PAGES = "pages"
-SUMMARY = "summary.json"
-LOCK = "run.lock"  # held (fcntl.flock) by the live run of the folder
+__all__ = ["LOCK", "MANIFEST", "PAGES", "SUMMARY", "BatchError", "BatchSummary", "PageResult", "atomic_write",
+           "build_results", "page_stem", "run_batch", "run_lock"]
 FATAL = (ConfigError, ModelNotAvailableError, ChecksumError)  # not one user's problem: stop the run
 SETTINGS_THAT_SHAPE_PAGES = ("encoder", "generator", "backend", "copy_level", "shop_name", "locale", "sections",
                              "items_per_section", "openai_model", "banned_words")
 SYSTEMATIC_AFTER = 8  # the first this many pages all failing the same way stops the run
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
-
-
-class BatchError(GenpageError):
-    """A batch cannot start or go on (an output folder from another campaign, an empty audience ...)."""
 
 
 # ---------------------------------------------------------------------- results and summary
 @dataclass
 class PageResult:
-    """One user's outcome, as plain data (crosses process and Ray boundaries)."""
+    """One user's outcome, as plain data (crosses process and Ray boundaries). `name`: the shopper as the output
+    folder names them (their pseudonym, or their id); the page JSON carries it as its user_id."""
 
     user_id: str
+    name: str = ""
     html: str = ""
     page_json: str = ""
     error: str = ""
@@ -86,20 +98,21 @@ class PageResult:
         return not self.error
 
     @classmethod
-    def from_page(cls, page: Page) -> PageResult:
+    def from_page(cls, page: Page, name: str) -> PageResult:
         from genpage.page import render_page
 
         return cls(
             user_id=page.user_id,
+            name=name,
             html=render_page(page),
-            page_json=page.model_dump_json(by_alias=True, indent=1),
+            page_json=page.model_copy(update={"user_id": name}).model_dump_json(by_alias=True, indent=1),
             sources=[s.copy_source for s in page.sections],
             copy_texts=[f"{s.copy_.title}\n{s.copy_.blurb}" if s.copy_ else "" for s in page.sections],
         )
 
     @classmethod
-    def failed(cls, user_id: str, exc: BaseException) -> PageResult:
-        return cls(user_id=user_id, error=f"{type(exc).__name__}: {exc}"[:2000])
+    def failed(cls, user_id: str, name: str, exc: BaseException) -> PageResult:
+        return cls(user_id=user_id, name=name, error=f"{type(exc).__name__}: {exc}"[:2000])
 
 
 @dataclass
@@ -112,7 +125,7 @@ class BatchSummary:
     pages: int = 0  # pages written by this run
     skipped: int = 0  # already done by an earlier run (resume)
     failures: int = 0
-    failed: dict[str, str] = field(default_factory=dict)  # user -> error, this run
+    failed: dict[str, str] = field(default_factory=dict)  # shopper (as the folder names them) -> error, this run
     sections: int = 0
     copy_model: int = 0  # sections whose copy the model wrote in this run
     copy_cache: int = 0  # sections whose copy came from the copy cache
@@ -147,123 +160,48 @@ class BatchSummary:
         return "\n".join(lines)
 
 
-# ---------------------------------------------------------------------- the manifest
-class Manifest:
-    """SQLite record of a run: which users are done or failed, and which campaign and settings it is for."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._conn = sqlite3.connect(str(path), isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS run (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS pages (user_id TEXT PRIMARY KEY, status TEXT NOT NULL, file TEXT, "
-            "error TEXT, copy_sources TEXT, attempts INTEGER NOT NULL DEFAULT 1, updated_at TEXT NOT NULL)"
-        )
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def identity(self) -> dict[str, str]:
-        return {r[0]: r[1] for r in self._conn.execute("SELECT key, value FROM run")}
-
-    def set_identity(self, values: dict[str, str]) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
-        self._conn.executemany("INSERT OR REPLACE INTO run VALUES (?, ?)", list(values.items()))
-        self._conn.execute("COMMIT")
-
-    def statuses(self) -> dict[str, str]:
-        return {r[0]: r[1] for r in self._conn.execute("SELECT user_id, status FROM pages")}
-
-    def counts(self) -> dict[str, int]:
-        return {r[0]: r[1] for r in self._conn.execute("SELECT status, COUNT(*) FROM pages GROUP BY status")}
-
-    def record(self, results: Sequence[PageResult]) -> None:
-        """Mark a chunk's users done or failed in one durable transaction (after their files are in place)."""
-        now = datetime.now(timezone.utc).isoformat()
-        rows = [
-            (r.user_id, "done" if r.ok else "failed", page_stem(r.user_id) if r.ok else None, r.error or None,
-             json.dumps(r.sources), now)
-            for r in results
-        ]
-        self._conn.execute("BEGIN IMMEDIATE")
-        self._conn.executemany(
-            "INSERT INTO pages (user_id, status, file, error, copy_sources, updated_at) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT(user_id) DO UPDATE SET status=excluded.status, file=excluded.file, error=excluded.error, "
-            "copy_sources=excluded.copy_sources, attempts=pages.attempts+1, updated_at=excluded.updated_at",
-            rows,
-        )
-        self._conn.execute("COMMIT")
-
-
 # ---------------------------------------------------------------------- files
-def page_stem(user_id: str) -> str:
-    """The file name (without extension) of a user's page: the id itself when it is a safe name."""
-    if _SAFE_NAME.match(user_id) and not user_id.lower().endswith(".tmp"):
-        return user_id
-    return "u-" + hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:24]
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a hidden temp file in the same folder: fsync, then rename over `path`."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(temp, path)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove_temp_files(pages_dir: Path) -> int:
-    stray = list(pages_dir.glob(".*.tmp"))
-    for path in stray:
-        path.unlink(missing_ok=True)
-    return len(stray)
-
-
-def _write_results(pages_dir: Path, manifest: Manifest, results: Sequence[PageResult]) -> None:
+def _write_results(pages_dir: Path, manifest: Manifest, results: Sequence[PageResult], names: PageNames) -> None:
+    rows: list[ManifestRow] = []
     for result in results:
-        stem = page_stem(result.user_id)
+        stem = names.stem(result.user_id)
         if result.ok:
             atomic_write(pages_dir / f"{stem}.json", result.page_json)
             atomic_write(pages_dir / f"{stem}.html", result.html)
         else:
             for suffix in (".json", ".html"):  # a file exists only for a done page
                 (pages_dir / f"{stem}{suffix}").unlink(missing_ok=True)
-    _fsync_dir(pages_dir)
-    manifest.record(results)
+        rows.append((result.name, "done" if result.ok else "failed", stem if result.ok else None,
+                     result.error or None, json.dumps(result.sources)))  # fmt: skip
+    fsync_dir(pages_dir)
+    manifest.record(rows)
 
 
 # ---------------------------------------------------------------------- building pages
-def build_results(engine: Engine, user_ids: Sequence[str], campaign: Campaign | None) -> list[PageResult]:
+def build_results(engine: Engine, user_ids: Sequence[str], campaign: Campaign | None,
+                  name_pages: NamePages = "pseudonym") -> list[PageResult]:
     """Pages of `user_ids` in one batched engine call; on a failure the chunk is split in halves until the
-    failing users are found (each recorded with its error), so one bad user costs a few extra calls."""
+    failing users are found (each recorded with its error), so one bad user costs a few extra calls. Logs name
+    shoppers by pseudonym; `name_pages` says how the results name them."""
+    names = PageNames(name_pages, engine.config.home)
     try:
         pages = engine.build_pages(list(user_ids), campaign=campaign)
     except FATAL:
         raise
     except Exception as exc:  # noqa: BLE001 - one user's failure must not end the run
         if len(user_ids) == 1:
-            logger.warning("page for %s failed: %s", user_ids[0], exc)
-            return [PageResult.failed(user_ids[0], exc)]
+            logger.warning("page for %s failed: %s", pseudonym(user_ids[0], engine.config.home), exc)
+            return [PageResult.failed(user_ids[0], names.key(user_ids[0]), exc)]
         half = len(user_ids) // 2
-        return build_results(engine, user_ids[:half], campaign) + build_results(engine, user_ids[half:], campaign)
+        return (build_results(engine, user_ids[:half], campaign, name_pages)
+                + build_results(engine, user_ids[half:], campaign, name_pages))  # fmt: skip
     results = []
     for user_id, page in zip(user_ids, pages, strict=True):
         try:
-            results.append(PageResult.from_page(page))
+            results.append(PageResult.from_page(page, names.key(user_id)))
         except Exception as exc:  # noqa: BLE001 - a render failure is this user's failure
-            logger.warning("rendering the page for %s failed: %s", user_id, exc)
-            results.append(PageResult.failed(user_id, exc))
+            logger.warning("rendering the page for %s failed: %s", pseudonym(user_id, engine.config.home), exc)
+            results.append(PageResult.failed(user_id, names.key(user_id), exc))
     return results
 
 
@@ -271,10 +209,10 @@ def _chunks(items: Sequence[str], size: int) -> list[list[str]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def _local_results(engine: Engine, todo: list[str], campaign: Campaign | None,
-                   batch_size: int) -> Iterator[list[PageResult]]:
+def _local_results(engine: Engine, todo: list[str], campaign: Campaign | None, batch_size: int,
+                   name_pages: NamePages) -> Iterator[list[PageResult]]:
     for chunk in _chunks(todo, batch_size):
-        yield build_results(engine, chunk, campaign)
+        yield build_results(engine, chunk, campaign, name_pages)
 
 
 _WORKER: dict[str, Any] = {}
@@ -313,7 +251,7 @@ def die_with_parent(parent_pid: int, poll_seconds: float = 1.0) -> None:
 
 
 def _init_worker(config_data: dict[str, Any], campaign_data: dict[str, Any] | None, threads: int,
-                 parent_pid: int) -> None:
+                 parent_pid: int, name_pages: NamePages) -> None:
     die_with_parent(parent_pid)
     os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -324,14 +262,15 @@ def _init_worker(config_data: dict[str, Any], campaign_data: dict[str, Any] | No
 
     _WORKER["engine"] = Engine(Config.model_validate(config_data))
     _WORKER["campaign"] = Campaign.model_validate(campaign_data) if campaign_data is not None else None
+    _WORKER["name_pages"] = name_pages
 
 
 def _worker_chunk(user_ids: list[str]) -> list[PageResult]:
-    return build_results(_WORKER["engine"], user_ids, _WORKER["campaign"])
+    return build_results(_WORKER["engine"], user_ids, _WORKER["campaign"], _WORKER["name_pages"])
 
 
 def _process_results(config: Config, todo: list[str], campaign: Campaign | None, batch_size: int,
-                     workers: int) -> Iterator[list[PageResult]]:
+                     workers: int, name_pages: NamePages) -> Iterator[list[PageResult]]:
     """Chunks on `workers` spawned processes. The first chunk runs alone, so the copy every page shares (trending,
     new arrivals, the campaign's section) is in the cache before the others start."""
     import multiprocessing
@@ -340,7 +279,8 @@ def _process_results(config: Config, todo: list[str], campaign: Campaign | None,
     threads = max(1, (os.cpu_count() or 1) // workers)
     campaign_data = campaign.model_dump(mode="json") if campaign is not None else None
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
-                               initargs=(config.model_dump(mode="json"), campaign_data, threads, os.getpid()))
+                               initargs=(config.model_dump(mode="json"), campaign_data, threads, os.getpid(),
+                                         name_pages))
     try:
         chunks = iter(_chunks(todo, batch_size))
         first = next(chunks, None)
@@ -364,22 +304,23 @@ def _process_results(config: Config, todo: list[str], campaign: Campaign | None,
 class RayPageBuilder:
     """A Ray Data actor: one Engine (encoder, ranker, generator loaded once), a batch of user ids in, pages out."""
 
-    def __init__(self, config_data: dict[str, Any], campaign_data: dict[str, Any] | None):
+    def __init__(self, config_data: dict[str, Any], campaign_data: dict[str, Any] | None, name_pages: NamePages):
         from genpage.engine import Engine
 
         self.engine = Engine(Config.model_validate(config_data))
         self.campaign = Campaign.model_validate(campaign_data) if campaign_data is not None else None
+        self.name_pages = name_pages
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         import numpy as np
 
         users = [str(u) for u in batch["user_id"]]
-        results = build_results(self.engine, users, self.campaign)
+        results = build_results(self.engine, users, self.campaign, self.name_pages)
         return {"result": np.array([json.dumps(dataclasses.asdict(r)) for r in results], dtype=object)}
 
 
 def _ray_results(config: Config, todo: list[str], campaign: Campaign | None, batch_size: int, workers: int,
-                 address: str | None, gpus_per_worker: float) -> Iterator[list[PageResult]]:
+                 address: str | None, gpus_per_worker: float, name_pages: NamePages) -> Iterator[list[PageResult]]:
     try:
         import ray
     except ImportError as exc:
@@ -393,7 +334,8 @@ def _ray_results(config: Config, todo: list[str], campaign: Campaign | None, bat
         campaign_data = campaign.model_dump(mode="json") if campaign is not None else None
         dataset = ray.data.from_items([{"user_id": u} for u in todo]).map_batches(
             RayPageBuilder,
-            fn_constructor_kwargs={"config_data": config.model_dump(mode="json"), "campaign_data": campaign_data},
+            fn_constructor_kwargs={"config_data": config.model_dump(mode="json"), "campaign_data": campaign_data,
+                                   "name_pages": name_pages},
             batch_size=batch_size,
             concurrency=workers,
             num_gpus=gpus_per_worker,
@@ -416,7 +358,7 @@ def settings_fingerprint(config: Config) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
-def _open_manifest(out: Path, campaign: Campaign, config: Config, resume: bool) -> Manifest:
+def _open_manifest(out: Path, campaign: Campaign, config: Config, resume: bool, names: PageNames) -> Manifest:
     """The run's manifest; refuses an output folder that holds another campaign's (or another setup's) run."""
     pages_dir = out / PAGES
     existing = (out / MANIFEST).exists()
@@ -437,6 +379,11 @@ def _open_manifest(out: Path, campaign: Campaign, config: Config, resume: bool) 
             manifest.close()
             raise BatchError(f"{out} holds a run of this campaign made with other settings (encoder, generator, "
                              f"backend, sections ...): use the same settings, or another --out folder")
+        try:
+            names.check(out, identity)
+        except BatchError:
+            manifest.close()
+            raise
         recorded = sum(manifest.counts().values())
         if recorded and not resume:
             done = manifest.counts().get("done", 0)
@@ -444,34 +391,8 @@ def _open_manifest(out: Path, campaign: Campaign, config: Config, resume: bool) 
             raise BatchError(f"{out} already holds this campaign's run ({done} pages done): add --resume "
                              f"(resume=True) to finish it, or choose an empty --out folder")
     else:
-        manifest.set_identity({**wanted, "created_at": datetime.now(timezone.utc).isoformat()})
+        manifest.set_identity({**wanted, **names.identity(), "created_at": datetime.now(timezone.utc).isoformat()})
     return manifest
-
-
-@contextmanager
-def run_lock(out: Path) -> Iterator[None]:
-    """Hold `out`/run.lock (an exclusive fcntl.flock) for the whole run: a second run on the same folder refuses
-    with the first one's pid instead of writing pages and manifest beside it. The kernel drops the lock when the
-    holding process ends, SIGKILL included, so a killed run never blocks its --resume; its workers die with it
-    (die_with_parent), and they never write in `out` anyway (the run's own process writes pages and manifest)."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: runs on one folder are not guarded
-        yield
-        return
-    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)  # never a planted link
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            raise BatchError(f"{out} is in use by another batch run (pid {holder}): wait for it to end or stop it, "
-                             "then run again (--resume finishes its pages)") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        os.close(fd)  # and with it the lock
 
 
 def _audience(engine: Engine, campaign: Campaign, limit: int | None) -> list[str]:
@@ -496,7 +417,7 @@ def _tally(summary: BatchSummary, results: Sequence[PageResult], texts: set[str]
     for r in results:
         if not r.ok:
             summary.failures += 1
-            summary.failed[r.user_id] = r.error
+            summary.failed[r.name] = r.error
             continue
         summary.pages += 1
         summary.sections += len(r.sources)
@@ -519,12 +440,14 @@ def run_batch(
     progress: bool = True,
     batch_size: int = 32,
     gpus_per_worker: float = 0.0,
+    name_pages: NamePages = "pseudonym",
 ) -> BatchSummary:
     """Write the page of every audience member of `campaign` into `out_dir` (see the module docstring).
 
     workers: processes (local) or Ray actors (ray). resume: finish an interrupted run in `out_dir`.
     engine_kind: "local" or "ray"; ray_address: a Ray cluster ("auto", "ray://host:10001"; default: start Ray
     locally). gpus_per_worker: GPUs each Ray actor asks for (a GPU node runs the generator on CUDA).
+    name_pages: "pseudonym" (default) or "raw": how the folder and the logs name shoppers.
     """
     started = time.perf_counter()
     if engine_kind not in ("local", "ray"):
@@ -535,28 +458,31 @@ def run_batch(
     if camp is None:
         raise ConfigError("run_batch needs a campaign: a Campaign or the path of a campaign file")
     engine.check_ready()  # a missing or empty store fails here, before the output folder is touched
+    names = PageNames(name_pages, engine.config.home)
     out = Path(out_dir)
     pages_dir = out / PAGES
     out.mkdir(parents=True, exist_ok=True)
     with run_lock(out):
-        manifest = _open_manifest(out, camp, engine.config, resume)
+        manifest = _open_manifest(out, camp, engine.config, resume, names)
+        engine.store.record_output_folder(out)  # before any page: `genpage forget` finds the folder
         try:
             pages_dir.mkdir(exist_ok=True)
-            if removed := _remove_temp_files(pages_dir):
+            if removed := remove_temp_files(pages_dir):
                 logger.info("removed %d temp files left by an interrupted run", removed)
             audience = _audience(engine, camp, limit)
             done = {u for u, status in manifest.statuses().items() if status == "done"}
-            todo = [u for u in audience if u not in done]
+            todo = [u for u in audience if names.key(u) not in done]
             summary = BatchSummary(campaign=camp.name, out_dir=str(out), engine=engine_kind, workers=workers,
                                    audience=len(audience), skipped=len(audience) - len(todo))
             cache_before = _copy_cache_size(engine)
             if engine_kind == "ray":
-                chunks = _ray_results(engine.config, todo, camp, batch_size, workers, ray_address, gpus_per_worker)
+                chunks = _ray_results(engine.config, todo, camp, batch_size, workers, ray_address, gpus_per_worker,
+                                      name_pages)
             elif workers > 1 and len(todo) > batch_size:
-                chunks = _process_results(engine.config, todo, camp, batch_size, workers)
+                chunks = _process_results(engine.config, todo, camp, batch_size, workers, name_pages)
             else:
-                chunks = _local_results(engine, todo, camp, batch_size)
-            _consume(chunks, summary, pages_dir, manifest, progress)
+                chunks = _local_results(engine, todo, camp, batch_size, name_pages)
+            _consume(chunks, summary, pages_dir, manifest, names, progress)
             summary.copy_generated = _copy_cache_size(engine) - cache_before
             summary.wall_seconds = round(time.perf_counter() - started, 3)
             atomic_write(out / SUMMARY, json.dumps(summary.to_dict(), indent=2))
@@ -579,7 +505,7 @@ def _stop_if_systematic(summary: BatchSummary, first: int = SYSTEMATIC_AFTER) ->
 
 
 def _consume(chunks: Iterator[list[PageResult]], summary: BatchSummary, pages_dir: Path, manifest: Manifest,
-             progress: bool) -> None:
+             names: PageNames, progress: bool) -> None:
     from tqdm import tqdm
 
     texts: set[str] = set()
@@ -587,7 +513,7 @@ def _consume(chunks: Iterator[list[PageResult]], summary: BatchSummary, pages_di
                file=sys.stderr, disable=not progress, dynamic_ncols=True, smoothing=0.1)
     try:
         for results in chunks:
-            _write_results(pages_dir, manifest, results)
+            _write_results(pages_dir, manifest, results, names)
             _tally(summary, results, texts)
             bar.update(len(results))
             if summary.failures:

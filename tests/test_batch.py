@@ -23,6 +23,7 @@ from genpage.config import Config
 from genpage.engine import Engine
 from genpage.errors import BackendError
 from genpage.ingest import ingest_directory
+from genpage.privacy import pseudonym
 from genpage.schemas import Campaign, Event, Page, Product
 from genpage.store import Store
 
@@ -105,16 +106,18 @@ def test_every_page_once_with_manifest_and_honest_numbers(engine, tmp_path):
 
     assert (summary.audience, summary.pages, summary.failures, summary.skipped) == (SHOP_USERS, SHOP_USERS, 0, 0)
     users = sorted(f"u{i:03d}" for i in range(1, SHOP_USERS + 1))
-    assert sorted(p.stem for p in (out / PAGES).glob("*.html")) == users
-    assert sorted(p.stem for p in (out / PAGES).glob("*.json")) == users
+    names = {u: pseudonym(u, engine.config.home) for u in users}  # pages are named by pseudonym by default
+    assert sorted(p.stem for p in (out / PAGES).glob("*.html")) == sorted(names.values())
+    assert sorted(p.stem for p in (out / PAGES).glob("*.json")) == sorted(names.values())
     assert not [p for p in (out / PAGES).iterdir() if p.name.startswith(".")]
     rows = _manifest_rows(out)
-    assert [(r["user_id"], r["status"], r["file"], r["attempts"]) for r in rows] == [(u, "done", u, 1) for u in users]
+    assert [(r["user_id"], r["status"], r["file"], r["attempts"]) for r in rows] == [
+        (n, "done", n, 1) for n in sorted(names.values())]
 
-    pages = [Page.model_validate_json((out / PAGES / f"{u}.json").read_text()) for u in users]
-    assert [p.user_id for p in pages] == users
+    pages = [Page.model_validate_json((out / PAGES / f"{names[u]}.json").read_text()) for u in users]
+    assert [p.user_id for p in pages] == [names[u] for u in users]
     assert all(p.campaign is not None and p.campaign.name == "Christmas at Home" for p in pages)
-    html = (out / PAGES / "u001.html").read_text()
+    html = (out / PAGES / f"{names['u001']}.html").read_text()
     assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
     sections = [s for p in pages for s in p.sections]
     assert summary.sections == len(sections)
@@ -151,7 +154,8 @@ def test_refuses_a_rerun_without_resume_and_another_campaigns_folder(engine, tmp
         run_batch(engine, Campaign(name="Spring Garden"), out, resume=True, progress=False)
     resumed = run_batch(engine, CHRISTMAS, out, limit=5, resume=True, progress=False)
     assert (resumed.pages, resumed.skipped, resumed.audience) == (2, 3, 5)
-    assert sorted(p.stem for p in (out / PAGES).glob("*.html")) == ["u001", "u002", "u003", "u004", "u005"]
+    assert sorted(p.stem for p in (out / PAGES).glob("*.html")) == sorted(
+        pseudonym(f"u00{i}", engine.config.home) for i in range(1, 6))
 
     stray = tmp_path / "not-a-run"
     (stray / PAGES).mkdir(parents=True)
@@ -182,7 +186,7 @@ def test_a_failing_user_is_recorded_and_the_run_goes_on(shop_db, genpage_home, t
     audience = [f"u{i:03d}" for i in range(1, 16)] + ["zz-marked"]
     # user-level copy: the prompts list the products, so the marker product reaches the (failing) model
     marked = Campaign(name="Marked", copy_level="user", audience={"users": audience})
-    summary = run_batch(failing, marked, out, progress=False, batch_size=8)
+    summary = run_batch(failing, marked, out, progress=False, batch_size=8, name_pages="raw")
     try:
         showing = set(summary.failed)
         assert "zz-marked" in showing and len(showing) < len(audience) / 2
@@ -246,7 +250,7 @@ def test_resume_after_sigkill_finishes_with_every_page_exactly_once(shop_db, gen
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"pages: {SHOP_USERS - second_kill} written, {second_kill} already done, 0 failed" in resumed.stdout
 
-    users = sorted(f"u{i:03d}" for i in range(1, SHOP_USERS + 1))
+    users = sorted(pseudonym(f"u{i:03d}", genpage_home) for i in range(1, SHOP_USERS + 1))  # pages' names
     files = sorted(p.name for p in (out / PAGES).iterdir())
     assert files == sorted([f"{u}.html" for u in users] + [f"{u}.json" for u in users])  # exactly once, no temp
     rows = _manifest_rows(out)

@@ -12,6 +12,7 @@ import os
 import sys
 import time
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,9 @@ def cmd_demo(args: argparse.Namespace, out: _Console) -> int:
     target.mkdir(parents=True, exist_ok=True)
     for page in pages:
         path = target / f"user-{page.user_id}.html"
-        path.write_text(render_page(page), encoding="utf-8")
+        html = render_page(page)
+        path.write_text(html, encoding="utf-8")
+        store.record_page(page.user_id, path, "demo", html)  # so `genpage forget` finds it
         sources = sorted({s.copy_source for s in page.sections})
         print(f"{path}  ({len(page.sections)} sections, copy: {', '.join(sources)})")
     out.status(f"demo done in {time.perf_counter() - started:.1f} s; open a page in a browser, "
@@ -108,8 +111,19 @@ def cmd_ingest(args: argparse.Namespace, out: _Console) -> int:
         report = ingest(store, args.path, kind=args.kind, fmt=args.format, mapping=mapping, preset=args.preset,
                         skip_invalid=args.skip_invalid)
     print(report.summary())
+    _purge_expired(store, config, out)
     out.status(f"store: {config.database}")
     return 0
+
+
+def _purge_expired(store: Any, config: Config, out: _Console) -> None:
+    """Retention at ingest: delete what is older than `events_retention_days`, and say what."""
+    from genpage.privacy import counts_text, holders, purge_expired
+
+    days = config.events_retention_days
+    purged = purge_expired(store, holders(store, config), days)
+    if purged:
+        out.status(f"retention ({days} days): purged {counts_text(purged)}")
 
 
 def cmd_preview(args: argparse.Namespace, out: _Console) -> int:
@@ -124,6 +138,7 @@ def cmd_preview(args: argparse.Namespace, out: _Console) -> int:
         text = render_page(page)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
+        engine.store.record_page(args.user_id, args.out, "preview", text)  # so `genpage forget` finds it
         out.status(f"wrote {args.out} in {time.perf_counter() - started:.1f} s")
         if args.open:
             webbrowser.open(Path(args.out).resolve().as_uri())
@@ -138,7 +153,8 @@ def cmd_serve(args: argparse.Namespace, out: _Console) -> int:
     engine = _engine(args)
     engine.check_ready()  # a missing or empty store fails here, in one line, not on the first page request
     out.status(f"serving http://{args.host}:{args.port}/ (Ctrl-C to stop)")
-    serve(engine, host=args.host, port=args.port, open_browser=args.open, campaigns_dir=args.campaigns)
+    serve(engine, host=args.host, port=args.port, open_browser=args.open, campaigns_dir=args.campaigns,
+          report=out.status)
     return 0
 
 
@@ -164,11 +180,50 @@ def cmd_batch(args: argparse.Namespace, out: _Console) -> int:
     try:
         summary = run_batch(engine, args.campaign, args.out, limit=args.limit, workers=args.workers,
                             resume=args.resume, engine_kind=args.engine, ray_address=args.address,
-                            progress=not args.quiet, batch_size=args.batch_size)
+                            progress=not args.quiet, batch_size=args.batch_size, name_pages=args.name_pages)
     finally:
         engine.close()
     print(summary.text())
     return 1 if summary.failures and not summary.pages else 0
+
+
+def cmd_forget(args: argparse.Namespace, out: _Console) -> int:
+    from genpage.privacy import counts_text, is_known
+
+    engine = _engine(args)
+    try:
+        if not args.yes and is_known(engine.personal_data(), engine.shopper(args.user_id)):  # unknown: forget says so
+            if not _confirm(f"erase everything genpage holds about {args.user_id!r}? [y/N] "):
+                out.status("nothing erased")
+                return 1
+        removed = engine.forget(args.user_id)
+    finally:
+        engine.close()
+    print(f"forgot {args.user_id!r}: removed {counts_text(removed)}")
+    return 0
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        raise GenpageError("genpage forget asks before it erases: add --yes to run it without a terminal")
+    return input(question).strip().lower() in ("y", "yes")
+
+
+def cmd_export_user(args: argparse.Namespace, out: _Console) -> int:
+    import json
+
+    engine = _engine(args)
+    try:
+        document = engine.export_user(args.user_id)
+    finally:
+        engine.close()
+    text = json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        out.status(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def cmd_segments(args: argparse.Namespace, out: _Console) -> int:
@@ -222,6 +277,8 @@ EXAMPLES = {
     "models": "genpage models prepare qwen2.5-1.5b-instruct",
     "batch": "genpage batch examples/campaigns/christmas.yaml --out out/christmas --workers 2",
     "segments": "genpage segments --k 8",
+    "forget": "genpage forget 12347 --yes",
+    "export-user": "genpage export-user 12347 --out 12347.json",
     "train-encoder": "genpage train-encoder --epochs 1",
     "evaluate": "genpage evaluate --json ranking.json",
 }
@@ -239,6 +296,33 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", help="no progress or status on stderr")
     common.add_argument("-v", "--verbose", action="store_true", help="log what genpage does")
     return common
+
+
+def _add_batch_command(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    p = add("batch", "Write the page of every audience member of a campaign, resumable after a crash.")
+    p.add_argument("campaign", help="campaign file (YAML or TOML)")
+    p.add_argument("--out", required=True, help="output folder (pages/, manifest.sqlite, summary.json)")
+    p.add_argument("--limit", type=int, help="only the first N users of the audience")
+    p.add_argument("--workers", type=int, default=1, help="processes (local engine) or actors (ray engine)")
+    p.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="run locally or on Ray Data")
+    p.add_argument("--address", help="Ray cluster address for --engine ray (default: start Ray locally)")
+    p.add_argument("--batch-size", type=int, default=32, help="users per batched engine call (default 32)")
+    p.add_argument("--name-pages", choices=["pseudonym", "raw"], default="pseudonym",
+                   help="name page files (and the manifest, page JSON) by the shopper's pseudonym (default) or id")
+    p.set_defaults(func=cmd_batch)
+
+
+def _add_privacy_commands(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    p = add("forget", "Erase a shopper from the store, page files, campaign folders and saved ranker fits.")
+    p.add_argument("user_id")
+    p.add_argument("--yes", action="store_true", help="do not ask first")
+    p.set_defaults(func=cmd_forget)
+
+    p = add("export-user", "Write everything genpage holds about a shopper as one JSON document.")
+    p.add_argument("user_id")
+    p.add_argument("--out", help="write here instead of stdout")
+    p.set_defaults(func=cmd_export_user)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -290,16 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="models to prepare (default: the configured encoder and generator)")
     p.set_defaults(func=cmd_models)
 
-    p = add("batch", "Write the page of every audience member of a campaign, resumable after a crash.")
-    p.add_argument("campaign", help="campaign file (YAML or TOML)")
-    p.add_argument("--out", required=True, help="output folder (pages/, manifest.sqlite, summary.json)")
-    p.add_argument("--limit", type=int, help="only the first N users of the audience")
-    p.add_argument("--workers", type=int, default=1, help="processes (local engine) or actors (ray engine)")
-    p.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
-    p.add_argument("--engine", choices=["local", "ray"], default="local", help="run locally or on Ray Data")
-    p.add_argument("--address", help="Ray cluster address for --engine ray (default: start Ray locally)")
-    p.add_argument("--batch-size", type=int, default=32, help="users per batched engine call (default 32)")
-    p.set_defaults(func=cmd_batch)
+    _add_batch_command(add)
+    _add_privacy_commands(add)
 
     p = add("segments", "List shopper segments (K-means over profiles, named from top categories).")
     p.add_argument("--k", type=int, help="number of segments (default: about sqrt of the users, at most 10)")

@@ -30,6 +30,7 @@ from genpage.store import Store
 if TYPE_CHECKING:
     from genpage.backends.base import TextModel
     from genpage.embed.encoder import Encoder
+    from genpage.privacy import Holder, Shopper
     from genpage.rank.ranker import Ranker
 
 logger = logging.getLogger(__name__)
@@ -130,11 +131,53 @@ class Engine:
 
         key = json.dumps([__version__, SAVE_FORMAT, str(self.store.path.resolve()), self.store.data_fingerprint(),
                           self.encoder.name, repr(RankConfig())])  # fmt: skip
-        return self.config.home / "rankers" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pkl"
+        return self.config.rankers_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pkl"
 
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+    # ------------------------------------------------------------------ the shopper's data (docs/privacy.md)
+    def personal_data(self) -> list[Holder]:
+        """Every place genpage keeps shopper data for this store: campaign output folders, page files, ranker
+        fits, segments, then the store's shopper rows (genpage.privacy.holders)."""
+        from genpage.campaigns.output import CampaignOutputs
+        from genpage.privacy import holders
+
+        return [CampaignOutputs(self.store, self.config.home), *holders(self.store, self.config)]
+
+    def shopper(self, user_id: str) -> Shopper:
+        from genpage.privacy import Shopper
+
+        return Shopper.of(user_id, self.config.home)
+
+    def forget(self, user_id: str) -> dict[str, int]:
+        """Erase the shopper from every holder (the store file scrubbed, saved ranker fits deleted: the next page
+        fits again); what was removed, by kind. UnknownUserError when genpage holds nothing about them."""
+        from genpage.privacy import forget
+
+        with self._load_lock:
+            removed = forget(self.store, self.personal_data(), self.shopper(user_id))
+            self._ranker = None  # the fit in memory holds them too
+        return removed
+
+    def export_user(self, user_id: str) -> dict[str, Any]:
+        """Everything genpage holds about the shopper, as one JSON-able document (UnknownUserError if nothing)."""
+        from genpage.privacy import export
+
+        return export(self.personal_data(), self.shopper(user_id))
+
+    def purge_expired(self) -> dict[str, int]:
+        """Delete what is older than `events_retention_days` (off: nothing); what was purged, by kind."""
+        from genpage.privacy import purge_expired
+
+        if not self.config.events_retention_days:
+            return {}
+        with self._load_lock:
+            purged = purge_expired(self.store, self.personal_data(), self.config.events_retention_days)
+            if purged:
+                self._ranker = None
+        return purged
 
     # ------------------------------------------------------------------ the stages
     def _data_time(self) -> datetime | None:

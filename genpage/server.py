@@ -8,6 +8,10 @@ Routes (GET and HEAD): `/` (index: search box, sample shoppers per segment), `/u
 A user id may hold `/` (written %2F in links) and is at most MAX_USER_ID_LENGTH characters (414 past that). A
 campaign file that does not validate is a 422 naming the file, line and field; every response carries
 SECURITY_HEADERS. It is meant for 127.0.0.1: there is no authentication.
+
+The access log (logger `genpage.server.access`, replacing uvicorn's) names a shopper by their pseudonym
+(genpage.privacy), never by the id in the URL, and leaves out search text. `serve` purges data older than
+`events_retention_days` when it starts.
 """
 
 from __future__ import annotations
@@ -17,12 +21,12 @@ import stat
 import threading
 import time
 import webbrowser
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -36,6 +40,7 @@ from genpage.schemas import MAX_ID_CHARS, Campaign, Page
 from genpage.store import Store
 
 logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("genpage.server.access")
 
 CAMPAIGN_SUFFIXES = (".yaml", ".yml", ".toml")
 SAMPLES_PER_SEGMENT = 5
@@ -258,6 +263,54 @@ class HardenedResponses:
         await self.app(scope, receive, send_hardened)
 
 
+def logged_path(path: str, query: str, pseudonym: Callable[[str], str] | None) -> str:
+    """The request's path as the access log shows it: a shopper's id replaced by their pseudonym (`…` without a
+    pseudonym function), and of the query only its parameter names (search text may be an id)."""
+    if path.startswith("/u/"):
+        raw = path[len("/u/"):]
+        suffix = ".json" if raw.endswith(".json") else ""
+        user_id = unquote(raw[: len(raw) - len(suffix)])
+        path = "/u/" + (pseudonym(user_id) if pseudonym is not None and user_id else "…") + suffix
+    if query:
+        names = sorted({part.split("=", 1)[0] for part in query.split("&") if part})
+        path += "?" + "&".join(f"{unquote(n)}=…" for n in names)
+    return path
+
+
+class AccessLog:
+    """ASGI middleware: one line per request on `genpage.server.access`, the shopper named by pseudonym."""
+
+    def __init__(self, app: ASGIApp, pseudonym: Callable[[str], str] | None = None):
+        self.app, self.pseudonym = app, pseudonym
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not access_logger.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        status = [500]
+
+        async def send_logged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        finally:
+            client = scope.get("client") or ("-", 0)
+            path = logged_path(scope["path"], scope.get("query_string", b"").decode("latin-1"), self.pseudonym)
+            access_logger.info('%s:%s - "%s %s" %d', client[0], client[1], scope["method"], path, status[0])
+
+
+def _pseudonym_of(engine: Any) -> Callable[[str], str] | None:
+    config = getattr(engine, "config", None)
+    if config is None:
+        return None
+    from genpage.privacy import pseudonym
+
+    return lambda user_id: pseudonym(user_id, config.home)
+
+
 def _checked_user_id(user_id: str) -> str:
     if not user_id:
         raise HTTPException(404, "no user id: use /u/<user id>")
@@ -282,6 +335,7 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
     """The preview server's FastAPI app over `engine` (anything with `.store` and `.build_page`)."""
     app = FastAPI(title="genpage preview", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(HardenedResponses)
+    app.add_middleware(AccessLog, pseudonym=_pseudonym_of(engine))
     app.add_exception_handler(StoreError, _store_unusable)  # type: ignore[arg-type]
     folder = CampaignFolder(Path(campaigns_dir) if campaigns_dir else None)
     samples = _SampleCache(engine)
@@ -356,16 +410,35 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
 
 
 # ---------------------------------------------------------------------- running it
+def _show_access_log() -> None:
+    """Print the access log on stderr as uvicorn printed its own (which names shoppers by id, so it is off)."""
+    if not access_logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        access_logger.addHandler(handler)
+        access_logger.setLevel(logging.INFO)
+        access_logger.propagate = False
+
+
 def serve(engine: PageEngine, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
-          campaigns_dir: str | Path | None = None) -> None:
-    """Run the preview server in the foreground (Ctrl-C stops it)."""
+          campaigns_dir: str | Path | None = None, report: Callable[[str], None] | None = None) -> None:
+    """Run the preview server in the foreground (Ctrl-C stops it). First purges what is older than
+    `events_retention_days` (an Engine's `purge_expired`), saying what through `report` (default: the log)."""
     import uvicorn
 
+    purge = getattr(engine, "purge_expired", None)
+    purged = purge() if purge is not None else {}
+    if purged:
+        from genpage.privacy import counts_text
+
+        (report or logger.info)(f"retention: purged {counts_text(purged)}")
     app = create_app(engine, campaigns_dir=campaigns_dir)
     if open_browser:
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(HardenedResponses(app), host=host, port=port, log_level="info")  # outermost: 500s get headers too
+    _show_access_log()
+    uvicorn.run(HardenedResponses(app), host=host, port=port, log_level="info",
+                access_log=False)  # outermost: 500s get headers too
 
 
 @contextmanager
@@ -375,7 +448,7 @@ def serve_in_thread(app: FastAPI, *, host: str = "127.0.0.1", port: int = 0,
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(HardenedResponses(app), host=host, port=port, log_level="warning",
-                                           lifespan="off"))  # fmt: skip
+                                           lifespan="off", access_log=False))  # fmt: skip
     thread = threading.Thread(target=server.run, name="genpage-preview", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

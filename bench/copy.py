@@ -1,15 +1,18 @@
-"""Benchmark the copy stage: quality (validity, guardrails, relevance, variety) and speed, on real sections.
+"""Benchmark the copy stage: quality (validity, guardrails, relevance, variety) and speed, on planned pages.
 
-Sections come from the UCI Online Retail data (../shared/data, built straight from the CSV: co-purchased groups,
-trending and new items by keyword category, a shopper's repeat buys, a Christmas campaign) and from the example
-shop in examples/shop when present, each data set with its own catalogue in its own store (segment-level prompts
-describe a theme with what its categories hold in the catalogue). Three passes per data set: every section in one
-batched call (throughput, as a campaign run sends them); pages of 5 sections one at a time into an empty cache
-(seconds per fresh page); the same pages again from the cache. With llama-cpp-python installed, the first
-`--llamacpp` distinct prompts are also timed through llama.cpp at batch 1 on the same GGUF file.
+Sections come from real plans (`genpage.evaluation.pages`): the ranker fitted on each data set's last-basket split,
+test shoppers' pages planned into theme and intent shelves, a seeded sample of those pages: UCI Online Retail
+(../shared/data, through genpage's preset; plus pages with a Christmas campaign), the example shop in examples/shop,
+and a small electronics shop this bench writes (bench/shops.py). Each data set has its own catalogue in its own
+store. The planner's metrics over all planned pages come first (`theme_coherence`, the lowest of the data sets';
+`relevance_kept`, the lower of Online Retail's and the example shop's). Three passes per data set: every section in
+one batched call (throughput, as a campaign run sends them); pages one at a time into an empty cache (seconds per
+fresh page); the same pages again from the cache. With llama-cpp-python installed, the first `--llamacpp` distinct
+prompts are also timed through llama.cpp at batch 1 on the same GGUF file.
 
-    python bench/copy.py                                   # the default model and precision, 24 + 6 sections
-    python bench/copy.py --precision fp32 --json out.json  # compare a precision
+    python bench/copy.py                                   # the default model: 4 + 1 + 2 + 1 pages, ~40 sections
+    python bench/copy.py --json out.json --blind blind.md  # and a blind comparison with --blind-model
+    python bench/copy.py --precision fp32                  # compare a precision
     python bench/copy.py --copy-level user                 # prompts with the exact products
     python bench/copy.py --backend llamacpp --llamacpp 28   # the GGUF run batched by llama.cpp, vs its batch-1
     python bench/copy.py --backend echo                    # the pipeline without a model
@@ -29,7 +32,6 @@ import importlib.util  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import random  # noqa: E402
-import re  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
@@ -38,7 +40,6 @@ from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -47,220 +48,73 @@ from genpage.backends import TextModel, get_backend  # noqa: E402
 from genpage.config import Config  # noqa: E402
 from genpage.copy.generate import CopyStats, _campaign_text, generate_copy, section_jobs  # noqa: E402
 from genpage.copy.guardrails import DEFAULT_LIMITS, SectionFacts, check_copy, rule_of  # noqa: E402
-from genpage.schemas import Campaign, PageItem, PagePlan, Product, Reason, Section  # noqa: E402
+from genpage.evaluation.pages import (  # noqa: E402
+    PlannedPages,
+    online_retail,
+    plan_metrics,
+    planned_pages,
+    rank_held,
+    shop_folder,
+)
+from genpage.plan import plan_page  # noqa: E402
+from genpage.schemas import Campaign, PagePlan, Product, Section  # noqa: E402
 from genpage.store import Store  # noqa: E402
 from genpage.text import clean_name, words  # noqa: E402
 
 RETAIL = REPO.parent / "shared" / "data" / "online-retail" / "online_retail.csv.gz"
-SHOP = REPO / "examples" / "shop" / "products.csv"
+SHOP = REPO / "examples" / "shop"
 PEAK_FLOPS = 157e9  # fp32 peak of 2 AVX2 cores (2 FMA x 8 lanes x 2 flops x ~2.45 GHz x 2 cores)
+CATALOGUES: dict[str, dict[str, Product]] = {}  # each data set's products, for its store
 CHRISTMAS = Campaign(name="Christmas at Home", brief="festive decorations and gifts for the home", tone="warm, festive")
 
-CATEGORY_WORDS: list[tuple[str, set[str]]] = [  # first match wins: the most specific kinds of product first
-    (
-        "Stationery",
-        {
-            "CARD",
-            "CARDS",
-            "NOTEBOOK",
-            "PEN",
-            "PENCIL",
-            "PENCILS",
-            "WRAP",
-            "STICKER",
-            "STICKERS",
-            "TAPE",
-            "CALENDAR",
-            "ERASER",
-            "STAMP",
-        },
-    ),  # fmt: skip
-    ("Home Comforts", {"HOT", "WARMER", "CUSHION", "THROW", "BLANKET", "DOORSTOP", "SLIPPERS"}),
-    ("Christmas", {"CHRISTMAS", "XMAS", "ADVENT", "SANTA", "REINDEER", "SNOWFLAKE", "BAUBLE", "NATIVITY"}),
-    ("Lighting", {"LANTERN", "T-LIGHT", "TLIGHT", "CANDLE", "CANDLES", "LIGHT", "LIGHTS", "LAMP"}),
-    ("Bags", {"BAG", "BAGS", "TOTE", "SHOPPER", "PURSE"}),
-    (
-        "Kids",
-        {
-            "CHILDREN",
-            "CHILDS",
-            "KIDS",
-            "TOY",
-            "TOYS",
-            "DOLLY",
-            "SPACEBOY",
-            "DINOSAUR",
-            "CIRCUS",
-            "PLAYHOUSE",
-            "JIGSAW",
-            "CRAYONS",
-            "DOLL",
-            "GAME",
-        },
-    ),  # fmt: skip
-    ("Party", {"PARTY", "BUNTING", "BALLOON", "BALLOONS", "NAPKINS"}),
-    ("Baking", {"CAKE", "CAKESTAND", "BAKING", "SCONE", "CASES"}),
-    ("Tableware", {"TEA", "TEACUP", "TEAPOT", "MUG", "CUP", "CUPS", "SAUCER", "PLATE", "PLATES", "BOWL", "JUG"}),
-    ("Kitchen Storage", {"TIN", "TINS", "JAR", "JARS", "STORAGE", "TRAY", "LUNCH", "BOX", "BOXES", "BOTTLE"}),
-    ("Garden", {"GARDEN", "PLANT", "BIRD", "WATERING", "HERB", "PLANTER", "GARDENERS"}),
-    (
-        "Home Decor",
-        {
-            "HEART",
-            "FRAME",
-            "CLOCK",
-            "SIGN",
-            "HOOK",
-            "HANGER",
-            "MIRROR",
-            "WREATH",
-            "VASE",
-            "HOLDER",
-            "DECORATION",
-            "DRAWER",
-            "CABINET",
-            "KNOB",
-            "DOORMAT",
-            "ART",
-        },
-    ),  # fmt: skip
-]
+# ---------------------------------------------------------------- sections, from planned pages
 
 
-def category_of(title: str) -> str:
-    tokens = set(re.findall(r"[A-Z][A-Z-]*", title.upper()))
-    for category, keys in CATEGORY_WORDS:
-        if tokens & keys:
-            return category
-    return "Gifts"
+def electronics_folder(tmp: Path) -> Path:
+    """The small electronics shop bench/shops.py writes (loaded by path: this folder is off the import path)."""
+    spec = importlib.util.spec_from_file_location("bench_shops", Path(_HERE) / "shops.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.write_electronics(tmp / "electronics")
 
 
-# ---------------------------------------------------------------- sections from Online Retail
+def pick_pages(pages: PlannedPages, count: int, seed: int) -> list[PagePlan]:
+    """`count` pages of at least four shelves, drawn at random (seeded) from the planned pages."""
+    full = [plan for plan in pages.plans if len(plan.sections) >= 4]
+    return random.Random(seed).sample(full, min(count, len(full)))
 
 
-def _item(product: Product, kind: str, rank: int) -> PageItem:
-    return PageItem(product=product, score=1.0 - rank / 10, reason=Reason(kind=kind))  # type: ignore[arg-type]
+def campaign_pages(pages: PlannedPages, campaign: Campaign, count: int, seed: int) -> list[PagePlan]:
+    """`count` test shoppers' pages with the campaign on: its spotlight first."""
+    held = pages.held.sample(n=min(count * 3, len(pages.held)), random_state=seed)
+    by_id = {p.id: p for p in pages.products}
+    plans = [plan_page(r, by_id, campaign=campaign, items_per_section=pages.items_per_section)
+             for r in rank_held(pages.ranker, held, k=90, campaign=campaign)]  # fmt: skip
+    return [plan for plan in plans if plan.sections and plan.sections[0].kind == "campaign"][:count]
 
 
-def _section(sid: str, kind: str, products: list[Product], anchor: str | None = None) -> Section:
-    reason = {"new_arrivals": "new_arrival"}.get(kind, kind)
-    return Section(id=sid, kind=kind, intent=kind, anchor_label=anchor,  # type: ignore[arg-type]
-                   items=[_item(p, reason, n) for n, p in enumerate(products)])  # fmt: skip
+def bench_pages(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, list[PagePlan]], dict[str, object]]:
+    """Each data set's pages (Online Retail, the example shop, the electronics shop), and the planner's metrics
+    (theme coherence, relevance kept) over all of each data set's planned pages."""
+    from genpage.embed.encoder import load_encoder
 
-
-def _distinct(codes: list[str], products: dict[str, Product], exclude: set[str], n: int = 6) -> list[Product]:
-    """The first n products with distinct cleaned titles (the data spells one product several ways)."""
-    seen = {clean_name(products[c].title).lower() for c in exclude if c in products}
-    out = []
-    for code in codes:
-        name = clean_name(products[code].title).lower()
-        if code in exclude or name in seen:
+    encoder = load_encoder("minilm", device="cpu")
+    sources = {"shop": (lambda: shop_folder(SHOP), args.shop_pages),
+               "electronics": (lambda: shop_folder(electronics_folder(tmp)), args.electronics_pages)}  # fmt: skip
+    if RETAIL.is_file():
+        sources["retail"] = (lambda: online_retail(RETAIL), args.pages)
+    out: dict[str, list[PagePlan]] = {}
+    metrics: dict[str, object] = {}
+    for name, (load, count) in sources.items():
+        if count <= 0:
             continue
-        seen.add(name)
-        out.append(products[code])
-        if len(out) == n:
-            break
-    return out
-
-
-CATALOGUES: dict[str, dict[str, Product]] = {"retail": {}, "shop": {}}  # each data set's products, for its store
-
-
-def retail_sections(path: Path, count: int, seed: int = 0) -> list[tuple[Section, list[str], Campaign | None]]:
-    """`count` sections of mixed kinds built from real baskets: (section, plan interests, campaign)."""
-    df = pd.read_csv(path, dtype={"InvoiceNo": str, "StockCode": str}, parse_dates=["InvoiceDate"])
-    df = df[df.CustomerID.notna() & (df.Quantity > 0) & ~df.InvoiceNo.str.startswith("C")]
-    df = df[df.StockCode.str.match(r"^\d") & df.Description.notna()]
-    titles = df.groupby("StockCode").Description.agg(lambda s: s.value_counts().index[0])
-    prices = df.groupby("StockCode").UnitPrice.median()
-    products = {
-        code: Product(
-            id=code, title=str(titles[code]), category=category_of(str(titles[code])), price=float(prices[code])
-        )  # fmt: skip
-        for code in titles.index
-    }
-    CATALOGUES["retail"].update(products)
-    popularity = df.groupby("StockCode").InvoiceNo.nunique().sort_values(ascending=False)
-    by_popularity = list(popularity.index)
-    end = df.InvoiceDate.max()
-    recent = df[df.InvoiceDate > end - pd.Timedelta(days=30)].groupby("StockCode").InvoiceNo.nunique()
-    first_seen = df.groupby("StockCode").InvoiceDate.min()
-    new_codes = [c for c in by_popularity if first_seen[c] > end - pd.Timedelta(days=90)]
-    rng = random.Random(seed)
-    anchors = rng.sample(by_popularity[:400], count)
-    customers = df.groupby("CustomerID").InvoiceNo.nunique()
-    loyal = sorted(customers[customers >= 10].index)
-    kinds = ["because_bought", "trending", "for_you", "because_viewed", "new_arrivals", "buy_again", "campaign"]
-    sections: list[tuple[Section, list[str], Campaign | None]] = []
-    for n in range(count):
-        kind = kinds[n % len(kinds)]
-        sid = f"retail-{n:02d}-{kind}"
-        anchor = anchors[n]
-        interests: list[str] = []
-        campaign = None
-        if kind in ("because_bought", "because_viewed"):
-            invoices = df.loc[df.StockCode == anchor, "InvoiceNo"].unique()
-            together = df[df.InvoiceNo.isin(invoices)].StockCode.value_counts()
-            if kind == "because_viewed":  # alternatives: co-bought items sharing a word with the anchor
-                anchor_words = set(clean_name(products[anchor].title).lower().split()) - {"of", "set", "the", "and"}
-                together = together[[bool(anchor_words & set(clean_name(products[c].title).lower().split()))
-                                     for c in together.index]]  # fmt: skip
-            score = together / np.sqrt(popularity[together.index])
-            chosen = _distinct(list(score.sort_values(ascending=False).index), products, {anchor})
-            section = _section(sid, kind, chosen, anchor=clean_name(products[anchor].title))
-        elif kind == "trending":
-            category = products[anchor].category
-            codes = [c for c in recent.sort_values(ascending=False).index if products[c].category == category]
-            section = _section(sid, kind, _distinct(codes, products, set()), anchor=category)
-        elif kind == "new_arrivals":
-            offset = rng.randrange(0, max(1, len(new_codes) - 6))
-            section = _section(sid, kind, _distinct(new_codes[offset:], products, set()))
-        elif kind in ("buy_again", "for_you"):
-            customer = rng.choice(loyal)
-            mine = df[df.CustomerID == customer].groupby("StockCode").InvoiceNo.nunique().sort_values(ascending=False)
-            interests = [c for c, _ in Counter(products[c].category for c in mine.index[:30]).most_common(3)]
-            if kind == "buy_again":
-                section = _section(sid, kind, _distinct(list(mine[mine >= 2].index), products, set()))
-            else:
-                codes = [c for c in by_popularity[:600] if products[c].category == interests[0]]
-                rng.shuffle(codes)
-                section = _section(sid, kind, _distinct(codes, products, set(mine.index)))
-        else:
-            codes = [c for c in by_popularity[:300] if products[c].category == "Christmas"]
-            rng.shuffle(codes)
-            section, campaign = _section(sid, kind, _distinct(codes, products, set())), CHRISTMAS
-        if len(section.items) >= 3:
-            sections.append((section, interests, campaign))
-    return sections
-
-
-def shop_sections(path: Path, count: int) -> list[tuple[Section, list[str], Campaign | None]]:
-    """Sections from the example shop: each category's newest, and mixed pairs of categories."""
-    frame = pd.read_csv(path)
-    CATALOGUES["shop"].update({str(r.id): Product(id=str(r.id), title=str(r.title), category=str(r.category),
-                                         price=float(r.price)) for r in frame.itertuples()})  # fmt: skip
-    out: list[tuple[Section, list[str], Campaign | None]] = []
-    groups = list(frame.groupby("category", sort=True))
-    kinds = ["trending", "new_arrivals", "for_you"]
-    for n, (category, group) in enumerate(groups[:count]):
-        rows = group.sort_values("created_at", ascending=False).head(6)
-        products = [Product(id=str(r.id), title=str(r.title), category=str(r.category), price=float(r.price))
-                    for r in rows.itertuples()]  # fmt: skip
-        kind = kinds[n % len(kinds)]
-        out.append((_section(f"shop-{n:02d}-{kind}", kind, products, anchor=str(category) if kind == "trending"
-                             else None), [str(category)], None))  # fmt: skip
-    return out
-
-
-def pages_of(sections: list[tuple[Section, list[str], Campaign | None]], size: int = 5) -> list[PagePlan]:
-    pages = []
-    for start in range(0, len(sections), size):
-        chunk = sections[start : start + size]
-        campaign = next((c for _, _, c in chunk if c is not None), None)
-        interests = [i for _, ints, _ in chunk for i in ints][:3]
-        pages.append(PagePlan(user_id=f"bench-{start // size}", sections=[s for s, _, _ in chunk],
-                              interests=interests, campaign=campaign))  # fmt: skip
-    return pages
+        planned = planned_pages(name, load(), encoder, shoppers=args.plan_shoppers, seed=args.seed)
+        CATALOGUES[name] = {p.id: p for p in planned.products}
+        out[name] = pick_pages(planned, count, args.seed)
+        if name == "retail" and args.campaign_pages:
+            out[name] += campaign_pages(planned, CHRISTMAS, args.campaign_pages, args.seed)
+        metrics[name] = plan_metrics(planned)
+    return out, metrics
 
 
 # ---------------------------------------------------------------- metrics
@@ -344,14 +198,12 @@ def own_facts(section: Section, plan: PagePlan) -> SectionFacts:
 # ---------------------------------------------------------------- the run
 
 
-def run(args: argparse.Namespace) -> dict[str, object]:
+def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     home = Path(os.environ.get("GENPAGE_HOME", Path.home() / ".cache" / "genpage"))
-    retail = retail_sections(RETAIL, args.sections, seed=args.seed) if RETAIL.is_file() else []
-    shop = shop_sections(SHOP, args.shop_sections) if SHOP.is_file() and args.shop_sections else []
-    if not retail and not shop:
-        raise SystemExit(f"no sections: neither {RETAIL} nor {SHOP} is present")
-    by_source = {"retail": pages_of(retail), "shop": pages_of(shop)}  # each data set's pages use its own catalogue
+    by_source, planning = bench_pages(args, tmp)  # each data set's pages use its own catalogue
     pages = [page for source in by_source.values() for page in source]
+    if not pages:
+        raise SystemExit("no pages planned")
     config = Config(home=home, backend=args.backend, generator=args.model, precision=args.precision, device="cpu",
                     copy_level=args.copy_level, copy_candidates=args.candidates)  # fmt: skip
     start = time.perf_counter()
@@ -371,41 +223,45 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     cached_ms: list[float] = []
     done: list[PagePlan] = []
     jobs = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for source, source_pages in by_source.items():
-            if not source_pages:
-                continue
-            with Store(Path(tmp) / f"{source}-batch.sqlite") as batch_store, \
-                    Store(Path(tmp) / f"{source}-pages.sqlite") as store:  # fmt: skip
-                for each in (batch_store, store):
-                    each.upsert_products(CATALOGUES[source].values())
-                # 1. throughput: every section of the data set in one batched call, as a campaign run sends them
-                written = generate_copy(source_pages, backend=backend, store=batch_store, config=config, stats=stats)
-                done += written
-                jobs += section_jobs(written, backend, config, DEFAULT_LIMITS, batch_store)
-                # 2. latency: the same pages one at a time into another empty cache, as a shopper's first visit
-                for plan in source_pages:
-                    start = time.perf_counter()
-                    generate_copy([plan], backend=backend, store=store, config=config)
-                    page_seconds.append(time.perf_counter() - start)
-                    logging.warning("page %d/%d: %.1fs", len(page_seconds), len(pages), page_seconds[-1])
-                # 3. the same pages again, from the cache
-                for plan in source_pages:
-                    start = time.perf_counter()
-                    generate_copy([plan], backend=backend, store=store, config=config)
-                    cached_ms.append((time.perf_counter() - start) * 1000)
+    for source, source_pages in by_source.items():
+        if not source_pages:
+            continue
+        with Store(Path(tmp) / f"{source}-batch.sqlite") as batch_store, \
+                Store(Path(tmp) / f"{source}-pages.sqlite") as store:  # fmt: skip
+            for each in (batch_store, store):
+                each.upsert_products(CATALOGUES[source].values())
+            # 1. throughput: every section of the data set in one batched call, as a campaign run sends them
+            written = generate_copy(source_pages, backend=backend, store=batch_store, config=config, stats=stats)
+            done += written
+            jobs += section_jobs(written, backend, config, DEFAULT_LIMITS, batch_store)
+            # 2. latency: the same pages one at a time into another empty cache, as a shopper's first visit
+            for plan in source_pages:
+                start = time.perf_counter()
+                generate_copy([plan], backend=backend, store=store, config=config)
+                page_seconds.append(time.perf_counter() - start)
+                logging.warning("page %d/%d: %.1fs", len(page_seconds), len(pages), page_seconds[-1])
+            # 3. the same pages again, from the cache
+            for plan in source_pages:
+                start = time.perf_counter()
+                generate_copy([plan], backend=backend, store=store, config=config)
+                cached_ms.append((time.perf_counter() - start) * 1000)
     final = [s for plan in done for s in plan.sections]
+    source_of = [name for name, source_pages in by_source.items() for plan in source_pages for _ in plan.sections]
     # model copy is judged by the facts it was written from (a theme's, at segment level); fallback copy is built
     # from the section's own anchor and category, so by the section's own facts (as in test_generate)
     plan_of = [plan for plan in done for _ in plan.sections]
     shipped = [v for job, s, plan in zip(jobs, final, plan_of, strict=True)
                for v in check_copy(s.copy_, own_facts(s, plan) if s.copy_source == "fallback" else job.facts)]  # type: ignore[arg-type]  # fmt: skip
-    caught = Counter(rule_of(v.removeprefix("retry ")) for v in stats.violations)
-    caught_final = Counter(rule_of(v.removeprefix("retry ")) for s in final for v in s.copy_violations)
+    caught = Counter(v.rule for v in stats.violations)
+    caught_final = Counter(rule_of(v) for s in final for v in s.copy_violations)
     model_sections = [s for s in final if s.copy_source != "fallback"]
     params = model_parameters(backend)
     tokens_per_s = stats.tokens / stats.model_seconds if stats.model_seconds else 0.0
+    retail_and_shop = [m for name, m in planning.items() if name in ("retail", "shop")]
     report: dict[str, object] = {
+        "theme_coherence": min(m["theme_coherence"] for m in planning.values()),  # type: ignore[index]
+        "relevance_kept": min(m["relevance_kept"] for m in retail_and_shop) if retail_and_shop else None,  # type: ignore[index]
+        "planning": planning,
         "model": backend.name,
         "precision": backend.precision,
         "backend": backend.backend_name,
@@ -445,7 +301,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "samples": [
             {
                 "id": s.id,
+                "data": source,
                 "kind": s.kind,
+                "shelf": s.shelf,
+                "theme": s.theme.label if s.theme else None,
                 "anchor": s.anchor_label,
                 "products": [clean_name(i.product.title) for i in s.items],
                 "title": s.copy_.title,
@@ -453,10 +312,48 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 "source": s.copy_source,
                 "violations": s.copy_violations,
             }  # fmt: skip
-            for s in final
+            for s, source in zip(final, source_of, strict=True)
         ],
     }
+    if args.blind:
+        del backend
+        write_blind(args, by_source, done, home, tmp)
     return report
+
+
+def write_blind(args: argparse.Namespace, by_source: dict[str, list[PagePlan]], done: list[PagePlan], home: Path,
+                tmp: Path) -> None:  # fmt: skip
+    """The same sections with copy from a second configuration (`--blind-model`), both copies in a shuffled order
+    per section and the sections shuffled, to `args.blind`; which copy is which goes to `<blind>.key.json`."""
+    config = Config(home=home, backend=args.backend, generator=args.blind_model, precision=args.precision,
+                    device="cpu", copy_level=args.copy_level, copy_candidates=args.candidates)  # fmt: skip
+    other = get_backend(config)
+    second: list[PagePlan] = []
+    for source, source_pages in by_source.items():
+        with Store(tmp / f"{source}-blind.sqlite") as store:
+            store.upsert_products(CATALOGUES[source].values())
+            second += generate_copy(source_pages, backend=other, store=store, config=config)
+    rng = random.Random(args.seed)
+    pairs = [(a, b) for plan_a, plan_b in zip(done, second, strict=True)
+             for a, b in zip(plan_a.sections, plan_b.sections, strict=True)]  # fmt: skip
+    rng.shuffle(pairs)
+    lines = ["# Blind comparison: for each section, which copy is better? (key in the .key.json file)", ""]
+    key = []
+    for n, (a, b) in enumerate(pairs, 1):
+        flip = rng.random() < 0.5
+        first, second_ = (b, a) if flip else (a, b)
+        anchor = f" ({a.anchor_label})" if a.anchor_label else ""
+        theme = f"theme: {a.theme.label}" if a.theme else f"intent: {a.kind}{anchor}"
+        products = "; ".join(clean_name(i.product.title) for i in a.items)
+        lines += [f"## {n}. {a.shelf} shelf, {theme}", f"Products: {products}", ""]
+        for label, section in (("X", first), ("Y", second_)):
+            lines.append(f"- {label}: **{section.copy_.title}**: {section.copy_.blurb}")  # type: ignore[union-attr]
+        lines.append("")
+        models = (args.blind_model, args.model) if flip else (args.model, args.blind_model)
+        key.append({"n": n, "X": models[0], "Y": models[1], "X_source": first.copy_source,
+                    "Y_source": second_.copy_source})  # fmt: skip
+    args.blind.write_text("\n".join(lines), encoding="utf-8")
+    args.blind.with_suffix(".key.json").write_text(json.dumps(key, indent=1), encoding="utf-8")
 
 
 def _threads() -> int | None:
@@ -476,6 +373,7 @@ def _spread(values: list[int]) -> dict[str, float]:
 
 def print_report(report: dict[str, object], show: int) -> None:
     rows = [
+        ("theme coherence / relevance kept", f"{report['theme_coherence']:.3f} / {report['relevance_kept'] or 0:.3f}"),
         ("model", f"{report['model']} ({report['precision']}, batch {report['batch_size']}, "
                   f"{report['threads']} threads, prefix cache {report['prefix_cache']})"),
         ("sections / pages", f"{report['sections']} / {report['pages']}"),
@@ -508,7 +406,8 @@ def print_report(report: dict[str, object], show: int) -> None:
     print()
     for sample in samples[:show]:
         anchor = f" [anchor: {sample['anchor']}]" if sample["anchor"] else ""
-        print(f"--- {sample['id']}{anchor} -> {sample['source']}")
+        what = f"theme {sample['theme']}" if sample["theme"] else "intent"
+        print(f"--- {sample['data']}/{sample['id']} ({sample['kind']}, {what}){anchor} -> {sample['source']}")
         print(f"    products: {'; '.join(sample['products'])}")
         print(f"    title:    {sample['title']}")
         print(f"    blurb:    {sample['blurb']}")
@@ -522,8 +421,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=Config.model_fields["generator"].default,
                         help="generator registry name or folder (default: the configured default)")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16", "int8"])
-    parser.add_argument("--sections", type=int, default=24, help="Online Retail sections (default 24)")
-    parser.add_argument("--shop-sections", type=int, default=6, help="example-shop sections (default 6)")
+    parser.add_argument("--pages", type=int, default=4, help="Online Retail pages (default 4, 5 shelves each)")
+    parser.add_argument("--campaign-pages", type=int, default=1, help="Online Retail pages with a Christmas campaign")
+    parser.add_argument("--shop-pages", type=int, default=2, help="example-shop pages (default 2)")
+    parser.add_argument("--electronics-pages", type=int, default=1, help="electronics-shop pages (default 1)")
+    parser.add_argument("--plan-shoppers", type=int, default=600,
+                        help="test shoppers planned per data set for the planning metrics (default 600)")
+    parser.add_argument("--blind", type=Path, help="write a blind comparison with --blind-model here")
+    parser.add_argument("--blind-model", default="qwen2.5-0.5b-instruct", help="the second configuration's model")
     parser.add_argument("--batch-size", type=int, default=0, help="local backend batch size (default: its own)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: the cores available)")
@@ -539,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING)
-    report = run(args)
+    with tempfile.TemporaryDirectory() as tmp:
+        report = run(args, Path(tmp))
     print_report(report, args.show)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))

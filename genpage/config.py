@@ -44,6 +44,7 @@ class Config(BaseModel):
     locale: str = "en-GB"
     sections: int = Field(default=5, ge=1, le=12)
     items_per_section: int = Field(default=6, ge=1, le=24)
+    shelf_themes: Literal["kind", "category"] = "category"  # how strict a theme shelf is (genpage.plan.plan_page)
     openai_base_url: str | None = None
     openai_api_key: str | None = None
     openai_model: str | None = None

@@ -1,7 +1,7 @@
 """The engine: one object that holds the store and the loaded models and runs the stages for a page.
 
     ranked = ranker.rank(user_ids)          # rank/ranker.py
-    plans  = [plan_page(r, ...) ...]        # plan.py (pure)
+    plans  = [plan_page(r, ...) ...]        # plan/ (pure)
     plans  = generate_copy(plans, ...)      # copy/generate.py (one batched model call, cached copy)
     html   = render_page(page)              # page.py
 
@@ -214,7 +214,8 @@ class Engine:
         data_now = self._data_time() or now
         plans = [
             plan_page(r, products, campaign=camp, sections=self.config.sections,
-                      items_per_section=self.config.items_per_section, now=data_now)
+                      items_per_section=self.config.items_per_section, themes=self.config.shelf_themes,
+                      now=data_now)
             for r in ranked
         ]
         t2 = time.perf_counter()

@@ -299,12 +299,27 @@ class PageItem(BaseModel):
     badge: str | None = None
 
 
+ShelfType = Literal["theme", "intent"]
+
+
+class ShelfTheme(BaseModel):
+    """What every product on a theme shelf shares, and the evidence: the words, and the field they come from."""
+
+    key: str  # "kind:mug", "category:kitchen & dining": one shelf per key on a page
+    label: str  # what the shelf is about, for people and prompts: "Mugs", "Kitchen & Dining"
+    level: Literal["kind", "category"]
+    words: list[str] = Field(default_factory=list)  # the shared words, as the data spells them
+    source: Literal["title", "category"] = "title"  # the field those words come from
+
+
 class Section(BaseModel):
     id: str
     kind: SectionKind
     intent: str  # a short, model-free description of what the section is for
     anchor_label: str | None = None
     items: list[PageItem]
+    shelf: ShelfType = "intent"  # theme: every item shares `theme`; intent: the kind says why (items may be mixed)
+    theme: ShelfTheme | None = None
     copy_: SectionCopy | None = Field(default=None, alias="copy")
     copy_source: str = "pending"  # model name, "cache:<model>", or "fallback"
     copy_violations: list[str] = Field(default_factory=list)

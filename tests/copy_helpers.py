@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from genpage.plan.themes import item_themes, theme_of
 from genpage.schemas import Campaign, PageItem, PagePlan, Product, Reason, Section
 
 
@@ -15,12 +16,23 @@ def section(
     titles: list[tuple[str, str]],
     anchor: str | None = None,
 ) -> Section:
+    """A shelf as the planner would make it: a "for you" or trending shelf whose products all share a category (or
+    else a kind) is a theme shelf of it; any other shelf is an intent shelf."""
     reason_kind = {"new_arrivals": "new_arrival"}.get(kind, kind)
     items = [
         PageItem(product=product(f"{sid}-{n}", title, category), score=1.0 - n / 10, reason=Reason(kind=reason_kind))
         for n, (title, category) in enumerate(titles)
     ]
-    return Section(id=sid, kind=kind, intent=f"{kind} section", anchor_label=anchor, items=items)
+    theme = None
+    if kind in ("for_you", "trending") and items:
+        for level in ("category", "kind"):
+            shared = set.intersection(*({k for k, _ in item_themes(i.product, (level,))} for i in items))  # type: ignore[arg-type]
+            if shared:
+                key = shared.pop()
+                theme = theme_of(key, [s for i in items for k, s in item_themes(i.product, (level,)) if k == key])  # type: ignore[arg-type]
+                break
+    return Section(id=sid, kind=kind, intent=f"{kind} section", anchor_label=anchor, items=items,
+                   shelf="theme" if theme else "intent", theme=theme)  # fmt: skip
 
 
 LANTERNS = [

@@ -17,13 +17,12 @@ from genpage.copy.guardrails import CopyLimits, SectionFacts, check_copy, words_
 from genpage.copy.prompts import (
     build_prompt,
     load_theme_examples,
-    plural,
-    product_kind,
     section_kinds,
     section_theme,
     select_examples,
 )
 from genpage.page import render_page
+from genpage.plan.themes import plural, product_kind
 from genpage.schemas import Campaign, Page, SectionCopy
 from genpage.store import Store
 from genpage.text import stem
@@ -35,21 +34,21 @@ MORE_LANTERNS = [
 ]
 
 
-def test_theme_is_the_main_category_plus_one_holding_a_third():
-    assert section_theme(section("a", "for_you", LANTERNS)) == ["Lighting"]
-    mixed = section("b", "for_you", LANTERNS[:2] + BAGS[:2])
-    assert section_theme(mixed) == ["Lighting", "Bags"]
-    mostly = section("c", "for_you", LANTERNS + MORE_LANTERNS + BAGS[:1])
-    assert section_theme(mostly) == ["Lighting"]  # one bag in seven is not a theme
+def test_a_theme_shelf_names_its_theme_and_an_intent_shelf_none():
+    assert section_theme(section("a", "for_you", LANTERNS)) == ["Lighting"]  # a theme shelf: its own label
+    mixed = section("b", "for_you", LANTERNS[:2] + BAGS[:2])  # no shared theme: an intent shelf
+    assert mixed.shelf == "intent" and section_theme(mixed) == []
+    prompt = build_prompt(mixed, interests=[], campaign=None, locale="en-GB", copy_level="segment")
+    assert "Theme: none (a mix of products)" in prompt[-1].content
+    assert "Section: picked for you" in prompt[-1].content  # the intent, not a theme
+    anchored = section("c", "because_bought", BAGS, anchor="JUMBO BAG PINK POLKADOT")
+    last = build_prompt(anchored, interests=[], campaign=None, locale="en-GB", copy_level="segment")[-1].content
+    assert "Anchor: Jumbo Bag Pink Polkadot" in last and "Theme: none" in last
 
 
 def test_a_catch_all_category_is_never_a_theme():
-    others = section("o", "for_you", [("RUBBER DUCK", "Other"), ("HELICOPTER KIT", "other"), *BAGS[:1]])
-    assert section_theme(others) == ["Bags"]
     only_other = section("p", "for_you", [("RUBBER DUCK", "Other"), ("HELICOPTER KIT", "Other")])
-    assert section_theme(only_other) == []
-    prompt = build_prompt(only_other, interests=[], campaign=None, locale="en-GB", copy_level="segment")
-    assert "Theme: a mix of products" in prompt[-1].content
+    assert only_other.shelf == "intent" and section_theme(only_other) == []
 
 
 def test_segment_prompt_carries_the_theme_not_the_products():
@@ -67,15 +66,16 @@ def test_segment_prompt_carries_the_theme_not_the_products():
     assert "Products such as: holders" in own[-1].content
 
 
-def test_every_segment_prompt_starts_the_same_with_one_example_per_kind_of_section():
+def test_every_segment_prompt_starts_the_same_with_examples_of_every_kind_of_section():
     """One shared start: a backend with a prefix cache computes the system message and examples once."""
     tea = build_prompt(section("s", "for_you", TEA), interests=[], campaign=None, locale="en-GB", copy_level="segment")
     bags = build_prompt(section("t", "trending", BAGS), interests=[], campaign=Campaign(name="Sale"),
                         locale="en-GB", copy_level="segment")  # fmt: skip
     assert tea[:-1] == bags[:-1] and tea[-1] != bags[-1]
     examples = select_examples(section("s", "for_you", TEA), copy_level="segment")
-    kinds = ["for_you", "because_bought", "because_viewed", "buy_again", "trending", "new_arrivals", "campaign"]
-    assert sorted(e.kind for e in examples) == sorted(kinds)
+    kinds = {"for_you", "because_bought", "because_viewed", "buy_again", "trending", "new_arrivals", "campaign"}
+    assert {e.kind for e in examples} == kinds
+    assert any(e.category for e in examples) and any(not e.category for e in examples)  # theme and intent shelves
     with open(Path(__file__).parents[1] / "examples" / "shop" / "products.csv", encoding="utf-8") as file:
         shop = {row["category"] for row in csv.DictReader(file)}
     assert not {e.category for e in examples} & shop  # about things the example shop does not sell

@@ -48,7 +48,6 @@ from genpage.copy.prompts import (
     Example,
     build_prompt,
     product_kind,
-    section_categories,
     section_kinds,
     section_theme,
     select_examples,
@@ -140,13 +139,12 @@ def _short(label: str | None, max_words: int, max_chars: int) -> str:
 
 
 def fallback_copy(section: Section, *, campaign_name: str = "") -> SectionCopy:
-    """Safe, deterministic copy from prompts/fallback.j2: the section kind, its anchor and its top category."""
+    """Safe, deterministic copy from prompts/fallback.j2: the section kind, its anchor and, on a theme shelf, its
+    theme (an intent shelf's products may be mixed: its copy names no category)."""
     module = template_module("fallback.j2")
-    categories = section_categories(section, limit=1)
-    category = _short(categories[0] if categories else "", 3, 30)
-    anchor = _short(section.anchor_label, 4, 38)
-    if section.kind == "trending" and not category:
-        category = _short(section.anchor_label, 3, 30)
+    themes = section_theme(section)
+    category = _short(themes[0] if themes else "", 3, 30)
+    anchor = _short(section.anchor_label, 4, 38) if section.kind in ("because_bought", "because_viewed") else ""
     args = (section.kind, anchor, category, _short(campaign_name, 6, 50))
     return SectionCopy(title=str(module.title(*args)).strip(), blurb=str(module.blurb(*args)).strip())
 

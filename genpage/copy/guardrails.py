@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from genpage.plan.themes import product_types
 from genpage.resources import prompts_dir
 from genpage.schemas import SectionCopy
 from genpage.text import STOPWORDS, WORD, stem, stems, words
@@ -197,14 +198,6 @@ def lexicon(locale: str = "en-GB", directory: str | None = None) -> Lexicon | No
         classes=tuple(_word_class(name, spec) for name, spec in data["classes"].items()),
         spellings=dict(data.get("spellings") or {}),
     )
-
-
-@lru_cache(maxsize=4)
-def product_types(path: str | None = None) -> tuple[tuple[str, ...], ...]:
-    """The kinds of product of `prompts/product_types.txt` ("hot water bottle", "jar"), as stemmed phrases."""
-    text = Path(path or prompts_dir() / "product_types.txt").read_text(encoding="utf-8")
-    lines = (line.split("#", 1)[0].strip().lower() for line in text.splitlines())
-    return tuple(sorted({tuple(stem(w) for w in words(line)) for line in lines if line}))
 
 
 @lru_cache(maxsize=1)

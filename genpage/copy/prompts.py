@@ -35,15 +35,16 @@ import jinja2
 import yaml
 
 from genpage.backends.base import Message
-from genpage.copy.guardrails import DEFAULT_LIMITS, CopyLimits, distinctive_stems, product_types
+from genpage.copy.guardrails import DEFAULT_LIMITS, CopyLimits, distinctive_stems
+from genpage.plan.themes import product_kind
 from genpage.resources import prompts_dir
 from genpage.schemas import Campaign, Section
-from genpage.text import clean_name, is_catch_all, stem, words
+from genpage.text import clean_name, stem
 
 logger = logging.getLogger(__name__)
 
 KIND_PURPOSE = {
-    "for_you": "picked for you, from the shopper's interests",
+    "for_you": "picked for you: a mix of the shopper's best matches",
     "because_bought": "because you bought the anchor product; these go well with it",
     "because_viewed": "because you viewed the anchor product; these are similar alternatives",
     "buy_again": "buy again: products the shopper ordered before",
@@ -110,47 +111,10 @@ def safe_interests(interests: Iterable[str], limit: int = 4) -> list[str]:
     return kept[:limit]
 
 
-def section_theme(section: Section, limit: int = 2) -> list[str]:
-    """The categories a section is about: the most common among its products, then any other that holds at least a
-    third of them (at most `limit`; ties in order of appearance). Falls back to the anchor for an empty category."""
-    counts = Counter(item.product.category.strip() for item in section.items
-                     if not is_catch_all(item.product.category))  # fmt: skip
-    ranked = [c for c, _ in counts.most_common()]
-    if not ranked:
-        anchor = section.anchor_label if section.kind == "trending" else None  # a trending shelf's anchor: a category
-        return [clean_name(anchor, max_words=4)] if anchor else []
-    chosen = ranked[:1] + [c for c in ranked[1:] if counts[c] * 3 >= len(section.items)]
-    return [clean_name(c, max_words=4) for c in chosen[:limit]]
-
-
-_UNCOUNTABLE = frozenset("art bunting jewellery jewelry furniture stationery storage tableware glassware".split())
-
-
-def plural(word: str) -> str:
-    if word.endswith("s") or word.lower() in _UNCOUNTABLE:
-        return word
-    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
-        return word[:-1] + "ies"
-    return word + ("es" if word.endswith(("x", "ch", "sh")) else "s")
-
-
-@lru_cache(maxsize=65536)
-def product_kind(title: str) -> str:
-    """What a product is, by `product_types()`: the listed phrase that ends latest in its title, the longest on a
-    tie, in the title's words and plural ("Set of 4 Jam Jar Magnets" -> "magnets", "Hot Water Bottle Keep Calm"
-    -> "hot water bottles"); "" when none is listed."""
-    tokens = [w.lower() for w in words(clean_name(title, max_words=12))]
-    stemmed = [stem(w) for w in tokens]
-    best: tuple[int, int] = (-1, 0)  # (end, length)
-    for phrase in product_types():
-        n = len(phrase)
-        for start in range(len(stemmed) - n + 1):
-            if tuple(stemmed[start : start + n]) == phrase:
-                best = max(best, (start + n, n))
-    end, length = best
-    if end < 0:
-        return ""
-    return " ".join([*tokens[end - length : end - 1], plural(tokens[end - 1])])
+def section_theme(section: Section) -> list[str]:
+    """What a prompt may call the section's theme: a theme shelf's label (`Section.theme`, planned from the data);
+    nothing for an intent shelf, whose products may be mixed: its copy names the intent, never a theme."""
+    return [section.theme.label] if section.shelf == "theme" and section.theme is not None else []
 
 
 def section_kinds(section: Section, limit: int = 2) -> tuple[str, ...]:
@@ -170,12 +134,6 @@ def section_kinds(section: Section, limit: int = 2) -> tuple[str, ...]:
         need = 1
     return tuple(sorted(next(iter(counts)) if len(counts) == 1 else min(counts).split()[-1]
                         for counts in ranked[:limit] if counts.total() >= need))  # fmt: skip
-
-
-def section_categories(section: Section, limit: int = 3) -> list[str]:
-    """The section's products' categories, most common first (ties in order of appearance)."""
-    counts = Counter(item.product.category.strip() for item in section.items if item.product.category.strip())
-    return [clean_name(c, max_words=4) for c, _ in counts.most_common(limit)]
 
 
 # ---------------------------------------------------------------- examples
@@ -291,9 +249,11 @@ def section_view(section: Section, *, interests: Sequence[str], campaign: Campai
 
 
 def theme_example_view(example: Example) -> dict[str, Any]:
+    themed = bool(example.category)
     return {
-        "purpose": THEME_PURPOSE.get(example.kind, example.kind),
-        "theme": [example.category] if example.category else [],
+        "purpose": (THEME_PURPOSE if themed else KIND_PURPOSE).get(example.kind, example.kind),
+        "anchor": example.anchor,
+        "theme": [example.category] if themed else [],
         "typical": [name.lower() for name in example.products],
         "campaign": example.campaign,
         "tone": example.tone,
@@ -303,13 +263,17 @@ def theme_example_view(example: Example) -> dict[str, Any]:
 def theme_view(
     section: Section, *, campaign: Campaign | None, typical: Sequence[str] = (), theme: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    """What a segment-level prompt says about a section: its kind, theme and the kinds of product it mostly shows
-    (`typical`), and the campaign on a campaign shelf."""
+    """What a segment-level prompt says about a section. A theme shelf: its theme and the kinds of product it
+    holds (`typical`). An intent shelf: its intent, its anchor ("because you bought X"), at most two of the
+    commonest kinds, and that it has no theme. The campaign on a campaign shelf."""
     in_campaign = section.kind == "campaign"
+    themes = list(section_theme(section) if theme is None else theme)
+    anchored = not themes and section.kind in ("because_bought", "because_viewed") and section.anchor_label
     return {
-        "purpose": THEME_PURPOSE[section.kind],
-        "theme": list(section_theme(section) if theme is None else theme) or ["a mix of products"],
-        "typical": list(typical),
+        "purpose": (THEME_PURPOSE if themes else KIND_PURPOSE)[section.kind],
+        "anchor": clean_name(section.anchor_label, max_words=5) if anchored and section.anchor_label else "",
+        "theme": themes,
+        "typical": list(typical)[:2],
         "campaign": _campaign_line(campaign) if in_campaign else "",
         "tone": campaign.tone if campaign is not None and in_campaign else "",
     }

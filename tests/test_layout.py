@@ -31,6 +31,7 @@ STAGES: list[tuple[str, ...]] = [
     ("genpage.copy",),
     ("genpage.page",),
     ("genpage.campaigns",),
+    ("genpage.feedback",),
     ("genpage.engine",),
     ("genpage.batch",),
     ("genpage.evaluation",),

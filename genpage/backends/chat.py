@@ -26,7 +26,7 @@ def cpu_threads() -> int:
 class ChatPrompts:
     """Chat-template prompts split into a shareable prefix and the rest, batched by options, for the in-process
     backends that cache prefixes' keys and values (local, llamacpp). They provide `tokenizer`, `batch_size`,
-    `prefix_cache_size`, `_is_cached(prefix)` and `_generate(rows, prefills, options, bans)`."""
+    `prefix_cache_size`, `_is_cached(prefix)` and `_generate(rows, prefills, options, bans, schemas)`."""
 
     tokenizer: Any
     batch_size: int
@@ -41,6 +41,7 @@ class ChatPrompts:
         prefills: list[str],
         options: GenerationOptions,
         bans: list[dict[tuple[int, ...], list[int]]],
+        schemas: list[dict[str, Any] | None],
     ) -> list[GenerationResult]:
         raise NotImplementedError
 
@@ -58,7 +59,8 @@ class ChatPrompts:
                 rows = [split[i] for i in chunk]
                 prefills = [requests[i].prefill for i in chunk]
                 bans = [self._bans(requests[i].options.avoid) for i in chunk]
-                answers = self._generate(rows, prefills, requests[chunk[0]].options, bans)
+                schemas = [requests[i].json_schema for i in chunk]
+                answers = self._generate(rows, prefills, requests[chunk[0]].options, bans, schemas)
                 for i, result in zip(chunk, answers, strict=True):
                     results[i] = result
         return [r for r in results if r is not None]

@@ -12,7 +12,8 @@ the GGUF file, the llama-cpp-python version and the prefix's tokens); each row t
 (`llama_memory_seq_cp`: the unified key/value cache shares those cells, it does not copy them). Decoding matches
 the local backend: greedy unless a temperature is given, transformers' repetition penalty over the row's whole
 prompt and answer, `options.avoid` banned as token sequences, stop strings, a trailing assistant message continued
-verbatim.
+verbatim, a request's `json_schema` enforced token by token (`genpage.backends.grammar`, the same llguidance
+grammar as the local backend's, applied to the numpy logits; a row ends as soon as its JSON is complete).
 
 The weights are the GGUF file as shipped (a registry model's pieces joined once under `<home>/models/<name>-gguf/`),
 so "precision" is the file's own quantization (`gguf`). Install with `pip install "genpage[llamacpp]"`: a source
@@ -35,6 +36,7 @@ import numpy as np
 
 from genpage.backends.base import GenerationOptions, GenerationResult, TextModel
 from genpage.backends.chat import DEFAULT_BATCH_SIZE, ChatPrompts, banned_next, cpu_threads
+from genpage.backends.grammar import SchemaGrammars, constrain
 from genpage.errors import BackendError, ConfigError
 
 if TYPE_CHECKING:
@@ -68,6 +70,7 @@ class LlamaCppModel(ChatPrompts, TextModel):
 
     backend_name = "llamacpp"
 
+    supports_json_schema = True
     supports_prefill = True
     supports_batching = True
     batch_invariant = False  # ggml picks its kernels by the batch's size: a row's text can change with its batch
@@ -124,6 +127,7 @@ class LlamaCppModel(ChatPrompts, TextModel):
         self._vocab = llama_cpp.llama_model_get_vocab(self._model)
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
         self._batch = llama_cpp.llama_batch_init(params.n_batch, 0, 1)
+        self.grammars = SchemaGrammars(self.tokenizer, self._n_vocab, self.tokenizer.eos_token_id)
         self._slots: OrderedDict[tuple[int, ...], int] = OrderedDict()  # cached prefix -> its sequence id
         self.prefix_dir = Path(home) / "cache" / "prefix-kv-llamacpp" if home is not None else None
         stat = gguf.stat()
@@ -263,8 +267,11 @@ class LlamaCppModel(ChatPrompts, TextModel):
         prefills: list[str],
         options: GenerationOptions,
         bans: list[dict[tuple[int, ...], list[int]]],
+        schemas: list[dict[str, Any] | None] | None = None,
     ) -> list[GenerationResult]:
         lib, start = self._lib, time.perf_counter()
+        grammars = [self.grammars.start(schema, prefill) if schema else None
+                    for schema, prefill in zip(schemas or [None] * len(rows), prefills, strict=True)]  # fmt: skip
         self.clear_rows()
         keep = {tuple(prefix) for prefix, _ in rows if prefix}
         self._make_room(sum(len(s) + options.max_new_tokens for _, s in rows)
@@ -295,12 +302,21 @@ class LlamaCppModel(ChatPrompts, TextModel):
                     recent = prompts[seq][-depth:] + answers[seq][-depth:] if depth else []
                     banned = banned_next(bans[seq], depth, recent)
                     scores[banned] = -np.inf
+                grammar = grammars[seq]
+                if grammar is not None:
+                    constrain(scores, grammar.allowed())
                 token = _pick(scores, options, rng)
                 if lib.llama_vocab_is_eog(self._vocab, token):
                     finish[seq] = "stop"
                     active.discard(seq)
                     continue
                 answers[seq].append(token)
+                if grammar is not None:
+                    grammar.advance(token)
+                    if grammar.complete:  # nothing but the end token may follow: no step for it
+                        finish[seq] = "stop"
+                        active.discard(seq)
+                        continue
                 if token not in seen[seq]:
                     seen[seq] = np.append(seen[seq], token)
                 if options.stop and any(s in self.tokenizer.decode(answers[seq][-8:]) for s in options.stop):

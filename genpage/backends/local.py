@@ -9,6 +9,9 @@ had broken the text; quantizing the 151k-word output head as well (0.9 GB read p
 5-section page from 9.6 s to 4.1 s with copy that read as well (17 of 30 publishable either way). "fp32" stays
 available; measure the text whenever you change precision.
 Requests are batched with left padding, greedy unless a temperature is given, under `torch.inference_mode`.
+A request's `json_schema` is enforced while decoding (`genpage.backends.grammar`, llguidance): a logits processor
+gives every token the schema does not allow next a score of -inf, after the repetition penalty and the words to
+avoid and before temperature and top-p.
 
 Prefix caching: everything before a request's last user message (the system message and the in-context examples)
 is the same for many requests (for every segment-level section prompt). Its key/value cache is computed once and
@@ -31,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from genpage.backends.base import GenerationOptions, GenerationResult, TextModel
 from genpage.backends.chat import DEFAULT_BATCH_SIZE, ChatPrompts, banned_next, cpu_threads
+from genpage.backends.grammar import RowGrammar, SchemaGrammars
 from genpage.errors import BackendError, ConfigError
 
 if TYPE_CHECKING:
@@ -56,6 +60,7 @@ class LocalModel(ChatPrompts, TextModel):
 
     backend_name = "local"
 
+    supports_json_schema = True
     supports_prefill = True
     supports_batching = True
 
@@ -111,6 +116,7 @@ class LocalModel(ChatPrompts, TextModel):
         self._cache_kwarg = "cache" if "cache" in forward else "past_key_values"  # renamed in transformers 5.x
         # a prefix's forward pass needs its key/value cache, not logits for every position (151k x 700 of them)
         self._prefix_kwargs = {"logits_to_keep": 1} if "logits_to_keep" in forward else {}
+        self.grammars = SchemaGrammars(self.tokenizer, self.model.config.vocab_size, self.tokenizer.eos_token_id)
         logger.info(
             "loaded %s on %s (%s) in %.1fs", self.name, self.device, self.precision, time.perf_counter() - start
         )
@@ -221,6 +227,7 @@ class LocalModel(ChatPrompts, TextModel):
         prefills: list[str],
         options: GenerationOptions,
         bans: list[dict[tuple[int, ...], list[int]]] | None = None,
+        schemas: list[dict[str, Any] | None] | None = None,
     ) -> list[GenerationResult]:
         torch = self._torch
         start = time.perf_counter()
@@ -240,10 +247,16 @@ class LocalModel(ChatPrompts, TextModel):
             kwargs.update(stop_strings=options.stop, tokenizer=self.tokenizer)
         if cache is not None:
             kwargs[self._cache_kwarg] = cache
-        if bans and any(bans):
+        processors: list[Any] = [_RowBans(bans)] if bans and any(bans) else []
+        if schemas and any(schemas):
+            grammars = [self.grammars.start(schema, prefill) if schema else None
+                        for schema, prefill in zip(schemas, prefills, strict=True)]  # fmt: skip
+            ends = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id}
+            processors.append(_RowGrammars(grammars, ends))
+        if processors:
             from transformers import LogitsProcessorList
 
-            kwargs["logits_processor"] = LogitsProcessorList([_RowBans(bans)])
+            kwargs["logits_processor"] = LogitsProcessorList(processors)
         try:
             with torch.inference_mode():
                 output = self.model.generate(**encoded, **kwargs)
@@ -289,4 +302,38 @@ class _RowBans:
                 banned = banned_next(table, self.depth, recent)
                 if banned:
                     scores[row, banned] = float("-inf")
+        return scores
+
+
+class _RowGrammars:
+    """A logits processor keeping each row with a JSON schema on its grammar: it tells the row's matcher the token
+    the row chose last, then allows only the tokens the schema allows next. A finished row (one that wrote the end
+    token, which the grammar allows only after complete JSON, or is padded after a stop string) is left alone."""
+
+    def __init__(self, grammars: list[RowGrammar | None], end_token_ids: set[int]) -> None:
+        self.grammars = grammars
+        self.end_token_ids = end_token_ids
+        self.started = False
+        self.done = [grammar is None for grammar in grammars]
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        for row, grammar in enumerate(self.grammars):
+            if grammar is None or self.done[row]:
+                continue
+            if self.started:
+                token = int(input_ids[row, -1])
+                if token in self.end_token_ids:
+                    self.done[row] = True
+                    continue
+                grammar.advance(token)
+            allowed = torch.from_numpy(grammar.allowed()).to(scores.device)
+            width = min(scores.shape[-1], allowed.shape[0])
+            row_scores = scores[row]
+            if not torch.isfinite(row_scores[:width][allowed[:width]]).any():  # the words to avoid took them all
+                row_scores[:width][allowed[:width]] = 0.0
+            row_scores[:width][~allowed[:width]] = float("-inf")
+            row_scores[width:] = float("-inf")
+        self.started = True
         return scores

@@ -235,13 +235,13 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
             done += written
             jobs += section_jobs(written, backend, config, DEFAULT_LIMITS, batch_store)
             # 2. latency: the same pages one at a time into another empty cache, as a shopper's first visit
-            for plan in source_pages:
+            for plan in source_pages[: args.latency_pages]:
                 start = time.perf_counter()
                 generate_copy([plan], backend=backend, store=store, config=config)
                 page_seconds.append(time.perf_counter() - start)
                 logging.warning("page %d/%d: %.1fs", len(page_seconds), len(pages), page_seconds[-1])
             # 3. the same pages again, from the cache
-            for plan in source_pages:
+            for plan in source_pages[: args.latency_pages]:
                 start = time.perf_counter()
                 generate_copy([plan], backend=backend, store=store, config=config)
                 cached_ms.append((time.perf_counter() - start) * 1000)
@@ -282,12 +282,12 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         "tokens_per_s": tokens_per_s,
         "compute_limit_tokens_per_s": PEAK_FLOPS / (2 * params) if params else None,
         "parameters": params,
-        "seconds_per_page": statistics.median(page_seconds),
-        "seconds_per_page_max": max(page_seconds),
-        "seconds_per_page_first": page_seconds[0],
+        "seconds_per_page": statistics.median(page_seconds) if page_seconds else None,
+        "seconds_per_page_max": max(page_seconds, default=None),
+        "seconds_per_page_first": page_seconds[0] if page_seconds else None,
         "page_seconds": page_seconds,
         "prefix_cache": getattr(backend, "prefix_cache_size", None),
-        "cached_page_ms": statistics.median(cached_ms),
+        "cached_page_ms": statistics.median(cached_ms) if cached_ms else None,
         "load_s": load_s,
         "load_rss_gb": load_rss_gb,
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,  # Linux: KiB
@@ -389,8 +389,10 @@ def print_report(report: dict[str, object], show: int) -> None:
         ("title words / blurb words", f"{report['title_words']} / {report['blurb_words']}"),
         ("tokens/s (all sections, one batched call)", f"{report['tokens_per_s']:.1f}"),
         ("compute limit tokens/s", f"{report['compute_limit_tokens_per_s'] or 0:.0f}"),
-        ("seconds per page (5 fresh)", f"{report['seconds_per_page']:.2f} (max {report['seconds_per_page_max']:.2f})"),
-        ("cached page ms", f"{report['cached_page_ms']:.1f}"),
+        ("seconds per page (5 fresh)", f"{report['seconds_per_page']:.2f} (max {report['seconds_per_page_max']:.2f})"
+         if report["seconds_per_page"] is not None else "not measured"),
+        ("cached page ms", f"{report['cached_page_ms']:.1f}" if report["cached_page_ms"] is not None
+         else "not measured"),
         ("model load s", f"{report['load_s']:.1f}"),
         ("peak memory GB: model loaded / whole run", f"{report['load_rss_gb']:.1f} / {report['peak_rss_gb']:.1f}"),
         ("llama.cpp batch-1 tokens/s", f"{report['llamacpp_tokens_per_s']:.1f}" if report["llamacpp_tokens_per_s"]
@@ -427,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--electronics-pages", type=int, default=1, help="electronics-shop pages (default 1)")
     parser.add_argument("--plan-shoppers", type=int, default=600,
                         help="test shoppers planned per data set for the planning metrics (default 600)")
+    parser.add_argument("--latency-pages", type=int, default=99,
+                        help="pages per data set timed one at a time, fresh and cached (0: quality only)")
     parser.add_argument("--blind", type=Path, help="write a blind comparison with --blind-model here")
     parser.add_argument("--blind-model", default="qwen2.5-0.5b-instruct", help="the second configuration's model")
     parser.add_argument("--batch-size", type=int, default=0, help="local backend batch size (default: its own)")

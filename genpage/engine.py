@@ -23,8 +23,18 @@ from typing import TYPE_CHECKING, Any
 from genpage.campaigns.files import as_campaign
 from genpage.config import Config
 from genpage.errors import EmptyStoreError, UnknownUserError
+from genpage.feedback.tracking import (
+    ShelfOrder,
+    impression_rows,
+    log_impressions,
+    new_page_id,
+    order_shelves,
+    segments_of,
+    shelf_policy,
+    write_events,
+)
 from genpage.plan import plan_page
-from genpage.schemas import Campaign, Page
+from genpage.schemas import Campaign, Event, Page
 from genpage.store import Store
 
 if TYPE_CHECKING:
@@ -36,6 +46,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CampaignLike = Campaign | str | Path | None
+REFIT_AFTER_EVENTS = 5000  # live events after which the global parts (neighbours, trends, scorer) are refitted
 
 
 class Engine:
@@ -52,6 +63,13 @@ class Engine:
         self._data_time_cache: tuple[int, datetime | None] = (-1, None)
         self._load_lock = threading.RLock()
         self._generate_lock = threading.Lock()
+        # live events (record_events): shoppers whose rows the ranker has not caught up with, and the refit
+        self._live_lock = threading.RLock()
+        self._pending_users: set[str] = set()
+        self._events_since_fit = 0
+        self._written_during_refit: set[str] | None = None
+        self._refit_thread: threading.Thread | None = None
+        self.refit_after_events = REFIT_AFTER_EVENTS
 
     # ------------------------------------------------------------------ lazy parts
     @property
@@ -121,6 +139,9 @@ class Engine:
                         logger.warning("could not save the fitted ranker to %s: %s", path, exc)
                 self._ranker = ranker
                 self._ranker_version = version
+                with self._live_lock:
+                    self._pending_users.clear()  # fitted on the store as it is: every shopper is current
+                    self._events_since_fit = 0
             return self._ranker
 
     def _ranker_path(self) -> Path:
@@ -197,14 +218,16 @@ class Engine:
                                    "to get the cold-start page")
 
     def build_pages(self, user_ids: Sequence[str], *, campaign: CampaignLike = None,
-                    strict: bool = False) -> list[Page]:
-        """Rank, plan, write copy for and assemble the pages of many users (copy in one batched call)."""
+                    strict: bool = False, track: bool = False) -> list[Page]:
+        """Rank, plan, write copy for and assemble the pages of many users (copy in one batched call). Each page
+        gets a page-view id; `track=True` logs its impressions (one row per shelf and item, one write for all)."""
         camp = as_campaign(campaign)
         user_ids = [str(u) for u in user_ids]
         if strict:
             self._check_users(user_ids)
         t0 = time.perf_counter()
         ranker = self.ranker
+        self._catch_up(user_ids)
         ranked = ranker.rank(user_ids, k=max(60, self.config.sections * self.config.items_per_section * 3),
                              campaign=camp)
         t1 = time.perf_counter()
@@ -218,6 +241,13 @@ class Engine:
                       now=data_now)
             for r in ranked
         ]
+        segments = segments_of(self.store, user_ids)
+        orders: list[ShelfOrder] = []
+        policy = self._shelf_policy()
+        for plan in plans:  # the shelf policy's one call site (genpage.feedback.tracking.order_shelves)
+            plan.sections, order = order_shelves(policy, segments.get(plan.user_id, ""), plan.sections,
+                                                 pinned=camp is not None)  # fmt: skip
+            orders.append(order)
         t2 = time.perf_counter()
         from genpage.copy.generate import generate_copy
 
@@ -227,7 +257,7 @@ class Engine:
         timings = {"rank_ms": (t1 - t0) * 1000, "plan_ms": (t2 - t1) * 1000, "copy_ms": (t3 - t2) * 1000}
         categories = [c for c, _ in self.store.categories()[:8]]
         shown = camp.view() if camp is not None else None  # what the page shows of the campaign: no audience
-        return [
+        pages = [
             Page(
                 user_id=plan.user_id,
                 shop_name=self.config.shop_name,
@@ -239,12 +269,96 @@ class Engine:
                 encoder=self.encoder.name,
                 generated_at=now,
                 timings_ms=dict(timings),
+                page_id=new_page_id(),
             )
             for plan in plans
         ]
+        if track:
+            self._log_views(pages, orders, segments, camp.name if camp is not None else "", now)
+        return pages
 
-    def build_page(self, user_id: str, *, campaign: CampaignLike = None, strict: bool = False) -> Page:
-        return self.build_pages([user_id], campaign=campaign, strict=strict)[0]
+    def build_page(self, user_id: str, *, campaign: CampaignLike = None, strict: bool = False,
+                   track: bool = False) -> Page:
+        return self.build_pages([user_id], campaign=campaign, strict=strict, track=track)[0]
+
+    # ------------------------------------------------------------------ the feedback loop (docs/live.md)
+    def _shelf_policy(self) -> Any:
+        """The shelf-order policy (genpage.feedback.bandit), made once per engine and store."""
+        with self._load_lock:
+            key = (getattr(self.config, "policy", "fixed"), id(self.store))
+            if getattr(self, "_policy_key", None) != key:
+                self._policy, self._policy_key = shelf_policy(self.config, self.store), key
+            return self._policy
+
+    def _log_views(self, pages: list[Page], orders: list[ShelfOrder], segments: dict[str, str], campaign: str,
+                   now: datetime) -> None:
+        from genpage.privacy import pseudonym
+
+        rows = []
+        for page, shown in zip(pages, orders, strict=True):
+            rows += impression_rows(page, page_id=page.page_id or "", shopper=pseudonym(page.user_id, self.config.home),
+                                    segment=segments.get(page.user_id, ""), campaign=campaign, shown=shown,
+                                    created_at=now)  # fmt: skip
+        log_impressions(self.store, rows)
+
+    def record_events(self, keyed: Sequence[tuple[str, Event]]) -> int:
+        """Write live events (validated, keyed: genpage.feedback.tracking.parse_events) in one transaction; each
+        shopper's next page reflects them (their ranker rows are rebuilt when it is built), and the global parts
+        are refitted in the background after `refit_after_events`. How many events were new."""
+        with self._live_lock:
+            before = self.store.version
+            new = write_events(self.store, keyed)
+            users = {e.user_id for _, e in keyed}
+            with self._load_lock:
+                ranker = self._ranker
+                if ranker is not None and self._ranker_version == before and self.store.version == before + 1:
+                    self._ranker_version = self.store.version  # only these shoppers changed: no refit
+                    ranker.mark_current(self.store.version)
+            self._pending_users |= users
+            if self._written_during_refit is not None:
+                self._written_during_refit |= users
+            self._events_since_fit += new
+            if self._events_since_fit >= self.refit_after_events and self._ranker is not None and (
+                    self._refit_thread is None or not self._refit_thread.is_alive()):
+                self._refit_thread = threading.Thread(target=self._refit, name="genpage-refit", daemon=True)
+                self._refit_thread.start()
+        return new
+
+    def _catch_up(self, user_ids: Sequence[str]) -> None:
+        """Rebuild the ranker rows of those shoppers with live events it has not seen (genpage.rank.live)."""
+        with self._live_lock:
+            due = sorted(self._pending_users.intersection(user_ids))
+            if not due or self._ranker is None:
+                return
+            from genpage.rank.live import update_users
+
+            update_users(self._ranker, self.store, due)
+            self._pending_users.difference_update(due)
+
+    def _refit(self) -> None:
+        """Fit the whole ranker again on the store (in a background thread) and swap it in for the next page;
+        shoppers whose events came in meanwhile are caught up on it as usual."""
+        from genpage.rank.ranker import Ranker
+
+        with self._live_lock:
+            previous, path = self._ranker, self._ranker_path()
+            self._written_during_refit, self._events_since_fit = set(), 0
+        try:
+            started = time.perf_counter()
+            ranker = Ranker.fit(self.store, self.encoder)
+            logger.info("refitted the ranker in the background in %.1f s", time.perf_counter() - started)
+            ranker.save(path)
+        except Exception:  # noqa: BLE001 - the current ranker keeps serving
+            logger.exception("the background refit failed; the current ranker keeps serving")
+            with self._live_lock:
+                self._written_during_refit = None
+            return
+        with self._live_lock, self._load_lock:
+            if self._ranker is previous:  # nobody reset it meanwhile (a forget, a purge)
+                self._pending_users = set(self._written_during_refit or ())
+                ranker.mark_current(self.store.version)
+                self._ranker, self._ranker_version = ranker, self.store.version
+            self._written_during_refit = None
 
     def render(self, user_id: str, *, campaign: CampaignLike = None, strict: bool = False) -> str:
         from genpage.page import render_page

@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import zlib
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ from genpage.text import clean_name
 logger = logging.getLogger(__name__)
 
 PAGE_TEMPLATE = "page.html.j2"
+# (shelf position, item position, item) -> the href of a product card, e.g. a signed /r/ link that records the
+# click (genpage.feedback.tracking); without one, cards link to the product's own URL
+LinkFor = Callable[[int, int, PageItem], "str | None"]
 
 # Symbol, and whether it goes after the amount in the "continental" style locales below.
 _CURRENCY_SYMBOLS: dict[str, str] = {
@@ -231,7 +235,7 @@ def _pictures_folder() -> str:  # looked up once, not with two stat calls per ca
 
 
 # ---------------------------------------------------------------------- the view model
-def _card(item: PageItem, locale: str) -> dict[str, Any]:
+def _card(item: PageItem, locale: str, href: str | None = None) -> dict[str, Any]:
     product = item.product
     label = product.category or product.title
     badge = (item.badge or "").strip()
@@ -240,7 +244,7 @@ def _card(item: PageItem, locale: str) -> dict[str, Any]:
     return {
         "id": product.id,
         "title": product.title,
-        "url": safe_url(product.url),
+        "url": href if href and safe_url(product.url) else safe_url(product.url),
         "image_url": safe_url(product.image_url) or picture_uri(product.image_url),
         "price": format_price(product.price, product.currency, locale) if product.in_stock or product.price else "",
         "badge": badge[:1].upper() + badge[1:] if badge else "",
@@ -264,10 +268,10 @@ def _eyebrow(section: Section) -> str:
     )
 
 
-def _section_view(section: Section, index: int, locale: str) -> dict[str, Any]:
+def _section_view(section: Section, index: int, locale: str, link: LinkFor | None = None) -> dict[str, Any]:
     copy = section.copy_
     title = copy.title if copy else _DEFAULT_TITLES.get(section.kind, "Picked for you")
-    cards = [_card(item, locale) for item in section.items]
+    cards = [_card(item, locale, link(index, n, item) if link else None) for n, item in enumerate(section.items)]
     first_url = next((c["url"] for c in cards if c["url"]), None)
     return {
         "id": re.sub(r"[^A-Za-z0-9_-]+", "-", section.id) or f"section-{index}",
@@ -358,10 +362,11 @@ def _structured_data(page: Page, sections: list[dict[str, Any]]) -> dict[str, An
     return {"@context": "https://schema.org", "@graph": lists}
 
 
-def page_context(page: Page, *, preview: dict[str, Any] | None = None) -> dict[str, Any]:
+def page_context(page: Page, *, preview: dict[str, Any] | None = None,
+                 link: LinkFor | None = None) -> dict[str, Any]:
     """Everything the page template needs, as plain values (so the template never touches the models)."""
     locale = page.campaign.locale if page.campaign else "en-GB"
-    sections = [_section_view(s, i, locale) for i, s in enumerate(page.sections)]
+    sections = [_section_view(s, i, locale, link) for i, s in enumerate(page.sections)]
     hero = _hero(page)
     sources = sorted({s.copy_source for s in page.sections})
     description = f"{hero['text']} " + ", ".join(s["title"] for s in sections)
@@ -409,13 +414,14 @@ def environment() -> Environment:
     return _environment(str(templates_dir()))
 
 
-def render_page(page: Page, *, preview: dict[str, Any] | None = None) -> str:
+def render_page(page: Page, *, preview: dict[str, Any] | None = None, link: LinkFor | None = None) -> str:
     """The page as a complete HTML5 document.
 
     `preview` (used by the preview server) adds a toolbar: {"index_url", "json_url", "action", "campaign",
-    "campaigns": [names]}. Customer-facing pages leave it out.
+    "campaigns": [names]}. Customer-facing pages leave it out. `link` gives each product card's href (the
+    server's tracked /r/ links); the JSON-LD block keeps the products' own URLs.
     """
-    return environment().get_template(PAGE_TEMPLATE).render(**page_context(page, preview=preview))
+    return environment().get_template(PAGE_TEMPLATE).render(**page_context(page, preview=preview, link=link))
 
 
 def render_template(name: str, **context: Any) -> str:

@@ -132,7 +132,10 @@ class PersonalTable:
 PERSONAL_TABLES: tuple[PersonalTable, ...] = (
     PersonalTable("events", "events", "user_id", time_column="timestamp"),
     PersonalTable("user", "users", "id", json_columns=("attributes",)),
-    # issue 14 adds impressions and clicks (time_column set) and the bandit's per-user state here
+    # what a shopper was shown and clicked (genpage.feedback.tracking), named by pseudonym
+    PersonalTable("impressions", "impressions", "shopper", time_column="created_at", by_pseudonym=True),
+    PersonalTable("clicks", "clicks", "shopper", time_column="created_at", by_pseudonym=True),
+    # issue 14 adds the bandit's per-user state here, if it keeps any
 )
 
 

@@ -346,6 +346,7 @@ class Page(BaseModel):
     encoder: str = ""
     generated_at: datetime
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    page_id: str | None = None  # the page view's id (genpage.feedback.tracking): impressions and clicks carry it
 
     @field_validator("campaign", mode="before")
     @classmethod

@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from genpage.campaigns.files import load_campaign
 from genpage.errors import CampaignError, GenpageError, StoreError
+from genpage.feedback.routes import tracked_link, tracking_router, tracks
 from genpage.page import render_page, render_template
 from genpage.schemas import MAX_ID_CHARS, Campaign, Page
 from genpage.store import Store
@@ -340,11 +341,14 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
     folder = CampaignFolder(Path(campaigns_dir) if campaigns_dir else None)
     samples = _SampleCache(engine)
     read = ["GET", "HEAD"]
+    tracking = {"track": True} if tracks(engine) else {}  # page views logged, /r/ links, POST /events
+    if tracking:
+        app.include_router(tracking_router(engine))
 
     def build(user_id: str, campaign_name: str | None) -> Page:
         campaign = folder.get(campaign_name)
         try:
-            return engine.build_page(_checked_user_id(user_id), campaign=campaign, strict=False)
+            return engine.build_page(_checked_user_id(user_id), campaign=campaign, strict=False, **tracking)
         except StoreError:
             raise  # 503, by store_unusable
         except GenpageError as exc:
@@ -404,7 +408,7 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
                 "campaign": page.campaign.name if page.campaign else "",
                 "campaigns": folder.names(),
             }
-        return HTMLResponse(render_page(page, preview=preview), headers=_NO_STORE)
+        return HTMLResponse(render_page(page, preview=preview, link=tracked_link(engine, page)), headers=_NO_STORE)
 
     return app
 

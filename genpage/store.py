@@ -100,11 +100,39 @@ def _m004_written_outputs(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m006_tracking(conn: sqlite3.Connection) -> None:
+    """What shoppers were shown and what they clicked (genpage.feedback.tracking): one impression row per shelf and
+    item of a page view, with the shelf-order policy and the probability it chose that order with, and clicks on
+    the signed /r/ links. Shoppers are named by pseudonym (genpage.privacy). Live events keep their own ids in
+    events.id (a retry with the same id adds nothing)."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE impressions (
+            page_id TEXT NOT NULL, shopper TEXT NOT NULL, campaign TEXT, segment TEXT, shelf_kind TEXT NOT NULL,
+            shelf_theme TEXT, shelf_position INTEGER NOT NULL, item_position INTEGER NOT NULL, item_id TEXT NOT NULL,
+            policy TEXT NOT NULL, propensity REAL NOT NULL, action TEXT NOT NULL, created_at TEXT NOT NULL
+        );
+        CREATE INDEX impressions_page ON impressions(page_id, shelf_position, item_position);
+        CREATE INDEX impressions_shopper ON impressions(shopper);
+        CREATE INDEX impressions_time ON impressions(created_at);
+        CREATE TABLE clicks (
+            page_id TEXT NOT NULL, shopper TEXT NOT NULL, item_id TEXT NOT NULL, shelf_position INTEGER NOT NULL,
+            item_position INTEGER NOT NULL, created_at TEXT NOT NULL
+        );
+        CREATE INDEX clicks_page ON clicks(page_id);
+        CREATE INDEX clicks_shopper ON clicks(shopper);
+        CREATE INDEX clicks_time ON clicks(created_at);
+        """
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_core", _m001_core),
     ("002_event_session", _m002_event_session),
     ("003_segments", _m003_segments),
     ("004_written_outputs", _m004_written_outputs),
+    ("006_tracking", _m006_tracking),
 ]
 
 

@@ -127,17 +127,10 @@ class History:
         shape = (len(user_ids), len(item_ids))
         days = to_days(events["timestamp"]) if len(events) else np.zeros(0)
         known, buys, per_basket = _event_tables(events, item_ids, user_index, days)
-        ui = (
-            buys.groupby(["u", "i"])
-            .agg(baskets=("basket", "nunique"), last=("day", "max"), first=("day", "min"), qty=("qty", "sum"))
-            .reset_index()
-        )
+        ui = _user_item_table(buys)
         matrices = _user_item_matrices(known, buys, ui, shape)
         interactions = (matrices["baskets"] + matrices["interact"]).tocsr()
-        weighted = (matrices["decay"] + 0.5 * matrices["interact"]).tocsr()
-        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        user_vectors = (sp.diags(1.0 / norms) @ weighted).tocsr().astype(np.float32)
+        user_vectors = _user_vectors(matrices)
         sim_user = _cosine_topk(interactions, NEIGHBOURS_PER_ITEM)
         sim_basket = _cosine_topk(_basket_items(buys, shape[1]), NEIGHBOURS_PER_ITEM)
         if shape[1] * shape[1] <= DENSE_LIMIT:
@@ -192,7 +185,13 @@ class History:
             return out
         vectors = self.user_vectors[rows[known]]
         dense_t = self.user_vectors_t
-        sims = vectors @ dense_t if dense_t is not None else (vectors @ self.user_vectors.T).toarray()
+        if dense_t is None:
+            sims = (vectors @ self.user_vectors.T).toarray()
+        elif dense_t.shape[1] == self.user_vectors.shape[0]:
+            sims = vectors @ dense_t
+        else:  # shoppers added since the build (genpage.rank.live) have no dense column yet
+            added = (vectors @ self.user_vectors[dense_t.shape[1] :].T).toarray()
+            sims = np.hstack([vectors @ dense_t, added])
         sims[np.arange(len(sims)), rows[known]] = 0.0
         k = min(NEIGHBOUR_USERS, sims.shape[1] - 1)
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
@@ -313,7 +312,40 @@ def feature_block(
     return out
 
 
+def user_state(events: pd.DataFrame, item_ids: list[str], user_ids: list[str]) -> dict[str, Any]:
+    """What `History.build` computes for each of `user_ids` from their own events alone, their rows in that order:
+    the user x item matrices, per-user statistics, normalised user vectors, recent queries and the latest day.
+    A full build gives them the same rows (every one of these is computed per user); genpage.rank.live splices
+    them into a fitted History when a shopper's events change."""
+    user_index = {u: k for k, u in enumerate(user_ids)}
+    events = events[events["user_id"].notna() & events["user_id"].astype(str).isin(user_index)]
+    shape = (len(user_ids), len(item_ids))
+    days = to_days(events["timestamp"]) if len(events) else np.zeros(0)
+    known, buys, per_basket = _event_tables(events, item_ids, user_index, days)
+    ui = _user_item_table(buys)
+    matrices = _user_item_matrices(known, buys, ui, shape)
+    return {**matrices, **_user_stats(per_basket, ui, shape[0]), "user_vectors": _user_vectors(matrices),
+            "queries": _recent_queries(events), "now": float(days.max()) if len(days) else None}
+
+
 # ---------------------------------------------------------------------- History.build's pieces
+def _user_item_table(buys: pd.DataFrame) -> pd.DataFrame:
+    """One row per (user, item) bought: baskets holding it, last and first day, total quantity."""
+    return (
+        buys.groupby(["u", "i"])
+        .agg(baskets=("basket", "nunique"), last=("day", "max"), first=("day", "min"), qty=("qty", "sum"))
+        .reset_index()
+    )
+
+
+def _user_vectors(matrices: dict[str, Any]) -> sp.csr_matrix:
+    """Each user's decayed baskets plus half their other interactions, as a unit row (for user-kNN)."""
+    weighted = (matrices["decay"] + 0.5 * matrices["interact"]).tocsr()
+    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return (sp.diags(1.0 / norms) @ weighted).tocsr().astype(np.float32)
+
+
 def _event_tables(
     events: pd.DataFrame, item_ids: list[str], user_index: dict[str, int], days: np.ndarray
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

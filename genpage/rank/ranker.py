@@ -237,6 +237,20 @@ class Ranker:
         self._events = pd.concat([self._events, events], ignore_index=True) if self._events is not None else events
         self.history = History.build(self._events, self.item_ids)
 
+    def swap_history(self, history: History, store_version: int | None = None) -> None:
+        """Replace the user state with `history`, a per-user update of the current one (genpage.rank.live: same
+        items and item statistics), in one reference swap; `store_version`: the store data it reflects."""
+        cached = self._cold_cache
+        if cached is not None and cached[0] is self.history:  # cold items depend on item statistics only
+            self._cold_cache = (history, cached[1])
+        self.history = history
+        if store_version is not None:
+            self._store_version = store_version
+
+    def mark_current(self, store_version: int) -> None:
+        """The store's data at `store_version` is reflected (the caller rebuilt the changed shoppers' rows)."""
+        self._store_version = store_version
+
     def _refresh_from_store(self) -> None:
         if self.store is None or self.store.version == self._store_version:
             return

@@ -1,0 +1,95 @@
+"""The HTTP side of tracking, mounted by the preview server (`genpage serve`): click links and live events.
+
+    GET  /r/<token>   a signed click link: records the click on its impression, 302 to the product's own http(s)
+                      URL (400 for a forged or tampered token, nothing recorded; 404 for a product without a URL)
+    POST /events      a JSON list of events (view, click, add_to_cart, purchase, search ...), all or nothing:
+                      422 names the first bad item's index and field, 413 past MAX_BODY_BYTES; an event `id`
+                      makes a retry a no-op. Answers {"accepted": n, "new": m} once they are in the store.
+
+`tracked_link(engine, page)` is the card href function `render_page(..., link=)` takes. See docs/live.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from genpage.feedback.tracking import EventsInvalid, click_secret, parse_events, read_click, record_click, sign_click
+from genpage.page import LinkFor, safe_url
+from genpage.schemas import Page, PageItem
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1_000_000
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def tracks(engine: Any) -> bool:
+    """Whether `engine` logs page views and takes live events (genpage.engine.Engine does)."""
+    return callable(getattr(engine, "record_events", None)) and getattr(engine, "config", None) is not None
+
+
+def tracked_link(engine: Any, page: Page) -> LinkFor | None:
+    """Card hrefs through /r/<token> for a tracked page (None: plain product links)."""
+    if not page.page_id or not tracks(engine):
+        return None
+    secret = click_secret(engine.config.home)
+    page_id = page.page_id
+
+    def link(shelf_position: int, item_position: int, item: PageItem) -> str | None:
+        return "/r/" + sign_click(secret, page_id, item.product.id, shelf_position, item_position)
+
+    return link
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes (whatever Content-Length says)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the body is larger than {limit} bytes: send fewer events per request")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"the body is larger than {limit} bytes: send fewer events per request")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def tracking_router(engine: Any, *, max_body_bytes: int = MAX_BODY_BYTES) -> APIRouter:
+    """The /r/ and /events routes over `engine` (an Engine: `store`, `config`, `record_events`)."""
+    router = APIRouter()
+
+    @router.get("/r/{token}")
+    def click(token: str) -> Response:
+        click = read_click(click_secret(engine.config.home), token)
+        if click is None:
+            raise HTTPException(400, "this link is not valid (it was not made by this shop's genpage)")
+        product = engine.store.product(click.item_id)
+        url = safe_url(product.url) if product is not None else None
+        if url is None:
+            raise HTTPException(404, "this product has no page to go to")
+        if not record_click(engine.store, click):
+            logger.info("a click on page %s matched no impression (purged or forgotten)", click.page_id)
+        return RedirectResponse(url, status_code=302, headers=_NO_STORE)
+
+    @router.post("/events")
+    async def events(request: Request) -> JSONResponse:
+        body = await _body(request, max_body_bytes)
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise HTTPException(400, f"the body is not JSON: {exc}") from None
+        try:
+            keyed = parse_events(payload)
+        except EventsInvalid as exc:
+            return JSONResponse({"detail": str(exc), "index": exc.index, "field": exc.field}, status_code=422)
+        new = await run_in_threadpool(engine.record_events, keyed)
+        return JSONResponse({"accepted": len(keyed), "new": new}, headers=_NO_STORE)
+
+    return router

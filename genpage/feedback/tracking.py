@@ -1,0 +1,242 @@
+"""What shoppers were shown and what they did: page ids, impression rows, signed click links, live events.
+
+    page_id = new_page_id()
+    rows = impression_rows(page, page_id=..., shopper=pseudonym, segment=..., shown=ShelfOrder(...))
+    log_impressions(store, rows)                   # one executemany for a whole batch of pages
+    token = sign_click(secret, page_id, item_id, shelf_position, item_position)   # the /r/<token> link
+    click = read_click(secret, token)              # None when forged or tampered with
+    keyed = parse_events(payload)                  # EventsInvalid(index, field, message) on a bad item
+    write_events(store, keyed)                     # one transaction: all or nothing; a retried id adds nothing
+
+Impressions and clicks name the shopper by pseudonym (genpage.privacy); they are cache-like writes for the
+ranker (`transaction(data=False)`): logging a page view never makes the engine refit. Live events are data: they
+go to the `events` table under `live:id:<event id>` (or `live:<sha1 of the content>` without an id), so a retry of a
+request is a no-op. See docs/live.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from genpage.errors import GenpageError
+from genpage.ingest.readers import event_key
+from genpage.privacy import install_secret
+from genpage.schemas import INGEST_CONTEXT, Event, Page, Section
+from genpage.store import Store, iso_time
+
+logger = logging.getLogger(__name__)
+
+FIXED_POLICY = "fixed"
+MAX_EVENTS_PER_REQUEST = 1000
+MAX_EVENT_ID_CHARS = 128
+TOKEN_MAC_BYTES = 16  # 128-bit tag: forging one is out of reach
+
+
+# ---------------------------------------------------------------------- page views
+def new_page_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class ShelfOrder:
+    """How a page's shelves came to be in their order: the policy's name and the probability it had of choosing
+    this order (1.0 for a deterministic one)."""
+
+    policy: str = FIXED_POLICY
+    propensity: float = 1.0
+
+    @staticmethod
+    def action(sections: Sequence[Section]) -> str:
+        """The page's order as the impressions' `action`: each shelf's arm (its kind, "theme" for a theme shelf,
+        as genpage.feedback.bandit.shelf_arm says) joined by "|"."""
+        return "|".join("theme" if s.shelf == "theme" else s.kind for s in sections)
+
+
+def shelf_policy(config: Any, store: Store) -> Any:
+    """The configured shelf-order policy (genpage.feedback.bandit.get_policy(config.policy, store)), or None for
+    the planner's fixed order (policy "fixed", or no bandit module)."""
+    name = getattr(config, "policy", FIXED_POLICY)
+    if name == FIXED_POLICY:
+        return None
+    try:
+        from genpage.feedback.bandit import get_policy
+    except ImportError:  # pragma: no cover - the bandit ships with this module
+        return None
+    return get_policy(name, store)
+
+
+def order_shelves(policy: Any, segment: str, sections: list[Section],
+                  pinned: bool = False) -> tuple[list[Section], ShelfOrder]:
+    """The page's shelves in the order `policy` (from `shelf_policy`; None: fixed) chooses, and how it chose.
+    The engine's one call site for the shelf policy; a campaign's page is `pinned` to the planner's order."""
+    if policy is None:
+        return sections, ShelfOrder(FIXED_POLICY, 1.0)
+    order, probability = policy.choose(segment, sections, pinned=pinned)
+    return [sections[i] for i in order], ShelfOrder(str(getattr(policy, "name", "policy")), float(probability))
+
+
+def impression_rows(page: Page, *, page_id: str, shopper: str, segment: str, campaign: str,
+                    shown: ShelfOrder, created_at: datetime | None = None) -> list[tuple[Any, ...]]:
+    """One row per shelf and item of the page, in the impressions table's column order (positions from 0)."""
+    when = iso_time(created_at or datetime.now(timezone.utc))
+    action = ShelfOrder.action(page.sections)
+    rows = []
+    for shelf_position, section in enumerate(page.sections):
+        theme = section.theme.key if section.theme is not None else None
+        for item_position, item in enumerate(section.items):
+            rows.append((page_id, shopper, campaign, segment, section.kind, theme, shelf_position, item_position,
+                         item.product.id, shown.policy, shown.propensity, action, when))
+    return rows
+
+
+def log_impressions(store: Store, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Write impression rows in one statement and one transaction (not a data change: no ranker refit)."""
+    if not rows:
+        return 0
+    with store.transaction(data=False) as conn:
+        conn.executemany("INSERT INTO impressions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    return len(rows)
+
+
+def segments_of(store: Store, user_ids: Sequence[str]) -> dict[str, str]:
+    """Each shopper's cached segment id (genpage.campaigns.segments), when one was assigned; else absent."""
+    found: dict[str, str] = {}
+    ids = list(dict.fromkeys(user_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = store.query(f"SELECT user_id, segment_id FROM user_segments WHERE user_id IN "
+                           f"({','.join('?' * len(chunk))})", chunk)  # fmt: skip
+        found.update({r["user_id"]: r["segment_id"] for r in rows})
+    return found
+
+
+# ---------------------------------------------------------------------- signed click links
+@dataclass(frozen=True)
+class Click:
+    page_id: str
+    item_id: str
+    shelf_position: int
+    item_position: int
+
+
+def click_secret(home: Path) -> bytes:
+    """The key click links are signed with: derived from the install's secret (genpage.privacy), never stored."""
+    return hmac.new(install_secret(home), b"genpage click token v1", hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_click(secret: bytes, page_id: str, item_id: str, shelf_position: int, item_position: int) -> str:
+    """`<payload>.<tag>`, both base64url: the payload is the JSON [page id, item id, shelf, item position]."""
+    payload = json.dumps([page_id, item_id, shelf_position, item_position], separators=(",", ":")).encode()
+    tag = hmac.new(secret, payload, hashlib.sha256).digest()[:TOKEN_MAC_BYTES]
+    return f"{_b64(payload)}.{_b64(tag)}"
+
+
+def read_click(secret: bytes, token: str) -> Click | None:
+    """The click a token stands for, or None when it was not signed with `secret` (forged, tampered, garbled)."""
+    if len(token) > 2000 or token.count(".") != 1:
+        return None
+    body, tag = token.split(".")
+    try:
+        payload, given = _unb64(body), _unb64(tag)
+    except (ValueError, UnicodeEncodeError):
+        return None
+    if _b64(payload) != body or _b64(given) != tag:  # one spelling per token: no other encoding of it passes
+        return None
+    expected = hmac.new(secret, payload, hashlib.sha256).digest()[:TOKEN_MAC_BYTES]
+    if not hmac.compare_digest(given, expected):
+        return None
+    try:
+        page_id, item_id, shelf, item = json.loads(payload)
+        return Click(str(page_id), str(item_id), int(shelf), int(item))
+    except (ValueError, TypeError):
+        return None
+
+
+def record_click(store: Store, click: Click, now: datetime | None = None) -> bool:
+    """Add a click row for the impression the click came from; False (nothing written) without that impression."""
+    found = store.query("SELECT shopper FROM impressions WHERE page_id = ? AND shelf_position = ? AND "
+                        "item_position = ? AND item_id = ? LIMIT 1",
+                        (click.page_id, click.shelf_position, click.item_position, click.item_id))  # fmt: skip
+    if not found:
+        return False
+    with store.transaction(data=False) as conn:
+        conn.execute("INSERT INTO clicks VALUES (?,?,?,?,?,?)",
+                     (click.page_id, found[0]["shopper"], click.item_id, click.shelf_position, click.item_position,
+                      iso_time(now or datetime.now(timezone.utc))))  # fmt: skip
+    return True
+
+
+# ---------------------------------------------------------------------- live events
+class EventsInvalid(GenpageError):
+    """A request's events were refused: `index` is the first bad one's place in the list, `field` its field."""
+
+    def __init__(self, message: str, *, index: int | None = None, field: str | None = None):
+        super().__init__(message)
+        self.index, self.field = index, field
+
+
+def parse_events(payload: Any, limit: int = MAX_EVENTS_PER_REQUEST) -> list[tuple[str, Event]]:
+    """Validate a JSON list of events with the ingest's Event model; each gets its store key: `live:id:<id>` for an
+    `id` (or `event_id`) the sender chose, else `live:<sha1 of the content>`. Raises EventsInvalid on the first
+    bad item (nothing of the request is kept)."""
+    if isinstance(payload, dict) and isinstance(payload.get("events"), list):
+        payload = payload["events"]
+    if not isinstance(payload, list):
+        raise EventsInvalid("the body must be a JSON list of events (or {\"events\": [...]})")
+    if len(payload) > limit:
+        raise EventsInvalid(f"at most {limit} events per request (this one: {len(payload)})")
+    keyed: list[tuple[str, Event]] = []
+    for index, item in enumerate(payload):
+        if not isinstance(item, dict):
+            raise EventsInvalid(f"event {index}: an event is a JSON object", index=index)
+        values = dict(item)
+        event_id = values.pop("id", None) or values.pop("event_id", None)
+        if event_id is not None and (not isinstance(event_id, (str, int)) or len(str(event_id)) > MAX_EVENT_ID_CHARS):
+            raise EventsInvalid(f"event {index}: id must be a string of at most {MAX_EVENT_ID_CHARS} characters",
+                                index=index, field="id")  # fmt: skip
+        try:
+            event = Event.model_validate(values, context=INGEST_CONTEXT)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or None
+            if field is None:  # a check over the whole event: name the field its message mentions
+                field = next((f for f in Event.model_fields if f in first["msg"]), None)
+            raise EventsInvalid(f"event {index}: {field or 'event'}: {first['msg']}", index=index,
+                                field=field) from None  # fmt: skip
+        keyed.append((f"live:id:{event_id}" if event_id is not None else f"live:{event_key(event)}", event))
+    return keyed
+
+
+def write_events(store: Store, keyed: Sequence[tuple[str, Event]]) -> int:
+    """Write the events in one transaction (all or nothing), creating a minimal user row for a new shopper. An
+    event whose key the store holds already is left as it is (a retry). How many events were new."""
+    if not keyed:
+        return 0
+    rows = [(key, e.user_id, e.type, e.item_id, e.query, e.quantity, e.value, iso_time(e.timestamp), e.rating,
+             e.session_id) for key, e in keyed]  # fmt: skip
+    with store.transaction() as conn:
+        conn.executemany("INSERT OR IGNORE INTO users (id) VALUES (?)", [(u,) for u in {e.user_id for _, e in keyed}])
+        before = conn.total_changes
+        conn.executemany("INSERT OR IGNORE INTO events (id, user_id, type, item_id, query, quantity, value, "
+                         "timestamp, rating, session_id) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)  # fmt: skip
+        return conn.total_changes - before

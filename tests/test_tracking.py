@@ -1,0 +1,233 @@
+"""Tracking and live updates (issue 14, parts 1-2): impression rows and propensities, signed click links, POST
+/events (validation, all or nothing, idempotency, body limit), the incremental ranker update against a full build,
+and an event changing the shopper's next page. A small real store, the real engine with the echo text backend."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from demo_shop import page_engine
+from fastapi.testclient import TestClient
+
+from genpage.feedback.tracking import click_secret, parse_events, read_click, sign_click
+from genpage.privacy import pseudonym
+from genpage.rank.features import FEATURE_GROUPS, FEATURES, History, feature_block
+from genpage.rank.live import USER_ARRAYS, USER_MATRICES
+from genpage.schemas import Event, Product, User
+from genpage.server import create_app
+from genpage.store import Store
+
+NOW = datetime(2011, 12, 9, 12, 0)
+TEA = ["Brown betty teapot", "Porcelain tea cup", "Loose leaf tea caddy", "Steel tea strainer", "Tea tray, oak"]
+OTHER = ["Zinc watering can", "Herb seed kit", "Terracotta pot trio", "Garden twine", "Bird feeder", "Kneeling pad",
+         "Dot grid notebook", "Brass sharpener", "Kraft cards", "Fountain pen", "Washi tape", "Desk planner",
+         "Canvas tote", "Jute shopper", "Card holder", "Cooler bag"]
+
+
+def fill_live_shop(store: Store) -> None:
+    """Twelve shoppers who bought the tea things together months ago and other things lately; G16 has no URL."""
+    products = [Product(id=f"T{n}", title=t, category="Tea", price=5.0 + n, url=f"https://shop.example/p/T{n}",
+                        created_at=NOW - timedelta(days=300)) for n, t in enumerate(TEA, 1)]
+    products += [Product(id=f"G{n:02d}", title=t, category="Garden" if n <= 6 else "Desk", price=3.0 + n,
+                         url=f"https://shop.example/p/G{n:02d}" if n != 16 else None,
+                         created_at=NOW - timedelta(days=300)) for n, t in enumerate(OTHER, 1)]
+    store.upsert_products(products)
+    users, events = [], []
+    for u in range(12):
+        uid = f"C{u:02d}"
+        users.append(User(id=uid, country="United Kingdom"))
+        for item in ("T1", "T2", "T3", "T4") if u % 3 else ("T1", "T2", "T5"):
+            events.append((f"{uid}-{item}", Event(user_id=uid, type="purchase", item_id=item, session_id=f"{uid}-a",
+                                                  timestamp=NOW - timedelta(days=90 - u))))  # fmt: skip
+        for k in range(3):
+            item = f"G{(u * 3 + k) % 16 + 1:02d}"
+            events.append((f"{uid}-{item}-r", Event(user_id=uid, type="purchase", item_id=item, session_id=f"{uid}-b",
+                                                    timestamp=NOW - timedelta(days=3 + u % 5))))  # fmt: skip
+    store.upsert_users(users)
+    store.upsert_events(events)
+
+
+@pytest.fixture()
+def engine(tmp_path):
+    store = Store(tmp_path / "live.sqlite")
+    fill_live_shop(store)
+    engine = page_engine(store)
+    yield engine
+    store.close()
+
+
+@pytest.fixture()
+def client(engine) -> TestClient:
+    return TestClient(create_app(engine), follow_redirects=False)
+
+
+def purchase(user_id: str, item_id: str, **extra: object) -> dict[str, object]:
+    return {"user_id": user_id, "type": "purchase", "item_id": item_id, "timestamp": "2011-12-09T13:00:00", **extra}
+
+
+# ---------------------------------------------------------------------- impressions
+def test_a_tracked_page_logs_one_row_per_shelf_and_item(engine):
+    page = engine.build_page("C01", track=True)
+    rows = engine.store.query("SELECT * FROM impressions ORDER BY shelf_position, item_position")
+    assert page.page_id and len(rows) == sum(len(s.items) for s in page.sections)
+    action = "|".join("theme" if s.shelf == "theme" else s.kind for s in page.sections)
+    for row in rows:
+        section = page.sections[row["shelf_position"]]
+        assert row["item_id"] == section.items[row["item_position"]].product.id
+        assert row["shelf_kind"] == section.kind
+        assert (row["page_id"], row["shopper"], row["policy"], row["propensity"], row["action"], row["campaign"]) \
+            == (page.page_id, pseudonym("C01", engine.config.home), "fixed", 1.0, action, "")
+    engine.build_page("C01")  # untracked: nothing logged, but it has its own page id
+    assert engine.store.query("SELECT COUNT(DISTINCT page_id) FROM impressions")[0][0] == 1
+
+
+def test_a_learning_policy_logs_the_probability_of_the_order_it_chose(engine):
+    if "policy" not in type(engine.config).model_fields:
+        pytest.skip("no policy setting yet")
+    engine.config.policy = "random"
+    page = engine.build_page("C02", track=True)
+    row = engine.store.query("SELECT policy, propensity, action FROM impressions WHERE page_id = ?", (page.page_id,))[0]
+    shelves = len(page.sections)
+    assert row["policy"] == "random" and 0.0 < row["propensity"] <= 1.0
+    if shelves > 1 and len(set(row["action"].split("|"))) == shelves:  # all arms distinct: 1 / n! orders
+        assert row["propensity"] == pytest.approx(1.0 / float(np.prod(range(1, shelves + 1))))
+
+
+# ---------------------------------------------------------------------- click links
+def test_click_tokens_are_signed_and_tampering_is_refused(engine):
+    secret = click_secret(engine.config.home)
+    token = sign_click(secret, "page1", "T2", 1, 3)
+    click = read_click(secret, token)
+    assert click is not None and (click.page_id, click.item_id, click.shelf_position, click.item_position) == \
+        ("page1", "T2", 1, 3)
+    body, tag = token.split(".")
+    forged = sign_click(b"another install's key", "page1", "T2", 1, 3)
+    other_item = sign_click(secret, "page1", "T3", 1, 3).split(".")[0] + "." + tag
+    flipped = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1] + "." + tag
+    for bad in (forged, other_item, flipped, body, "", "x.y", token + "x", "." * 3):
+        assert read_click(secret, bad) is None, bad
+
+
+def test_product_links_record_the_click_and_redirect_to_the_product_only(engine, client):
+    html = client.get("/u/C03", params={"toolbar": 0}).text
+    links = [part.split('"', 1)[0] for part in html.split('href="/r/')[1:]]
+    assert links and "https://shop.example/p/" not in html.split("application/ld+json")[0].split("<main")[-1]
+    answer = client.get(f"/r/{links[0]}")
+    assert answer.status_code == 302 and answer.headers["location"].startswith("https://shop.example/p/")
+    click = engine.store.query("SELECT * FROM clicks")
+    assert len(click) == 1 and click[0]["shopper"] == pseudonym("C03", engine.config.home)
+    assert answer.headers["location"].endswith(click[0]["item_id"])
+    body, tag = links[0].split(".")
+    evil = sign_click(b"x" * 32, "p", "T1", 0, 0)
+    flipped = body[:5] + ("A" if body[5] != "A" else "B") + body[6:]
+    for bad in (f"{flipped}.{tag}", evil, "not-a-token"):
+        refused = client.get(f"/r/{bad}")
+        assert refused.status_code == 400 and "location" not in refused.headers
+    no_url = sign_click(click_secret(engine.config.home), "p", "G16", 0, 0)
+    assert client.get(f"/r/{no_url}").status_code == 404
+    assert len(engine.store.query("SELECT * FROM clicks")) == 1
+
+
+# ---------------------------------------------------------------------- POST /events
+def test_events_are_validated_all_or_nothing(engine, client):
+    before = engine.store.query("SELECT COUNT(*) FROM events")[0][0]
+    bad = [purchase("C04", "T5"), {"user_id": "C04", "type": "purchase", "timestamp": "2011-12-09T13:00:00"}]
+    answer = client.post("/events", json=bad)
+    assert answer.status_code == 422
+    assert answer.json()["index"] == 1 and answer.json()["field"] == "item_id"
+    wrong_type = client.post("/events", json=[purchase("C04", "T5", quantity="many")])
+    assert wrong_type.status_code == 422 and wrong_type.json()["field"] == "quantity"
+    assert client.post("/events", json={"not": "a list"}).status_code == 422
+    assert client.post("/events", content=b"{nope").status_code == 400
+    assert engine.store.query("SELECT COUNT(*) FROM events")[0][0] == before
+
+
+def test_an_event_id_makes_a_retry_a_no_op(engine, client):
+    batch = [purchase("C04", "T5", id="evt-1"), {**purchase("C04", "G02"), "type": "view", "id": "evt-2"}]
+    first = client.post("/events", json=batch)
+    assert first.status_code == 200 and first.json() == {"accepted": 2, "new": 2}
+    assert client.post("/events", json=batch).json() == {"accepted": 2, "new": 0}
+    assert client.post("/events", json=[purchase("NEW9", "T3")]).json()["new"] == 1  # no id: content key
+    assert client.post("/events", json=[purchase("NEW9", "T3")]).json()["new"] == 0
+    rows = engine.store.query("SELECT id FROM events WHERE id LIKE 'live:%' ORDER BY id")
+    assert {"live:id:evt-1", "live:id:evt-2"} < {r[0] for r in rows} and len(rows) == 3
+    assert engine.store.user("NEW9") is not None
+
+
+def test_the_body_size_is_limited(client):
+    big = json.dumps([purchase("C05", "T1", query="x" * 200)] * 5000).encode()
+    assert len(big) > 1_000_000
+    assert client.post("/events", content=big, headers={"content-type": "application/json"}).status_code == 413
+
+
+# ---------------------------------------------------------------------- real time
+def _full_build(engine) -> History:
+    frame = engine.store.events_frame()
+    frame["user_id"] = frame["user_id"].astype(str)
+    return History.build(frame, engine.ranker.item_ids)
+
+
+def test_the_incremental_update_equals_a_full_build_for_the_shoppers_own_rows(engine):
+    engine.build_page("C06")  # the ranker is fitted
+    fitted = engine.ranker
+    engine.record_events(parse_events([purchase("C06", "T5"), purchase("C06", "G09", quantity=3),
+                                       {**purchase("C06", "G10"), "type": "view"},
+                                       {"user_id": "C06", "type": "search", "query": "tea tray",
+                                        "timestamp": "2011-12-09T13:05:00"},
+                                       purchase("NEWBIE", "T1")]))  # fmt: skip
+    engine.build_pages(["C06", "NEWBIE"])
+    assert engine.ranker is fitted  # no refit: only their rows changed
+    live, full = engine.ranker.history, _full_build(engine)
+    for uid in ("C06", "NEWBIE", "C07"):
+        a, b = live.user_index[uid], full.user_index[uid]
+        for name in USER_MATRICES:
+            assert np.array_equal(getattr(live, name)[a].toarray(), getattr(full, name)[b].toarray()), (uid, name)
+        for name in USER_ARRAYS:
+            np.testing.assert_array_equal(getattr(live, name)[a], getattr(full, name)[b], err_msg=f"{uid} {name}")
+        assert live.queries.get(uid) == full.queries.get(uid)
+    assert live.now == full.now
+    # the features of the shopper's own: every repurchase and user plane is the full build's
+    own = FEATURE_GROUPS["repurchase"] + FEATURE_GROUPS["user"]
+    semantic = {n: np.zeros((1, len(live.item_ids)), np.float32) for n in FEATURE_GROUPS["semantic"]}
+    price = np.ones(len(live.item_ids))
+    days = np.array([full.now + 1.0])
+    for uid in ("C06", "NEWBIE"):
+        mine = feature_block(live, np.array([live.user_index[uid]]), days, semantic, price)
+        theirs = feature_block(full, np.array([full.user_index[uid]]), days, semantic, price)
+        for name in own:
+            np.testing.assert_array_equal(mine[name], theirs[name], err_msg=f"{uid} {name}")
+    assert set(own) < set(FEATURES)
+
+
+def test_a_purchase_posted_to_events_shows_on_the_next_page(engine, client):
+    assert "Because you bought" not in client.get("/u/NEWCOMER").text
+    assert client.post("/events", json=[purchase("NEWCOMER", "T1", id="buy-teapot")]).status_code == 200
+    html = client.get("/u/NEWCOMER").text
+    assert "Because you bought Brown betty teapot" in html
+
+
+def test_impressions_and_clicks_are_exported_and_forgotten(engine, client):
+    html = client.get("/u/C08").text
+    token = html.split('href="/r/')[1].split('"', 1)[0]
+    assert client.get(f"/r/{token}").status_code == 302
+    held = engine.export_user("C08")["held"]
+    assert held["impressions"] and len(held["clicks"]) == 1
+    removed = engine.forget("C08")
+    assert removed["impressions"] == len(held["impressions"]) and removed["clicks"] == 1
+    shopper = pseudonym("C08", engine.config.home)
+    assert not engine.store.query("SELECT 1 FROM impressions WHERE shopper = ?", (shopper,))
+
+
+def test_retention_ages_out_impressions(engine):
+    engine.build_page("C09", track=True)
+    old = (datetime.now() - timedelta(days=400)).isoformat(sep=" ")
+    with engine.store.transaction(data=False) as conn:
+        conn.execute("UPDATE impressions SET created_at = ?", (old,))
+    engine.config.events_retention_days = 365
+    purged = engine.purge_expired()
+    assert purged.get("impressions", 0) > 0
+    assert pd.isna(engine.store.query("SELECT MAX(created_at) FROM impressions")[0][0])

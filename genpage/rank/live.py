@@ -74,10 +74,20 @@ def splice_rows(matrix: sp.csr_matrix, rows: np.ndarray, block: sp.csr_matrix, n
                          shape=(n_rows, matrix.shape[1]))  # fmt: skip
 
 
+_GRAM: list[tuple[np.ndarray, np.ndarray]] = []  # (item factors, their Gram matrix): computed once per fit
+
+
+def _gram(item_factors: np.ndarray) -> np.ndarray:
+    if not _GRAM or _GRAM[0][0] is not item_factors:
+        factors = item_factors.astype(np.float64)
+        _GRAM[:] = [(item_factors, factors.T @ factors)]
+    return _GRAM[0][1]
+
+
 def fold_in(item_factors: np.ndarray, baskets: sp.csr_matrix) -> np.ndarray:
     """ALS user factors for these rows of basket counts with the item factors held fixed (the user half-step of
     implicit ALS: confidence 1 + ALS_ALPHA * log1p(baskets), regularisation ALS_PARAMS)."""
-    gram = item_factors.T @ item_factors
+    gram = _gram(item_factors)
     reg = float(ALS_PARAMS["regularization"]) * np.eye(item_factors.shape[1], dtype=np.float64)
     out = np.zeros((baskets.shape[0], item_factors.shape[1]), dtype=np.float32)
     for r in range(baskets.shape[0]):

@@ -268,6 +268,31 @@ def cmd_train_encoder(args: argparse.Namespace, out: _Console) -> int:
     return 0
 
 
+def cmd_evaluate_policy(args: argparse.Namespace, out: _Console) -> int:
+    import json
+
+    from genpage.feedback.bandit import get_policy
+    from genpage.feedback.ope import evaluate_policy, read_logs, store_logs
+    from genpage.store import Store
+
+    config = _config(args)
+    if args.logs:  # the candidate's learned state (thompson) still comes from the store, when there is one
+        pages = read_logs(args.logs)
+        store = Store(config.database, create=False) if config.database.is_file() else Store(":memory:")
+    else:
+        store = Store(config.database, create=False)
+        pages = store_logs(store, policy=args.logged_by)
+    try:
+        result = evaluate_policy(pages, get_policy(args.policy, store), bootstrap=args.bootstrap)
+    finally:
+        store.close()
+    print(result.table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.as_dict(), indent=2))
+        out.status(f"wrote {args.json}")
+    return 0 if result.supported else 1
+
+
 # ---------------------------------------------------------------------- parser
 EXAMPLES = {
     "demo": "genpage demo --out genpage-demo",
@@ -281,6 +306,7 @@ EXAMPLES = {
     "export-user": "genpage export-user 12347 --out 12347.json",
     "train-encoder": "genpage train-encoder --epochs 1",
     "evaluate": "genpage evaluate --json ranking.json",
+    "evaluate-policy": "genpage evaluate-policy --policy thompson --logs logs.jsonl",
 }
 
 
@@ -388,6 +414,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ablations", action="store_true", help="add rows with one component of genpage removed")
     p.add_argument("--no-baselines", action="store_true", help="only genpage (faster)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = add("evaluate-policy", "Estimate a shelf-order policy's click-through from logged page views (IPS, SNIPS, DR).")
+    p.add_argument("--policy", required=True, choices=["fixed", "thompson", "random"], help="the candidate policy")
+    p.add_argument("--logs", help="a JSONL or CSV log file (context, action, position, reward, propensity) instead "
+                   "of the store's impressions and clicks")
+    p.add_argument("--logged-by", help="only the store's page views that this policy logged")
+    p.add_argument("--bootstrap", type=int, default=500, help="bootstrap resamples for the intervals (default 500)")
+    p.add_argument("--json", help="also write the results as JSON here")
+    p.set_defaults(func=cmd_evaluate_policy)
 
     p = add("train-encoder", "Fine-tune the encoder on the store's co-purchase pairs; save it under the home.")
     p.add_argument("--base", default="minilm", help="encoder to start from (default minilm)")

@@ -50,6 +50,7 @@ class Config(BaseModel):
     openai_model: str | None = None
     banned_words: list[str] = Field(default_factory=list)
     events_retention_days: int | None = Field(default=None, ge=1)  # off by default; see docs/privacy.md
+    policy: Literal["fixed", "thompson", "random"] = "fixed"  # shelf order (genpage.feedback.bandit)
 
     @property
     def database(self) -> Path:

@@ -127,12 +127,23 @@ def _m006_tracking(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m007_bandit(conn: sqlite3.Connection) -> None:
+    """The shelf-order policies' counts (genpage.feedback.bandit): per policy, segment, shelf arm and position, how
+    often a shelf was shown and clicked. Segment aggregates, no shopper's data."""
+    conn.execute(
+        "CREATE TABLE bandit_counts (policy TEXT NOT NULL, segment TEXT NOT NULL, arm TEXT NOT NULL, "
+        "position INTEGER NOT NULL, shown REAL NOT NULL DEFAULT 0, clicks REAL NOT NULL DEFAULT 0, "
+        "updated_at TEXT NOT NULL, PRIMARY KEY (policy, segment, arm, position))"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_core", _m001_core),
     ("002_event_session", _m002_event_session),
     ("003_segments", _m003_segments),
     ("004_written_outputs", _m004_written_outputs),
     ("006_tracking", _m006_tracking),
+    ("007_bandit", _m007_bandit),
 ]
 
 

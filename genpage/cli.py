@@ -293,6 +293,33 @@ def cmd_evaluate_policy(args: argparse.Namespace, out: _Console) -> int:
     return 0 if result.supported else 1
 
 
+def cmd_copy(args: argparse.Namespace, out: _Console) -> int:
+    from genpage.copy import review as reviews
+    from genpage.store import Store
+
+    if args.action != "list" and not args.key:
+        print(f"genpage copy: error: {args.action} needs the copy's KEY (see `genpage copy list`)", file=sys.stderr)
+        return 2
+    if args.action == "edit" and (args.title is None or args.blurb is None):
+        print("genpage copy: error: edit needs --title and --blurb", file=sys.stderr)
+        return 2
+    store = Store(_config(args).database, create=False)
+    try:
+        if args.action == "list":
+            for entry in reviews.list_reviews(store, args.status):
+                live = entry.live
+                words = f"{live.title} | {live.blurb}" if live else "(no model copy: the shelf shows its fallback)"
+                sample = entry.sample.get("label") or str(entry.sample.get("kind", "")).replace("_", " ")
+                who = f"  ({entry.reviewed_by}, {entry.reviewed_at})" if entry.reviewed_by else ""
+                print(f"{entry.short_key}  {entry.status:8}  {words}  [{sample or '?'}]{who}")
+            return 0
+        done = reviews.review(store, args.key, args.action, title=args.title, blurb=args.blurb, by=args.by)
+    finally:
+        store.close()
+    print(f"{done.short_key}  {done.status} by {done.reviewed_by}")
+    return 0
+
+
 # ---------------------------------------------------------------------- parser
 EXAMPLES = {
     "demo": "genpage demo --out genpage-demo",
@@ -306,6 +333,7 @@ EXAMPLES = {
     "export-user": "genpage export-user 12347 --out 12347.json",
     "train-encoder": "genpage train-encoder --epochs 1",
     "evaluate": "genpage evaluate --json ranking.json",
+    "copy": "genpage copy edit 3f2a9c1b --title \"Warm Light for Evenings\" --blurb \"Lanterns and holders.\"",
     "evaluate-policy": "genpage evaluate-policy --policy thompson --logs logs.jsonl",
 }
 
@@ -349,6 +377,17 @@ def _add_privacy_commands(add: Callable[[str, str], argparse.ArgumentParser]) ->
     p.add_argument("user_id")
     p.add_argument("--out", help="write here instead of stdout")
     p.set_defaults(func=cmd_export_user)
+
+
+def _add_copy_command(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    p = add("copy", "Review the shelves' copy before it goes live: list it, approve, edit or reject a copy.")
+    p.add_argument("action", choices=["list", "approve", "edit", "reject"])
+    p.add_argument("key", nargs="?", help="the copy's key, or its first digits as `genpage copy list` shows them")
+    p.add_argument("--status", choices=["draft", "approved", "edited", "rejected"], help="list only these")
+    p.add_argument("--title", help="edit: the new title (it must pass the guardrails)")
+    p.add_argument("--blurb", help="edit: the new blurb (it must pass the guardrails)")
+    p.add_argument("--by", help="who reviews (default: your user name)")
+    p.set_defaults(func=cmd_copy)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -400,8 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="models to prepare (default: the configured encoder and generator)")
     p.set_defaults(func=cmd_models)
 
-    _add_batch_command(add)
-    _add_privacy_commands(add)
+    for add_commands in (_add_batch_command, _add_privacy_commands, _add_copy_command):
+        add_commands(add)
 
     p = add("segments", "List shopper segments (K-means over profiles, named from top categories).")
     p.add_argument("--k", type=int, help="number of segments (default: about sqrt of the users, at most 10)")

@@ -49,6 +49,7 @@ class Config(BaseModel):
     openai_api_key: str | None = None
     openai_model: str | None = None
     banned_words: list[str] = Field(default_factory=list)
+    publish: Literal["auto", "approved"] = "auto"  # "approved": only reviewed copy goes live (genpage.copy.review)
     events_retention_days: int | None = Field(default=None, ge=1)  # off by default; see docs/privacy.md
     policy: Literal["fixed", "thompson", "random"] = "fixed"  # shelf order (genpage.feedback.bandit)
 

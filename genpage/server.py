@@ -4,7 +4,9 @@
     serve(engine, port=8000)                          # what `genpage serve` runs
 
 Routes (GET and HEAD): `/` (index: search box, sample shoppers per segment), `/u/{user_id}` (the page;
-`?campaign=NAME`, `?toolbar=0` for the bare customer page), `/u/{user_id}.json` (Page.model_dump), `/healthz`.
+`?campaign=NAME`, `?toolbar=0` for the bare customer page), `/u/{user_id}.json` (Page.model_dump), `/healthz`,
+`/review` (every cached copy, to approve, edit or reject: POST `/review/{key}` with the form's CSRF token, from
+the same origin, to an IP address or localhost; genpage.copy.review).
 A user id may hold `/` (written %2F in links) and is at most MAX_USER_ID_LENGTH characters (414 past that). A
 campaign file that does not validate is a 422 naming the file, line and field; every response carries
 SECURITY_HEADERS. It is meant for 127.0.0.1: there is no authentication.
@@ -16,7 +18,10 @@ The access log (logger `genpage.server.access`, replacing uvicorn's) names a sho
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
+import secrets
 import stat
 import threading
 import time
@@ -26,10 +31,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import parse_qs, quote, unquote, urlencode
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -410,7 +415,92 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
             }
         return HTMLResponse(render_page(page, preview=preview, link=tracked_link(engine, page)), headers=_NO_STORE)
 
+    _add_review_routes(app, engine, read)
     return app
+
+
+# ---------------------------------------------------------------------- copy review
+MAX_REVIEW_FORM_BYTES = 16_384
+REVIEW_LIST_LIMIT = 200  # copies listed on the review page (newest first; the status filter narrows them)
+
+
+def _local_host(request: Request) -> bool:
+    """The request was sent to an IP address or localhost, not to a domain name: a site that points its own name
+    at this server (DNS rebinding) can neither read the review form's token nor post a review."""
+    host = (request.url.hostname or "").strip("[]")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost"
+    return True
+
+
+def _same_origin(request: Request) -> bool:
+    """The POST's Origin (or, where a browser sends none, its Referer) is this server."""
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin == own
+    referer = request.headers.get("referer", "")
+    return referer == own or referer.startswith(own + "/")
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A posted urlencoded form's fields (the first value of each)."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        raise HTTPException(415, "post the review form as application/x-www-form-urlencoded")
+    body = await request.body()
+    if len(body) > MAX_REVIEW_FORM_BYTES:
+        raise HTTPException(413, f"a review form is at most {MAX_REVIEW_FORM_BYTES} bytes")
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=10)
+    except ValueError as exc:
+        raise HTTPException(400, f"not a review form: {exc}") from None
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _add_review_routes(app: FastAPI, engine: PageEngine, read: list[str]) -> None:
+    """GET /review: every cached copy with its review and a form; POST /review/{key}: approve, edit or reject it,
+    only with the form's token, from this server's own page (Origin), sent to an IP address or localhost."""
+    from genpage.copy import review as reviews
+
+    token = secrets.token_urlsafe(32)  # one per server run: a form from before a restart is refused
+
+    def review_page(request: Request, status: str = "", saved: str = "", error: dict[str, str] | None = None,
+                    code: int = 200) -> HTMLResponse:
+        if not _local_host(request):
+            raise HTTPException(403, "the review page answers only on an IP address or localhost")
+        if status and status not in reviews.STATUSES:
+            raise HTTPException(404, f"no review status {status!r} (known: {', '.join(reviews.STATUSES)})")
+        html = render_template("review.html.j2", status=status, saved=saved, error=error, csrf_token=token,
+                               entries=reviews.list_reviews(engine.store, status or None, REVIEW_LIST_LIMIT),
+                               counts=reviews.count_reviews(engine.store), statuses=reviews.STATUSES,
+                               reviewer=reviews.reviewer(), limit=REVIEW_LIST_LIMIT)  # fmt: skip
+        # same-origin, not no-referrer: a form posted under no-referrer carries `Origin: null`
+        return HTMLResponse(html, status_code=code, headers={**_NO_STORE, "Referrer-Policy": "same-origin"})
+
+    @app.api_route("/review", methods=read, response_class=HTMLResponse)
+    def review_index(request: Request, status: str = Query("", max_length=20),
+                     saved: str = Query("", max_length=64)) -> HTMLResponse:
+        return review_page(request, status, saved)
+
+    @app.post("/review/{key}", response_class=HTMLResponse)
+    async def review_post(key: str, request: Request) -> Response:
+        if not _local_host(request) or not _same_origin(request):
+            raise HTTPException(403, "a review is posted from this server's own review page")
+        fields = await _form(request)
+        if not hmac.compare_digest(fields.get("csrf", "").encode(), token.encode()):
+            raise HTTPException(403, "the review form's token is missing or out of date: reload /review")
+        title, blurb = fields.get("title"), fields.get("blurb")
+        try:
+            done = reviews.review(engine.store, key, fields.get("action", ""), title=title, blurb=blurb,
+                                  by=fields.get("by"))  # fmt: skip
+        except reviews.EditRejectedError as exc:
+            error = {"key": exc.key, "message": str(exc), "title": title or "", "blurb": blurb or ""}
+            return review_page(request, error=error, code=422)
+        except reviews.ReviewError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return RedirectResponse(f"/review?saved={done.short_key}#r-{done.short_key}", status_code=303)
 
 
 # ---------------------------------------------------------------------- running it

@@ -100,6 +100,16 @@ def _m004_written_outputs(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m005_copy_review(conn: sqlite3.Connection) -> None:
+    """Each cached copy's review (genpage.copy.review): its status and who set it when, a person's edit, a sample
+    of a shelf it was written for and the facts its guardrails are checked against (JSON)."""
+    conn.execute(
+        "CREATE TABLE copy_review (key TEXT PRIMARY KEY, status TEXT NOT NULL DEFAULT 'draft', title TEXT, "
+        "blurb TEXT, reviewed_by TEXT, reviewed_at TEXT, sample TEXT NOT NULL DEFAULT '{}', "
+        "facts TEXT NOT NULL DEFAULT '{}')"
+    )
+
+
 def _m006_tracking(conn: sqlite3.Connection) -> None:
     """What shoppers were shown and what they clicked (genpage.feedback.tracking): one impression row per shelf and
     item of a page view, with the shelf-order policy and the probability it chose that order with, and clicks on
@@ -142,6 +152,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("002_event_session", _m002_event_session),
     ("003_segments", _m003_segments),
     ("004_written_outputs", _m004_written_outputs),
+    ("005_copy_review", _m005_copy_review),
     ("006_tracking", _m006_tracking),
     ("007_bandit", _m007_bandit),
 ]

@@ -1,6 +1,6 @@
 """Stage 5, copy: each section's title and blurb, written by a text backend from prompts built purely from the plan
 (`prompts.py`), checked by the guardrails (`guardrails.py`), mended, retried or replaced by fallback copy, and cached
-(`generate.py`)."""
+(`generate.py`); a person approves, edits or rejects each cached copy before it goes live (`review.py`)."""
 
 from __future__ import annotations
 

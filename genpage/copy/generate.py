@@ -6,7 +6,8 @@ model and the options, sends every uncached section of every plan to the backend
 (duplicates sent once; `copy_candidates` answers each: the greedy one and samples), parses and repairs the JSON,
 checks every candidate with `genpage.copy.guardrails`, keeps the passing one with the best `copy_score`, asks once
 more for sections with no passing candidate (showing the model its answer and the rules it broke), and gives any
-section that still fails deterministic fallback copy from `prompts/fallback.j2`.
+section that still fails deterministic fallback copy from `prompts/fallback.j2`. Last, each section's copy is
+settled by its review (`genpage.copy.review`: a person's edit, a rejection, `publish = "approved"`).
 
 At copy_level "segment" a section's prompt is its theme (`genpage.copy.prompts.section_theme`) and the kinds of
 product it mostly shows (`section_kinds`), so one copy serves every shopper shown that theme; the guardrails also
@@ -53,6 +54,7 @@ from genpage.copy.prompts import (
     select_examples,
     template_module,
 )
+from genpage.copy.review import review_jobs
 from genpage.schemas import PagePlan, Section, SectionCopy
 from genpage.store import Store
 from genpage.text import clean_name, commonest_words
@@ -458,6 +460,7 @@ def generate_copy(
             if store is not None:
                 store.put_copy(key, backend.name, _cache_record(pending[key][0]))
             stats.generated += 1
+    review_jobs(plans, jobs, store, config.publish, limits)  # edits, rejections, publish = "approved"
     stats.fallback += sum(job.source == "fallback" for job in jobs)
     return _apply(plans, jobs)
 

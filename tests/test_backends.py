@@ -148,8 +148,12 @@ def test_prefill_is_continued(backend):
 def test_json_schema_gives_json(backend):
     if not backend.supports_json_schema:
         pytest.skip(f"{backend.backend_name} does not constrain output to a JSON schema")
-    request = _request(["Linen Tea Towel", "Wooden Spoon"]).model_copy(
-        update={"json_schema": {"type": "object", "required": ["title", "blurb"]}}
+    schema = {"type": "object", "properties": {"title": {"type": "string", "maxLength": 60},
+                                               "blurb": {"type": "string", "maxLength": 200}},
+              "required": ["title", "blurb"], "additionalProperties": False}  # fmt: skip
+    # a grammar makes the answer JSON if it ends within its tokens: 300 hold 260 characters in any tokens
+    request = _request(["Linen Tea Towel", "Wooden Spoon"], max_new_tokens=300).model_copy(
+        update={"json_schema": schema}
     )
     data = json.loads(backend.generate(request).text)
     assert set(data) >= {"title", "blurb"}
@@ -391,3 +395,130 @@ def test_the_built_in_backends_are_entry_points_and_a_missing_declaration_says_h
     monkeypatch.setattr(registry, "_entry_points", dict)  # a checkout run without its package metadata
     with pytest.raises(ConfigError, match=r"install genpage \(`pip install -e \.`"):
         registry.backend_class("no-such-backend-anywhere")
+
+
+# ---------------------------------------------------------------- JSON schema by grammar (local, llamacpp)
+
+
+def _byte_tokenizer():
+    """A real fast tokenizer of one token per byte (and an end token, id 0): grammars tested without a model."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<eos>": 0, **{c: n + 1 for n, c in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}}
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<eos>")
+
+
+@pytest.fixture(scope="module")
+def byte_grammars():
+    from genpage.backends.grammar import SchemaGrammars
+
+    tokenizer = _byte_tokenizer()
+    return SchemaGrammars(tokenizer, len(tokenizer) + 7, tokenizer.eos_token_id)  # logits wider than the vocabulary
+
+
+def _write(grammars, row, text: str) -> str:
+    """Advance a row through `text` one byte token at a time; the text it could not write, if any."""
+    for n, token in enumerate(grammars.hf_tokenizer.encode(text, add_special_tokens=False)):
+        if not row.allowed()[token]:
+            return text[n:]
+        row.advance(token)
+    return ""
+
+
+def _next(grammars, row) -> set[str]:
+    return {grammars.hf_tokenizer.decode([t]) for t in row.allowed().nonzero()[0]}
+
+
+def test_the_copy_schema_carries_the_guardrails_length_limits():
+    from genpage.copy.generate import COPY_SCHEMA
+    from genpage.copy.guardrails import DEFAULT_LIMITS
+
+    properties = COPY_SCHEMA["properties"]
+    assert properties["title"]["maxLength"] == DEFAULT_LIMITS.title_chars
+    assert properties["blurb"]["maxLength"] == DEFAULT_LIMITS.blurb_chars
+    assert set(COPY_SCHEMA["required"]) == set(properties) and COPY_SCHEMA["additionalProperties"] is False
+
+
+def test_the_copy_grammar_writes_compact_json_and_holds_each_string_to_its_max_length(byte_grammars):
+    from genpage.copy.generate import COPY_SCHEMA
+
+    row = byte_grammars.start(COPY_SCHEMA)
+    assert _next(byte_grammars, row) == {"{"}
+    assert _write(byte_grammars, row, '{"title": "') == ""  # the separators the prompts show, nothing else
+    assert _write(byte_grammars, row, "T" * 60) == "T" * 10  # 50 characters, then only the closing quote
+    assert _next(byte_grammars, row) == {'"'}
+    assert _write(byte_grammars, row, '", "blurb": "' + "B" * 230 + '"}') == "B" * 30 + '"}'  # 200 characters
+    row = byte_grammars.start(COPY_SCHEMA)
+    assert _write(byte_grammars, row, '{"title": "Te", "blurb') == '", "blurb'  # minLength 3 holds too
+    row = byte_grammars.start(COPY_SCHEMA)
+    answer = '{"title": "Tea \\"towels\\" ☕", "blurb": "Linen towels for the kitchen."}'
+    assert _write(byte_grammars, row, answer) == "" and row.complete
+    assert _next(byte_grammars, row) == {"<eos>"}  # complete JSON: only the end of the answer may follow
+    assert row.allowed().shape == (byte_grammars.vocab_size,)
+
+
+def test_the_grammar_starts_after_a_prefill_and_refuses_one_the_schema_does_not_allow(byte_grammars):
+    from genpage.copy.generate import COPY_SCHEMA
+    from genpage.errors import BackendError
+
+    row = byte_grammars.start(COPY_SCHEMA, prefill='{"title": "')
+    assert _write(byte_grammars, row, 'Tea", "blurb": "Ten linen towels."}') == "" and row.complete
+    with pytest.raises(BackendError, match="does not start an answer the JSON schema allows"):
+        byte_grammars.start(COPY_SCHEMA, prefill='{"name": "')
+    with pytest.raises(BackendError, match="cannot be decoded under a grammar"):
+        byte_grammars.start({"type": "no-such-type"})
+
+
+def test_the_schema_comes_before_the_words_to_avoid():
+    import numpy as np
+
+    from genpage.backends.grammar import constrain
+
+    scores = np.array([1.0, -np.inf, 3.0, 0.5, 2.0])
+    constrain(scores, np.array([False, True, False, True]))  # the last token is past the vocabulary's mask
+    assert scores.tolist() == [-np.inf, -np.inf, -np.inf, 0.5, -np.inf]
+    banned = np.array([1.0, -np.inf, 3.0, -np.inf])
+    constrain(banned, np.array([False, True, False, True]))  # avoid took every allowed token: they come back
+    assert np.isfinite(banned[[1, 3]]).all() and not np.isfinite(banned[[0, 2]]).any()
+
+
+def _valid_copy(text: str, schema: dict) -> dict:
+    data = json.loads(text)
+    assert set(data) == set(schema["properties"]), text
+    for key, rule in schema["properties"].items():
+        assert isinstance(data[key], str) and rule["minLength"] <= len(data[key]) <= rule["maxLength"], (key, text)
+    return data
+
+
+_SHELVES = [["Garden Trowel", "Seed Tray", "Watering Can"], ["Birch Plant Labels, Pack of 50", "Jute Twine"],
+            ["Clip-On LED Reading Lamp", "Beeswax Pillar Candle"]]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["smollm", "smollm_cpp"])
+def test_grammar_decoding_with_the_real_small_model_always_validates(name, request):
+    """Greedy and sampled, with the copy schema and with limits far tighter than the model's habit: every answer
+    that ends within its tokens is JSON that validates, its strings within their lengths."""
+    from genpage.copy.generate import COPY_SCHEMA
+
+    model = request.getfixturevalue(name)
+    assert model.supports_json_schema and model.describe()["supports_json_schema"]
+    tight = {**COPY_SCHEMA, "properties": {"title": {"type": "string", "minLength": 3, "maxLength": 12},
+                                           "blurb": {"type": "string", "minLength": 10, "maxLength": 40}}}  # fmt: skip
+    requests = [_request(shelf, max_new_tokens=300, **sampling).model_copy(update={"json_schema": schema})
+                for schema in (COPY_SCHEMA, tight) for shelf in _SHELVES
+                for sampling in ({}, {"temperature": 0.9, "seed": 11})]  # fmt: skip
+    results = model.generate_batch(requests)
+    for each, result in zip(requests, results, strict=True):
+        assert result.finish_reason == "stop", result.text  # 300 tokens hold the 250 characters in any tokens
+        _valid_copy(result.text, each.json_schema)
+    prefilled = requests[0].model_copy(
+        update={"messages": [*requests[0].messages, Message(role="assistant", content='{"title": "')]}
+    )
+    text = model.generate(prefilled).text  # a prefill and a schema: the grammar starts after the prefill
+    assert text.startswith('{"title": "')
+    _valid_copy(text, COPY_SCHEMA)

@@ -32,11 +32,8 @@ def config(tmp_path):
     "text",
     [
         json.dumps(GOOD),
-        "```json\n" + json.dumps(GOOD) + "\n```",
-        "Sure! " + json.dumps(GOOD) + " Hope that helps.",
+        json.dumps(GOOD, separators=(",", ":")) + "<|im_end|>",
         '{"title": "Soft Light for Evenings", "blurb": "Lanterns and holders that fill a room with a warm glow.',
-        "{'title': 'Soft Light for Evenings', 'blurb': 'Lanterns and holders that fill a room with a warm glow.',}",
-        "Title: Soft Light for Evenings\nBlurb: Lanterns and holders that fill a room with a warm glow.",
         '{"title": "  Soft Light for Evenings. ", "blurb": "Lanterns and holders that fill a room with a warm glow."',
     ],
 )
@@ -44,7 +41,9 @@ def test_parse_and_repair(text):
     assert parse_copy(text) == SectionCopy(**GOOD)
 
 
-@pytest.mark.parametrize("text", ["", "I'm sorry, I can't help with that.", '{"title": "Only a title"}', "{]"])
+@pytest.mark.parametrize("text", ["", "I'm sorry, I can't help with that.", '{"title": "Only a title"}', "{]",
+                                  "Title: Soft Light\nBlurb: Lanterns and holders.",  # free text: no repair now
+                                  "{'title': 'Soft Light for Evenings', 'blurb': 'Lanterns and holders.'}"])
 def test_parse_gives_up_on_hopeless_text(text):
     assert parse_copy(text) is None
 

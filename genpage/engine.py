@@ -305,15 +305,14 @@ class Engine:
         """Write live events (validated, keyed: genpage.feedback.tracking.parse_events) in one transaction; each
         shopper's next page reflects them (their ranker rows are rebuilt when it is built), and the global parts
         are refitted in the background after `refit_after_events`. How many events were new."""
-        with self._live_lock:
+        with self._load_lock, self._live_lock:  # always this order (the ranker property takes them so too)
             before = self.store.version
             new = write_events(self.store, keyed)
             users = {e.user_id for _, e in keyed}
-            with self._load_lock:
-                ranker = self._ranker
-                if ranker is not None and self._ranker_version == before and self.store.version == before + 1:
-                    self._ranker_version = self.store.version  # only these shoppers changed: no refit
-                    ranker.mark_current(self.store.version)
+            ranker = self._ranker
+            if ranker is not None and self._ranker_version == before and self.store.version == before + 1:
+                self._ranker_version = self.store.version  # only these shoppers changed: no refit
+                ranker.mark_current(self.store.version)
             self._pending_users |= users
             if self._written_during_refit is not None:
                 self._written_during_refit |= users
@@ -347,17 +346,23 @@ class Engine:
             started = time.perf_counter()
             ranker = Ranker.fit(self.store, self.encoder)
             logger.info("refitted the ranker in the background in %.1f s", time.perf_counter() - started)
-            ranker.save(path)
         except Exception:  # noqa: BLE001 - the current ranker keeps serving
             logger.exception("the background refit failed; the current ranker keeps serving")
             with self._live_lock:
                 self._written_during_refit = None
             return
-        with self._live_lock, self._load_lock:
+        with self._load_lock, self._live_lock:
             if self._ranker is previous:  # nobody reset it meanwhile (a forget, a purge)
                 self._pending_users = set(self._written_during_refit or ())
                 ranker.mark_current(self.store.version)
                 self._ranker, self._ranker_version = ranker, self.store.version
+                # saved only while the data is what it was fitted on: after a forget in another process (or any
+                # change) the file would hold an erased shopper under a name nothing loads or deletes again
+                if self._ranker_path() == path:
+                    try:
+                        ranker.save(path)
+                    except OSError as exc:
+                        logger.warning("could not save the refitted ranker to %s: %s", path, exc)
             self._written_during_refit = None
 
     def render(self, user_id: str, *, campaign: CampaignLike = None, strict: bool = False) -> str:

@@ -142,7 +142,9 @@ def test_events_are_validated_all_or_nothing(engine, client):
     wrong_type = client.post("/events", json=[purchase("C04", "T5", quantity="many")])
     assert wrong_type.status_code == 422 and wrong_type.json()["field"] == "quantity"
     assert client.post("/events", json={"not": "a list"}).status_code == 422
-    assert client.post("/events", content=b"{nope").status_code == 400
+    assert client.post("/events", content=b"{nope", headers={"content-type": "application/json"}).status_code == 400
+    # a cross-site form or text/plain post (no CORS preflight) is refused before its body is read
+    assert client.post("/events", content=b"[]", headers={"content-type": "text/plain"}).status_code == 415
     assert engine.store.query("SELECT COUNT(*) FROM events")[0][0] == before
 
 

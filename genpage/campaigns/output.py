@@ -266,7 +266,9 @@ class CampaignOutputs:
 def _page_files(out: Path, row: dict[str, Any]) -> list[Path]:
     if not row.get("file"):
         return []
-    return [p for suffix in (".html", ".json") if (p := out / PAGES / f"{row['file']}{suffix}").is_file()]
+    folder = (out / PAGES).resolve()  # a name from the manifest: never a path outside the pages folder
+    paths = [(out / PAGES / f"{row['file']}{suffix}") for suffix in (".html", ".json")]
+    return [p for p in paths if p.resolve().parent == folder and p.is_file()]
 
 
 def _forget_in_summary(path: Path, key: str) -> None:

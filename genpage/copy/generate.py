@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -103,8 +104,8 @@ def parse_copy(text: str) -> SectionCopy | None:
     try:
         data, _ = json.JSONDecoder().raw_decode(body)  # a "}" inside a string does not end it
     except ValueError:
-        candidate = body.rstrip().rstrip(",")
-        candidate += '"}' if candidate.count('"') % 2 else "}"
+        candidate = body.rstrip().rstrip(",").removesuffix("\\")  # a dangling escape would swallow the quote
+        candidate += '"}' if len(re.findall(r'(?<!\\)"', candidate)) % 2 else "}"  # unescaped quotes only
         try:
             data = json.loads(candidate)
         except ValueError:

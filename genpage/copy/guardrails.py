@@ -272,8 +272,8 @@ class _Judge:
         for a term, its root or one of the words that license it: "Christmas" licenses "festive")."""
         if cls.licensed_by != "facts":
             return cls.licensed_by == "kind" and (not self.kind or self.kind in licences)
-        if (term or span).lower() in self.own.text:
-            return True
+        if re.search(r"(?<!\w)" + re.escape((term or span).lower()) + r"(?!\w)", self.own.text):
+            return True  # whole words: "Asbestos" holds no "best", "Women's" no "men"
         return bool(term) and any(_among(root(w), self.own, part=4) for w in (term, *licences) if " " not in w)
 
     def content(self, token: _Token) -> bool:

@@ -229,12 +229,12 @@ def _arrays(pages: Sequence[LoggedPage], policy: ShelfPolicy) -> _Arrays:
     model = reward_model(pages)
     mean = float(np.mean([r for p in pages for r in p.rewards.values()]))
     cache: dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], float]] = {}
-    expected: dict[tuple[int, tuple[int, ...]], float] = {}  # (target's id, positions) -> E_target[model]
+    expected: dict[tuple, float] = {}  # (target distribution, positions) -> E_target[model]
     out = np.zeros((5, len(pages)))
     for i, page in enumerate(pages):
         target = _target(policy, page, cache)
         positions = tuple(page.rewards)
-        key = (id(target), positions)
+        key = (tuple(sorted(target.items())), positions)  # by value: a pinned page's dict is new every time
         if key not in expected:
             expected[key] = sum(p * sum(model.get((order[k], k), mean) for k in positions)
                                 for order, p in target.items())  # fmt: skip

@@ -80,6 +80,10 @@ def tracking_router(engine: Any, *, max_body_bytes: int = MAX_BODY_BYTES) -> API
 
     @router.post("/events")
     async def events(request: Request) -> JSONResponse:
+        # JSON only: a page on another site can send text/plain or a form without asking first, but a JSON body
+        # from a browser needs a CORS preflight this server never grants (a shop's back end posts as it likes)
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            raise HTTPException(415, "send the events as Content-Type: application/json")
         body = await _body(request, max_body_bytes)
         try:
             payload = json.loads(body)

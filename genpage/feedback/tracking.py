@@ -210,8 +210,10 @@ def parse_events(payload: Any, limit: int = MAX_EVENTS_PER_REQUEST) -> list[tupl
         if not isinstance(item, dict):
             raise EventsInvalid(f"event {index}: an event is a JSON object", index=index)
         values = dict(item)
-        event_id = values.pop("id", None) or values.pop("event_id", None)
-        if event_id is not None and (not isinstance(event_id, (str, int)) or len(str(event_id)) > MAX_EVENT_ID_CHARS):
+        given = [values.pop(name) for name in ("id", "event_id") if name in values]
+        event_id = next((v for v in given if v is not None), None)
+        if event_id is not None and (isinstance(event_id, bool) or not isinstance(event_id, (str, int))
+                                     or len(str(event_id)) > MAX_EVENT_ID_CHARS):
             raise EventsInvalid(f"event {index}: id must be a string of at most {MAX_EVENT_ID_CHARS} characters",
                                 index=index, field="id")  # fmt: skip
         try:

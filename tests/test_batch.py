@@ -82,10 +82,11 @@ def _manifest_rows(out: Path) -> list[sqlite3.Row]:
 
 
 def _comparable(text: str) -> dict:
-    """A page's JSON without what legitimately differs between runs: the time and the cache/model label."""
+    """A page's JSON without what legitimately differs between runs: the time, the page id, the cache/model label."""
     data = json.loads(text)
     data.pop("generated_at")
     data.pop("timings_ms")
+    data.pop("page_id", None)  # each page view's own id
     for section in data["sections"]:
         section["copy_source"] = section["copy_source"].removeprefix("cache:")
     return data

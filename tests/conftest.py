@@ -29,3 +29,20 @@ def online_retail_csv() -> Path:
     if not ONLINE_RETAIL.is_file():
         pytest.skip(f"the real Online Retail data is not at {ONLINE_RETAIL}")
     return ONLINE_RETAIL
+
+
+@pytest.fixture
+def store(tmp_path):
+    """An empty real store in the test's own folder."""
+    from genpage.store import Store
+
+    with Store(tmp_path / "genpage.sqlite") as opened:
+        yield opened
+
+
+@pytest.fixture
+def config(tmp_path):
+    """Settings with the deterministic echo backend and the test's own folder as home."""
+    from genpage.config import Config
+
+    return Config(home=tmp_path, backend="echo")

@@ -17,17 +17,6 @@ from genpage.store import Store
 GOOD = {"title": "Soft Light for Evenings", "blurb": "Lanterns and holders that fill a room with a warm glow."}
 
 
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "genpage.sqlite") as opened:
-        yield opened
-
-
-@pytest.fixture
-def config(tmp_path):
-    return Config(home=tmp_path, backend="echo")
-
-
 @pytest.mark.parametrize(
     "text",
     [

@@ -25,17 +25,6 @@ GOOD_EDIT = ("Tea Light Holders", "White holders for tea lights, chosen to go to
 BAD_EDIT = ("The Best Lanterns", "The best lanterns in Britain, half price today!")
 
 
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "genpage.sqlite") as opened:
-        yield opened
-
-
-@pytest.fixture
-def config(tmp_path):
-    return Config(home=tmp_path, backend="echo")
-
-
 def _generate(store: Store, config: Config, **update):
     [plan] = generate_copy([page()], backend=get_backend(config), store=store, config=config.model_copy(update=update))
     return {section.id: section for section in plan.sections}

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from genpage.campaigns.files import as_campaign
 from genpage.config import Config
 from genpage.errors import EmptyStoreError, UnknownUserError
+from genpage.feedback.bandit import ShelfPolicy
 from genpage.feedback.tracking import (
     ShelfOrder,
     impression_rows,
@@ -70,6 +71,8 @@ class Engine:
         self._written_during_refit: set[str] | None = None
         self._refit_thread: threading.Thread | None = None
         self.refit_after_events = REFIT_AFTER_EVENTS
+        self._policy: ShelfPolicy | None = None  # the shelf-order policy, made once per policy name and store
+        self._policy_key: tuple[str, int] | None = None
 
     # ------------------------------------------------------------------ lazy parts
     @property
@@ -282,11 +285,11 @@ class Engine:
         return self.build_pages([user_id], campaign=campaign, strict=strict, track=track)[0]
 
     # ------------------------------------------------------------------ the feedback loop (docs/live.md)
-    def _shelf_policy(self) -> Any:
+    def _shelf_policy(self) -> ShelfPolicy | None:
         """The shelf-order policy (genpage.feedback.bandit), made once per engine and store."""
         with self._load_lock:
-            key = (getattr(self.config, "policy", "fixed"), id(self.store))
-            if getattr(self, "_policy_key", None) != key:
+            key = (self.config.policy, id(self.store))
+            if self._policy_key != key:
                 self._policy, self._policy_key = shelf_policy(self.config, self.store), key
             return self._policy
 

@@ -30,7 +30,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from genpage.config import Config
 from genpage.errors import GenpageError
+from genpage.feedback.bandit import ShelfPolicy, action_key, get_policy, shelf_arm
 from genpage.ingest.readers import event_key
 from genpage.privacy import install_secret
 from genpage.schemas import INGEST_CONTEXT, Event, Page, Section
@@ -57,41 +59,28 @@ class ShelfOrder:
     policy: str = FIXED_POLICY
     propensity: float = 1.0
 
-    @staticmethod
-    def action(sections: Sequence[Section]) -> str:
-        """The page's order as the impressions' `action`: each shelf's arm (its kind, "theme" for a theme shelf,
-        as genpage.feedback.bandit.shelf_arm says) joined by "|"."""
-        return "|".join("theme" if s.shelf == "theme" else s.kind for s in sections)
 
-
-def shelf_policy(config: Any, store: Store) -> Any:
+def shelf_policy(config: Config, store: Store) -> ShelfPolicy | None:
     """The configured shelf-order policy (genpage.feedback.bandit.get_policy(config.policy, store)), or None for
-    the planner's fixed order (policy "fixed", or no bandit module)."""
-    name = getattr(config, "policy", FIXED_POLICY)
-    if name == FIXED_POLICY:
-        return None
-    try:
-        from genpage.feedback.bandit import get_policy
-    except ImportError:  # pragma: no cover - the bandit ships with this module
-        return None
-    return get_policy(name, store)
+    the planner's fixed order (policy "fixed")."""
+    return None if config.policy == FIXED_POLICY else get_policy(config.policy, store)
 
 
-def order_shelves(policy: Any, segment: str, sections: list[Section],
+def order_shelves(policy: ShelfPolicy | None, segment: str, sections: list[Section],
                   pinned: bool = False) -> tuple[list[Section], ShelfOrder]:
     """The page's shelves in the order `policy` (from `shelf_policy`; None: fixed) chooses, and how it chose.
     The engine's one call site for the shelf policy; a campaign's page is `pinned` to the planner's order."""
     if policy is None:
         return sections, ShelfOrder(FIXED_POLICY, 1.0)
     order, probability = policy.choose(segment, sections, pinned=pinned)
-    return [sections[i] for i in order], ShelfOrder(str(getattr(policy, "name", "policy")), float(probability))
+    return [sections[i] for i in order], ShelfOrder(policy.name, float(probability))
 
 
 def impression_rows(page: Page, *, page_id: str, shopper: str, segment: str, campaign: str,
                     shown: ShelfOrder, created_at: datetime | None = None) -> list[tuple[Any, ...]]:
     """One row per shelf and item of the page, in the impressions table's column order (positions from 0)."""
     when = iso_time(created_at or datetime.now(timezone.utc))
-    action = ShelfOrder.action(page.sections)
+    action = action_key([shelf_arm(section) for section in page.sections])
     rows = []
     for shelf_position, section in enumerate(page.sections):
         theme = section.theme.key if section.theme is not None else None

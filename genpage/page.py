@@ -272,15 +272,12 @@ def _section_view(section: Section, index: int, locale: str, link: LinkFor | Non
     copy = section.copy_
     title = copy.title if copy else _DEFAULT_TITLES.get(section.kind, "Picked for you")
     cards = [_card(item, locale, link(index, n, item) if link else None) for n, item in enumerate(section.items)]
-    first_url = next((c["url"] for c in cards if c["url"]), None)
     return {
         "id": re.sub(r"[^A-Za-z0-9_-]+", "-", section.id) or f"section-{index}",
         "kind": section.kind,
         "title": title,
         "eyebrow": _eyebrow(section),
         "blurb": copy.blurb if copy else "",
-        "cta": copy.cta if copy and copy.cta and first_url else "",
-        "cta_url": first_url,
         "copy_source": section.copy_source,
         "layout": "grid" if section.kind in _GRID_KINDS or index == 0 else "row",
         "cards": cards,

@@ -289,7 +289,6 @@ SectionKind = Literal[
 class SectionCopy(BaseModel):
     title: str = Field(min_length=1, max_length=80)
     blurb: str = Field(min_length=1, max_length=240)
-    cta: str | None = Field(default=None, max_length=40)
 
 
 class PageItem(BaseModel):

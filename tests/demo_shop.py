@@ -157,7 +157,7 @@ def page_from_products(user_id: str, products: list[Product], *, shop_name: str 
             for i, p in enumerate(chunk)
         ]
         sections.append(Section(id=kind, kind=kind, intent=blurb, items=items,
-                                copy=SectionCopy(title=title, blurb=blurb, cta="Shop the edit" if s == 0 else None),
+                                copy=SectionCopy(title=title, blurb=blurb),
                                 copy_source=copy_source))
     categories = list(dict.fromkeys(p.category for p in products if p.category))
     return Page(user_id=user_id, shop_name=shop_name, sections=sections, categories=categories, campaign=campaign,

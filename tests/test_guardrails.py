@@ -253,6 +253,28 @@ def test_only_a_shelf_of_their_own_orders_says_the_shopper_chose_them():
         "you have been looking forward to"]  # fmt: skip
 
 
+def test_only_new_arrivals_are_just_added():
+    added = SectionCopy(title="Bags", blurb="Bags for every day, just added to the shop.")
+    assert spans(added, SectionFacts(categories=("Bags",), kind="buy_again"), "recency") == ["just added"]
+    assert spans(added, SectionFacts(categories=("Bags",), kind="trending"), "recency") == ["just added"]
+    assert check_copy(added, SectionFacts(categories=("Bags",), kind="new_arrivals")) == []
+
+
+def test_a_use_is_said_only_where_the_data_says_it():
+    cosy = SectionCopy(title="Candles", blurb="Candles and glass lanterns, perfect for cosy nights.")
+    candles = SectionFacts(product_names=("Candle", "Glass Lantern"), kind="trending")
+    assert spans(cosy, candles, "use") == ["perfect for"]
+    fixed = drop_clause(cosy, check_copy(cosy, candles))
+    assert fixed is not None and fixed.blurb == "Candles and glass lanterns." and check_copy(fixed, candles) == []
+    said = SectionFacts(product_names=("Candle, perfect for cosy nights", "Glass Lantern"), kind="trending")
+    assert check_copy(cosy, said) == []
+
+
+def test_titles_in_words_no_shop_uses_are_refused():
+    assert spans(SectionCopy(title="Party Picking", blurb="Bunting and cups for your table."),
+                 SectionFacts(categories=("Party",), product_names=("Bunting", "Paper Cups")), "idiom") == ["Picking"]
+
+
 def test_words_of_one_kind_of_section_are_false_on_another():
     again = SectionCopy(title="Holders Again", blurb="Lanterns and holders for your evenings.")
     assert [str(v) for v in check_copy(again, SectionFacts(product_names=FACTS.product_names, kind="trending"))] == [

@@ -80,7 +80,7 @@ SCHEMA_MAX_NEW_TOKENS = 96
 SAMPLE_OPTIONS = GenerationOptions(max_new_tokens=48, temperature=0.6, top_p=0.9, repetition_penalty=1.1, seed=7)
 # Part of every copy cache key: bump it when parsing, repair or the choice between candidates changes, so that
 # copy (and fallbacks) cached by an older genpage are written again rather than served.
-COPY_PIPELINE_VERSION = 11
+COPY_PIPELINE_VERSION = 12
 GREEDY_BONUS = 0.5  # the greedy answer wins ties: it is the model's most likely copy
 
 
@@ -550,7 +550,7 @@ def _use_cached(job: SectionJob, cached: dict[str, Any], model: str, limits: Cop
     if record.get("fallback"):
         job.copy, job.source, job.violations = job.fallback, "fallback", list(record.get("violations", []))
         return
-    copy = SectionCopy(title=record["title"], blurb=record["blurb"], cta=record.get("cta"))
+    copy = SectionCopy(title=record["title"], blurb=record["blurb"])
     violations = check_copy(copy, job.facts, limits)  # settings (banned words) may have changed since
     if violations:
         job.copy, job.source, job.violations = job.fallback, "fallback", [str(v) for v in violations]

@@ -203,7 +203,7 @@ def _edit_of(row: Any) -> SectionCopy | None:
 def _review(row: Any) -> CopyReview:
     record = json.loads(row["copy"])
     fallback = bool(record.get("fallback"))
-    copy = None if fallback else SectionCopy(title=record["title"], blurb=record["blurb"], cta=record.get("cta"))
+    copy = None if fallback else SectionCopy(title=record["title"], blurb=record["blurb"])
     return CopyReview(
         key=row["key"], model=row["model"], status=row["status"] or "draft", copy=copy, edit=_edit_of(row),
         reviewed_by=row["reviewed_by"], reviewed_at=row["reviewed_at"], created_at=row["created_at"],
@@ -260,8 +260,7 @@ def get_review(store: Store, key: str) -> CopyReview:
 def _edited_copy(found: CopyReview, title: str | None, blurb: str | None, limits: CopyLimits) -> SectionCopy:
     """A person's words for an entry, checked as the model's copy was (EditRejectedError when they fail)."""
     try:
-        edit = SectionCopy(title=" ".join((title or "").split()), blurb=" ".join((blurb or "").split()),
-                           cta=found.copy.cta if found.copy is not None else None)
+        edit = SectionCopy(title=" ".join((title or "").split()), blurb=" ".join((blurb or "").split()))
     except ValidationError as exc:
         field = ".".join(str(p) for p in exc.errors()[0]["loc"])
         raise ReviewError(f"the edited {field} cannot be used: {exc.errors()[0]['msg']}") from None

@@ -3,7 +3,7 @@
 Sections come from real plans (`genpage.evaluation.pages`): the ranker fitted on each data set's last-basket split,
 test shoppers' pages planned into theme and intent shelves, a seeded sample of those pages: UCI Online Retail
 (../shared/data, through genpage's preset; plus pages with a Christmas campaign), the example shop in examples/shop,
-and a small electronics shop this bench writes (bench/shops.py). Each data set has its own catalogue in its own
+and a small electronics shop (genpage.evaluation.shops). Each data set has its own catalogue in its own
 store. The planner's metrics over all planned pages come first (`theme_coherence`, the lowest of the data sets';
 `relevance_kept`, the lower of Online Retail's and the example shop's). Three passes per data set: every section in
 one batched call (throughput, as a campaign run sends them); pages one at a time into an empty cache (seconds per
@@ -56,6 +56,7 @@ from genpage.evaluation.pages import (  # noqa: E402
     rank_held,
     shop_folder,
 )
+from genpage.evaluation.shops import write_electronics  # noqa: E402
 from genpage.plan import plan_page  # noqa: E402
 from genpage.schemas import Campaign, PagePlan, Product, Section  # noqa: E402
 from genpage.store import Store  # noqa: E402
@@ -68,14 +69,6 @@ CATALOGUES: dict[str, dict[str, Product]] = {}  # each data set's products, for 
 CHRISTMAS = Campaign(name="Christmas at Home", brief="festive decorations and gifts for the home", tone="warm, festive")
 
 # ---------------------------------------------------------------- sections, from planned pages
-
-
-def electronics_folder(tmp: Path) -> Path:
-    """The small electronics shop bench/shops.py writes (loaded by path: this folder is off the import path)."""
-    spec = importlib.util.spec_from_file_location("bench_shops", Path(_HERE) / "shops.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.write_electronics(tmp / "electronics")
 
 
 def pick_pages(pages: PlannedPages, count: int, seed: int) -> list[PagePlan]:
@@ -100,7 +93,8 @@ def bench_pages(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, list[Pag
 
     encoder = load_encoder("minilm", device="cpu")
     sources = {"shop": (lambda: shop_folder(SHOP), args.shop_pages),
-               "electronics": (lambda: shop_folder(electronics_folder(tmp)), args.electronics_pages)}  # fmt: skip
+               "electronics": (lambda: shop_folder(write_electronics(tmp / "electronics")),
+                               args.electronics_pages)}
     if RETAIL.is_file():
         sources["retail"] = (lambda: online_retail(RETAIL), args.pages)
     out: dict[str, list[PagePlan]] = {}

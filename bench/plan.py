@@ -4,11 +4,11 @@
 
 Three data sets, each on the last-basket split (each shopper's latest basket held out, the ranker fitted on
 everything else, each test shopper ranked as of their basket's day, a page planned from that ranking): UCI Online
-Retail through genpage's own preset, the example shop (examples/shop) and a small electronics shop this bench writes
-(bench/shops.py). The metrics are `genpage.evaluation.pages.plan_metrics`'s: relevance kept (held-out items on the
-planned page against the ranker's plain top-N, N = the page's items, same run), theme coherence (share of items
-inside their shelf's theme; embedding similarity against random items of one category and against the mixed
-shelf), distinct themes per page.
+Retail through genpage's own preset, the example shop (examples/shop) and a small electronics shop
+(genpage.evaluation.shops). The metrics are `genpage.evaluation.pages.plan_metrics`'s: relevance kept (held-out
+items on the planned page against the ranker's plain top-N, N = the page's items, same run), theme coherence (share
+of items inside their shelf's theme; embedding similarity against random items of one category and against the
+mixed shelf), distinct themes per page.
 """
 
 from __future__ import annotations
@@ -28,18 +28,10 @@ sys.path.insert(0, str(HERE.parent))
 
 from genpage.embed.encoder import load_encoder  # noqa: E402
 from genpage.evaluation.pages import online_retail, plan_metrics, planned_pages, shop_folder  # noqa: E402
+from genpage.evaluation.shops import write_electronics  # noqa: E402
 
 DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "online-retail" / "online_retail.csv.gz"
 SHOP = HERE.parent / "examples" / "shop"
-
-
-def electronics_folder(tmp: Path) -> Path:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_shops", HERE / "shops.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.write_electronics(tmp / "electronics")
 
 
 def print_table(results: list[dict]) -> None:
@@ -65,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         data = {"example-shop": lambda: shop_folder(SHOP),
-                "electronics": lambda: shop_folder(electronics_folder(Path(tmp)))}  # fmt: skip
+                "electronics": lambda: shop_folder(write_electronics(Path(tmp) / "electronics"))}  # fmt: skip
         if args.data.exists():
             data["online-retail"] = lambda: online_retail(args.data)
         else:

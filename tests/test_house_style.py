@@ -1,11 +1,10 @@
 """The house-style corpus (prompts/house_style/): it loads, covers many kinds of shop and every kind of shelf, every
 pair passes the guardrails as segment-level copy is judged, and none is about a theme the copy benchmark scores
-(bench/copy.py: Online Retail, the example shop and the electronics shop of bench/shops.py)."""
+(bench/copy.py: Online Retail, the example shop and the electronics shop of genpage/evaluation/shops.py)."""
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from collections import Counter
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import get_args
 import pytest
 
 from genpage.copy.house_style import HouseStyleError, HouseStylePair, check_pair, load_house_style, pair_facts
+from genpage.evaluation.shops import CATALOGUE
 from genpage.plan.themes import kind_key, product_kind
 from genpage.schemas import SectionKind
 from genpage.text import stem, words
@@ -21,7 +21,7 @@ from genpage.text import stem, words
 REPO = Path(__file__).resolve().parents[1]
 
 # The themes bench/copy.py scores: the Online Retail categories (genpage/ingest/presets/online_retail.py), which the
-# example shop shares, and the electronics shop's (bench/shops.py CATALOGUE), read below.
+# example shop shares, and the electronics shop's (genpage/evaluation/shops.py CATALOGUE), read below.
 ONLINE_RETAIL_CATEGORIES = (
     "Christmas", "Party", "Candles & Lights", "Jewellery & Accessories", "Bags", "Kitchen & Dining", "Toys & Kids",
     "Stationery & Gifts", "Garden", "Home Decor",
@@ -43,13 +43,6 @@ ELECTRONICS_WORDS = (
 ).split()
 
 
-def _bench_catalogue() -> dict[str, list[tuple[str, float]]]:
-    spec = importlib.util.spec_from_file_location("bench_shops_for_test", REPO / "bench" / "shops.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.CATALOGUE
-
-
 @pytest.fixture(scope="module")
 def pairs() -> list[HouseStylePair]:
     return load_house_style()
@@ -60,7 +53,7 @@ def excluded() -> tuple[set[str], set[str]]:
     """The theme labels (lower case) and the kind keys ("kind:mug") of what the copy benchmark scores."""
     with open(REPO / "examples" / "shop" / "products.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    catalogue = _bench_catalogue()
+    catalogue = CATALOGUE
     labels = {c.lower() for c in (*ONLINE_RETAIL_CATEGORIES, *(row["category"] for row in rows), *catalogue)}
     shop_kinds = Counter(kind for row in rows if (kind := product_kind(row["title"])))
     kinds = {k for k in ONLINE_RETAIL_KINDS if k} | {k for k, n in shop_kinds.items() if n >= 2}

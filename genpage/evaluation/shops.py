@@ -1,6 +1,7 @@
 """A small electronics shop the benchmarks write (seeded, the same on every run): a catalogue unlike the example
 shop's gifts and homeware, with shoppers who buy within two favourite categories, so that planning and copy are
-measured on a second kind of shop. Used by bench/plan.py and bench/copy.py.
+measured on a second kind of shop. Used by bench/plan.py and bench/copy.py, and by tests/test_house_style.py
+(which keeps its themes out of the house-style corpus).
 
     write_electronics(folder)   # products.csv, users.csv, events.jsonl
 """

@@ -250,6 +250,20 @@ def test_an_examples_title_words_are_foreign_only_on_a_campaign_shelf():
     assert not check_copy(copy, facts)
 
 
+def test_a_kind_theme_reads_its_kind_across_the_catalogue(tmp_path):
+    """A kind theme ("Mugs") is planned from titles, not categories: its words come from every mug in the shop, so
+    one cached copy is judged the same for every shopper, not against one shelf's own mugs."""
+    from genpage.schemas import Product
+
+    titles = {"ENAMEL MUG": "Kitchen", "STRIPED MUG": "Gifts", "FOLK ART MUG": "Gifts", "RED TEAPOT": "Kitchen"}
+    shelf = section("s", "for_you", [("Enamel Mug", "Kitchen"), ("Striped Mug", "Gifts")])
+    assert shelf.theme is not None and shelf.theme.level == "kind"
+    with Store(tmp_path / "s.sqlite") as store:
+        store.upsert_products(Product(id=str(n), title=t, category=c) for n, (t, c) in enumerate(titles.items()))
+        vocabulary = theme_vocabulary(store, [shelf.theme.label], shelf)
+    assert {"mug", "enamel", "striped", "folk"} <= set(vocabulary) and "teapot" not in vocabulary
+
+
 def test_theme_vocabulary_is_the_same_whatever_the_hash_seed():
     import os
     import subprocess

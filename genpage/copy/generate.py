@@ -54,6 +54,7 @@ from genpage.copy.prompts import (
     template_module,
 )
 from genpage.copy.review import review_jobs
+from genpage.plan.themes import kind_key
 from genpage.schemas import PagePlan, Section, SectionCopy
 from genpage.store import Store
 from genpage.text import clean_name, commonest_words
@@ -187,29 +188,36 @@ def prompt_interests(section: Section, plan: PagePlan, copy_level: str) -> list[
     return []
 
 
-_THEME_TITLES: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
-_VOCABULARIES: dict[tuple[tuple[str, str, tuple[str, ...]], int], tuple[str, ...]] = {}
-_THEME_KINDS: dict[tuple[tuple[str, str, tuple[str, ...]], int], tuple[str, ...]] = {}
+ThemeKey = tuple[str, str, tuple[str, ...], str]  # store file, data version, theme label, kind-theme key or ""
+_THEME_TITLES: dict[ThemeKey, tuple[str, ...]] = {}
+_VOCABULARIES: dict[tuple[ThemeKey, int], tuple[str, ...]] = {}
+_THEME_KINDS: dict[tuple[ThemeKey, int], tuple[str, ...]] = {}
 
 
-def _theme_titles(store: Store, theme: list[str]) -> tuple[tuple[str, str, tuple[str, ...]], tuple[str, ...]]:
-    """The catalogue titles of a theme's categories, read once per store file, data version and theme, with that
-    key (the same in every Store object on the file)."""
-    key = (str(store.path), store.data_fingerprint(), tuple(theme))
+def _theme_titles(store: Store, theme: list[str], section: Section) -> tuple[ThemeKey, tuple[str, ...]]:
+    """The catalogue titles of a theme, read once per store file, data version and theme, with that key (the same
+    in every Store object on the file): a category theme's are its categories' titles; a kind theme's ("Hot Water
+    Bottles", planned from titles, not categories) every title of that kind, whatever its category."""
+    kind = section.theme.key if section.theme is not None and section.theme.level == "kind" else ""
+    key = (str(store.path), store.data_fingerprint(), tuple(theme), kind)
     if key not in _THEME_TITLES:
-        wanted = {c.lower() for c in theme}
-        _THEME_TITLES[key] = tuple(title for category, title in store.query("SELECT category, title FROM products")
-                                   if category and clean_name(category, max_words=4).lower() in wanted)  # fmt: skip
+        rows = store.query("SELECT category, title FROM products")
+        if kind:
+            _THEME_TITLES[key] = tuple(title for _, title in rows if kind_key(product_kind(title)) == kind)
+        else:
+            wanted = {c.lower() for c in theme}
+            _THEME_TITLES[key] = tuple(title for category, title in rows
+                                       if category and clean_name(category, max_words=4).lower() in wanted)  # fmt: skip
     return key, _THEME_TITLES[key]
 
 
 def theme_kinds(store: Store | None, theme: list[str], section: Section, limit: int = 2) -> tuple[str, ...]:
-    """copy_level "theme": the kinds of product (`product_kind`) commonest among the theme's categories in the
+    """copy_level "theme": the kinds of product (`product_kind`) commonest among the theme's titles in the
     whole catalogue, alphabetical, so every shelf of the theme gets the same prompt. Without a store: the
     section's own kinds."""
     if store is None:
         return section_kinds(section, limit)
-    key, titles = _theme_titles(store, theme)
+    key, titles = _theme_titles(store, theme, section)
     if (key, limit) not in _THEME_KINDS:
         counts = Counter(kind for title in titles if (kind := product_kind(title)))
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
@@ -227,10 +235,10 @@ def _vocabulary_of(titles: Sequence[str], limit: int) -> tuple[str, ...]:
 
 
 def theme_vocabulary(store: Store | None, theme: list[str], section: Section, limit: int = 80) -> tuple[str, ...]:
-    """The words segment-level copy may use for a theme: the commonest distinctive title words of its categories
-    in the whole catalogue, so a cached copy is judged the same for every shopper shown the theme. Without a
-    store, or where the catalogue has no title of the theme: the section's own words."""
-    if store is None or not (found := _theme_titles(store, theme))[1]:  # or the catalogue lacks the theme
+    """The words segment-level copy may use for a theme: the commonest distinctive words of the theme's titles in
+    the whole catalogue (`_theme_titles`), so a cached copy is judged the same for every shopper shown the theme.
+    Without a store, or where the catalogue has no title of the theme: the section's own words."""
+    if store is None or not (found := _theme_titles(store, theme, section))[1]:  # or the catalogue lacks the theme
         return _vocabulary_of([item.product.title for item in section.items], limit)
     key, titles = found
     if (key, limit) not in _VOCABULARIES:

@@ -166,6 +166,28 @@ def iso_time(ts: datetime | None) -> str | None:
     return ts.isoformat(sep=" ")
 
 
+# How a row of each input table is written (the column order of the tables, as `upsert_*` and genpage.ingest's
+# staging write them)
+PRODUCT_COLUMNS = ("id", "title", "description", "category", "brand", "price", "currency", "in_stock", "url",
+                   "image_url", "created_at", "tags")
+USER_COLUMNS = ("id", "country", "attributes")
+EVENT_COLUMNS = ("id", "user_id", "type", "item_id", "query", "quantity", "value", "timestamp", "rating", "session_id")
+
+
+def product_row(p: Product) -> tuple[Any, ...]:
+    return (p.id, p.title, p.description, p.category, p.brand, p.price, p.currency, int(p.in_stock), p.url,
+            p.image_url, iso_time(p.created_at), json.dumps(p.tags))
+
+
+def user_row(u: User) -> tuple[Any, ...]:
+    return (u.id, u.country, json.dumps(u.attributes, sort_keys=True))
+
+
+def event_row(key: str, e: Event) -> tuple[Any, ...]:
+    return (key, e.user_id, e.type, e.item_id, e.query, e.quantity, e.value, iso_time(e.timestamp), e.rating,
+            e.session_id)
+
+
 class Store:
     """The SQLite store. `Store(path)` opens (creating and migrating) the database file; `Store(path, create=False)`
     opens an existing store only (what every reader does): a missing file raises StoreNotFoundError (no file is
@@ -290,6 +312,26 @@ class Store:
         with self._lock:
             return self._conn.execute(sql, tuple(params)).fetchall()
 
+    def write_temp(self, sql: str, rows: Iterable[tuple[Any, ...]] | None = None) -> None:
+        """Run `sql` (DDL, or with `rows` an insert for each row) on this connection's TEMP tables, genpage.ingest's
+        staging, outside any store transaction: a TEMP table is private to the connection, so the store's write
+        lock is not taken while a large file is read into it."""
+        with self._lock:
+            began = not self._in_tx
+            if began:
+                self._conn.execute("BEGIN")  # one journal commit per batch, not per row
+            try:
+                if rows is None:
+                    self._conn.execute(sql)
+                else:
+                    self._conn.executemany(sql, rows)
+            except BaseException:
+                if began:
+                    self._conn.execute("ROLLBACK")
+                raise
+            if began:
+                self._conn.execute("COMMIT")
+
     def _write_many(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> int:
         with self.transaction() as conn:
             cur = conn.executemany(sql, rows)
@@ -297,13 +339,7 @@ class Store:
 
     # ------------------------------------------------------------------ catalogue
     def upsert_products(self, products: Iterable[Product]) -> int:
-        rows = [
-            (
-                p.id, p.title, p.description, p.category, p.brand, p.price, p.currency, int(p.in_stock),
-                p.url, p.image_url, iso_time(p.created_at), json.dumps(p.tags),
-            )
-            for p in products
-        ]
+        rows = [product_row(p) for p in products]
         return self._write_many(
             """INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT(id) DO UPDATE SET title=excluded.title, description=excluded.description,
@@ -346,7 +382,7 @@ class Store:
 
     # ------------------------------------------------------------------ users and events
     def upsert_users(self, users: Iterable[User]) -> int:
-        rows = [(u.id, u.country, json.dumps(u.attributes, sort_keys=True)) for u in users]
+        rows = [user_row(u) for u in users]
         return self._write_many(
             """INSERT INTO users VALUES (?,?,?) ON CONFLICT(id) DO UPDATE SET
                country=COALESCE(excluded.country, users.country), attributes=excluded.attributes""",
@@ -365,11 +401,7 @@ class Store:
 
     def upsert_events(self, keyed_events: Iterable[tuple[str, Event]]) -> int:
         """Insert events under stable keys (the ingest derives them from the row), so re-ingesting is a no-op."""
-        rows = [
-            (key, e.user_id, e.type, e.item_id, e.query, e.quantity, e.value, iso_time(e.timestamp), e.rating,
-             e.session_id)
-            for key, e in keyed_events
-        ]
+        rows = [event_row(key, e) for key, e in keyed_events]
         return self._write_many(
             """INSERT INTO events (id, user_id, type, item_id, query, quantity, value, timestamp, rating, session_id)
                VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET

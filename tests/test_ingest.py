@@ -228,6 +228,81 @@ def test_reingest_changes_nothing(store: Store, tmp_path: Path) -> None:
     assert snapshot(store) == before
 
 
+# ------------------------------------------------------------------ chunks: the same store, whatever the chunk size
+
+
+def _temp_tables(store: Store) -> list[str]:
+    return [r[0] for r in store.query("SELECT name FROM sqlite_temp_master WHERE type = 'table'")]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet", "dataframe"])
+def test_chunk_size_changes_nothing(tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows read two at a time load the same rows under the same keys as rows read at once: identical events in
+    different chunks are still numbered in file order, a repeated product id still keeps its last row."""
+    from genpage.ingest import formats
+
+    products = [*PRODUCTS, PRODUCTS[0] | {"title": "Zinc Watering Can, Large"}]
+    events = [*EVENTS, EVENTS[1], *EVENTS]  # one purchase five times, at rows 2, 3, 6, 8, 9 (chunks 1 to 5)
+    snapshots = []
+    for chunk_rows in (10_000, 2):
+        monkeypatch.setattr(formats, "CHUNK_ROWS", chunk_rows)
+        with Store(tmp_path / f"chunks-{chunk_rows}.sqlite") as store:
+            reports = [ingest(store, write_source(tmp_path, "products", fmt, products), kind="products"),
+                       ingest(store, write_source(tmp_path, "events", fmt, events), kind="events")]
+            assert [r.rows_read for r in reports] == [4, 11]
+            assert reports[0].loaded == {"products": 3} and reports[1].loaded["events.purchase"] == 5
+            assert reports[0].warnings == ["1 products rows repeat an id; the last row wins"]
+            assert store.product("p1").title == "Zinc Watering Can, Large"
+            keys = sorted(r[0] for r in store.query("SELECT id FROM events WHERE type = 'purchase'"))
+            assert [k.split(":")[1] for k in keys] == ["0", "1", "2", "3", "4"]
+            assert _temp_tables(store) == []
+            snapshots.append(snapshot(store))
+    assert snapshots[0] == snapshots[1]
+
+
+def test_bad_row_in_a_later_chunk_is_named_and_loads_nothing(loaded: Store, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from genpage.ingest import formats
+
+    monkeypatch.setattr(formats, "CHUNK_ROWS", 2)
+    rows = [*EVENTS, EVENTS[0] | {"type": "wishlist"}, *EVENTS]
+    path = write_csv(tmp_path / "events.csv", rows)
+    err = _refused(loaded, path, "events.csv row 6 \\(line 7\\), field 'type'")
+    assert "(1 more invalid rows)" not in str(err) and _temp_tables(loaded) == []
+    report = ingest(loaded, path, skip_invalid=True)
+    assert [(bad.row, bad.field) for bad in report.invalid] == [(6, "type")] and report.skipped == {"invalid": 1}
+
+
+def test_a_bulk_load_keeps_the_events_indexes(store: Store, tmp_path: Path) -> None:
+    """A load larger than the events held drops the events table's indexes and builds them again in the same
+    transaction: they are there afterwards, as they were, and queries use them."""
+    indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL"
+    before = sorted(tuple(r) for r in store.query(indexes))
+    assert {name for name, _ in before} >= {"events_user", "events_item"}
+    ingest(store, write_jsonl(tmp_path / "events.jsonl", EVENTS))
+    with pytest.raises(IngestError, match="nothing was loaded"):
+        ingest(store, write_jsonl(tmp_path / "more.jsonl", [*EVENTS, *EVENTS, EVENTS[0] | {"type": "x"}]))
+    assert sorted(tuple(r) for r in store.query(indexes)) == before
+    plan = " ".join(r[3] for r in store.query("EXPLAIN QUERY PLAN SELECT * FROM events WHERE user_id = 'u1'"))
+    assert "events_user" in plan
+
+
+def test_preset_read_in_chunks_loads_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from genpage.ingest.presets import online_retail
+
+    path = tmp_path / "retail.csv"
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows([RETAIL_HEADER, *RETAIL_LINES, *RETAIL_LINES])
+    results = []
+    for lines in (100_000, 5):
+        monkeypatch.setattr(online_retail, "CHUNK_LINES", lines)
+        with Store(tmp_path / f"retail-{lines}.sqlite") as store:
+            report = ingest(store, path, preset="online-retail")
+            results.append((snapshot(store), report.loaded, report.skipped, report.rows_read, report.notes))
+    assert results[0] == results[1]
+    assert results[0][1]["events.purchase"] == 10 and results[0][3] == 24
+
+
 # ------------------------------------------------------------------ bad input leaves the store unchanged
 
 

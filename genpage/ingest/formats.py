@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,16 +51,19 @@ class InvalidRow(BaseModel):
 
 
 Row = tuple[int, "int | None", dict[str, Any]]  # (1-based data row, line or None, values)
+Chunk = tuple[list[Row], list[InvalidRow]]  # rows read, rows that could not be read
+CHUNK_ROWS = 20_000  # rows per chunk: what an ingest holds in memory at once, whatever the file's length
 
 
 @dataclass
 class RawSource:
-    """What a reader got from a source: its columns, the rows it read and the rows it could not."""
+    """What a reader got from a source: its columns and its rows, in chunks (each: the rows it read and the rows it
+    could not). `chunks` is read once; `columns` are the header's (CSV, Parquet, a frame) or, for JSONL, the keys of
+    the rows up to the first chunk that had a readable row."""
 
     name: str
     columns: list[str]
-    rows: list[Row]
-    malformed: list[InvalidRow]
+    chunks: Iterator[Chunk]
     nan_is_missing: bool = False  # pandas marks a missing value NaN; in a text file NaN is a value (and refused)
 
 
@@ -117,55 +122,68 @@ def _not_utf8(values: dict[str, Any], name: str, row: int, line: int | None) -> 
 CSV_FIELD_LIMIT = 2**31 - 1
 
 
-def _read_csv(path: Path, delimiter: str) -> RawSource:
-    previous = csv.field_size_limit(CSV_FIELD_LIMIT)
+def _read_csv(path: Path, delimiter: str) -> tuple[list[str], Iterator[Chunk]]:
+    fh = _open_text(path)
     try:
-        with _open_text(path) as fh:
-            return _read_csv_rows(csv.reader(fh, delimiter=delimiter), path.name)
-    finally:
-        csv.field_size_limit(previous)
-
-
-def _read_csv_rows(reader: Any, name: str) -> RawSource:
-    rows: list[Row] = []
-    malformed: list[InvalidRow] = []
-    header = [h.strip() for h in next(reader, [])]
+        reader = csv.reader(fh, delimiter=delimiter)
+        previous = csv.field_size_limit(CSV_FIELD_LIMIT)
+        try:
+            header = [h.strip() for h in next(reader, [])]
+        finally:
+            csv.field_size_limit(previous)
+    except BaseException:
+        fh.close()
+        raise
     if not any(header):
-        raise IngestError(f"{name} is empty: the first line must name the columns", source=name)
+        fh.close()
+        raise IngestError(f"{path.name} is empty: the first line must name the columns", source=path.name)
     byte = _undecoded_byte(header)
     if byte is not None:
-        raise IngestError(f"{name} line 1 (the header) is not UTF-8 text (byte 0x{byte:02x}); re-save the file as "
-                          f"UTF-8", source=name)
-    last_line, row = reader.line_num, 0
-    while True:
-        try:
-            record = next(reader, None)
-        except csv.Error as exc:
-            raise IngestError(f"{name} row {row + 1} (line {last_line + 1}): cannot read it as CSV: {exc}",
-                              source=name, row=row + 1) from exc
-        if record is None:
-            break
-        start, last_line = last_line + 1, reader.line_num
-        if not any(cell.strip() for cell in record):
-            continue
-        row += 1
-        if len(record) != len(header):
-            malformed.append(InvalidRow(source=name, row=row, line=start,
-                                        message=f"has {len(record)} values but the header has {len(header)}"))
-            continue
-        values = dict(zip(header, record, strict=True))
-        bad = _not_utf8(values, name, row, start)
-        if bad:
-            malformed.append(bad)
-            continue
-        rows.append((row, start, values))
-    return RawSource(name, header, rows, malformed)
+        fh.close()
+        raise IngestError(f"{path.name} line 1 (the header) is not UTF-8 text (byte 0x{byte:02x}); re-save the file "
+                          f"as UTF-8", source=path.name)
+    return header, _csv_chunks(fh, reader, header, path.name)
 
 
-def _read_jsonl(path: Path) -> RawSource:
+def _csv_chunks(fh: Any, reader: Any, header: list[str], name: str) -> Iterator[Chunk]:
     rows: list[Row] = []
     malformed: list[InvalidRow] = []
-    columns: dict[str, None] = {}
+    last_line, row = reader.line_num, 0
+    with fh:
+        while True:
+            previous = csv.field_size_limit(CSV_FIELD_LIMIT)
+            try:
+                record = next(reader, None)
+            except csv.Error as exc:
+                raise IngestError(f"{name} row {row + 1} (line {last_line + 1}): cannot read it as CSV: {exc}",
+                                  source=name, row=row + 1) from exc
+            finally:
+                csv.field_size_limit(previous)
+            if record is None:
+                break
+            start, last_line = last_line + 1, reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue
+            row += 1
+            if len(record) != len(header):
+                malformed.append(InvalidRow(source=name, row=row, line=start,
+                                            message=f"has {len(record)} values but the header has {len(header)}"))
+            else:
+                values = dict(zip(header, record, strict=True))
+                bad = _not_utf8(values, name, row, start)
+                if bad:
+                    malformed.append(bad)
+                else:
+                    rows.append((row, start, values))
+            if len(rows) + len(malformed) >= CHUNK_ROWS:
+                yield rows, malformed
+                rows, malformed = [], []
+    yield rows, malformed
+
+
+def _jsonl_chunks(path: Path) -> Iterator[Chunk]:
+    rows: list[Row] = []
+    malformed: list[InvalidRow] = []
     with _open_text(path) as fh:
         row = 0
         for line_no, line in enumerate(fh, start=1):
@@ -177,21 +195,24 @@ def _read_jsonl(path: Path) -> RawSource:
             except json.JSONDecodeError as exc:
                 malformed.append(InvalidRow(source=path.name, row=row, line=line_no,
                                             message=f"bad JSON: {exc.msg} at column {exc.colno}"))
-                continue
-            if not isinstance(value, dict):
+                value = None
+            if value is not None and not isinstance(value, dict):
                 malformed.append(InvalidRow(source=path.name, row=row, line=line_no,
                                             message=f"expected a JSON object, got {type(value).__name__}"))
-                continue
-            bad = _not_utf8(value, path.name, row, line_no)
-            if bad:
-                malformed.append(bad)
-                continue
-            columns.update(dict.fromkeys(value))
-            rows.append((row, line_no, value))
-    return RawSource(path.name, list(columns), rows, malformed)
+            elif isinstance(value, dict):
+                bad = _not_utf8(value, path.name, row, line_no)
+                if bad:
+                    malformed.append(bad)
+                else:
+                    rows.append((row, line_no, value))
+            if len(rows) + len(malformed) >= CHUNK_ROWS:
+                yield rows, malformed
+                rows, malformed = [], []
+    yield rows, malformed
 
 
-def _read_json(path: Path) -> RawSource:
+def _read_json(path: Path) -> tuple[list[str], Iterator[Chunk]]:
+    """A JSON array is parsed whole (it cannot be read in pieces); its rows are still validated in chunks."""
     with _open_text(path) as fh:
         data = json.load(fh)
     if not isinstance(data, list) or not all(isinstance(v, dict) for v in data):
@@ -205,20 +226,33 @@ def _read_json(path: Path) -> RawSource:
         else:
             rows.append((row, None, values))
     columns = list(dict.fromkeys(k for _, _, v in rows for k in v))
-    return RawSource(path.name, columns, rows, malformed)
+    return columns, iter([(rows, malformed)])
 
 
-def _read_frame(frame: Any, name: str) -> RawSource:
-    columns = [str(c) for c in frame.columns]
+def _frame_rows(frame: Any, first_row: int) -> list[Row]:
     records = frame.to_dict("records")
-    rows: list[Row] = [(i, None, {str(k): v for k, v in r.items()}) for i, r in enumerate(records, start=1)]
-    return RawSource(name, columns, rows, [], nan_is_missing=True)
+    return [(i, None, {str(k): v for k, v in r.items()}) for i, r in enumerate(records, start=first_row)]
+
+
+def _frame_chunks(frame: Any) -> Iterator[Chunk]:
+    for start in range(0, len(frame), CHUNK_ROWS):
+        yield _frame_rows(frame.iloc[start : start + CHUNK_ROWS], start + 1), []
+
+
+def _parquet_chunks(parquet: Any) -> Iterator[Chunk]:
+    import pyarrow as pa
+
+    row = 1
+    for batch in parquet.iter_batches(batch_size=CHUNK_ROWS):
+        # through a Table, so pandas' metadata applies as pd.read_parquet applies it (a saved index is not a column)
+        yield _frame_rows(pa.Table.from_batches([batch], parquet.schema_arrow).to_pandas(), row), []
+        row += batch.num_rows
 
 
 def read_source(source: Any, fmt: str | None) -> RawSource:
     if not isinstance(source, (str, Path)):
         if hasattr(source, "to_dict") and hasattr(source, "columns"):
-            return _read_frame(source, "DataFrame")
+            return RawSource("DataFrame", [str(c) for c in source.columns], _frame_chunks(source), nan_is_missing=True)
         raise IngestError(f"cannot ingest a {type(source).__name__}: pass a file path or a pandas DataFrame")
     path = Path(source)
     if path.is_dir():
@@ -231,25 +265,49 @@ def read_source(source: Any, fmt: str | None) -> RawSource:
     if fmt not in FORMATS:
         raise IngestError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", source=str(path))
     raw = _read_path(path, fmt)
-    if raw.malformed and not raw.rows:  # not one row read (e.g. --format jsonl on a CSV file): no columns to go by
-        first = raw.malformed[0]
+    # read up to the first chunk with a readable row: not one (e.g. --format jsonl on a CSV file) leaves no columns
+    # to go by, and JSONL names its columns in its rows
+    primed: list[Chunk] = []
+    for chunk in raw.chunks:
+        primed.append(chunk)
+        if chunk[0]:
+            break
+    malformed = [bad for _, bad_rows in primed for bad in bad_rows]
+    if malformed and not any(rows for rows, _ in primed):
+        first = malformed[0]
         hint = "" if first.field else f", the format {fmt_from}; is it really {fmt}?"  # unparsed, not bad text
         raise IngestError(f"{first}; not one row of {path.name} could be read as {fmt}{hint}",
                           source=first.source, row=first.row, field=first.field)
+    if fmt == "jsonl":
+        raw.columns = list(dict.fromkeys(k for rows, _ in primed for _, _, values in rows for k in values))
+    raw.chunks = _guarded(itertools.chain(primed, raw.chunks), path, fmt)
     return raw
+
+
+def _guarded(chunks: Iterator[Chunk], path: Path, fmt: str) -> Iterator[Chunk]:
+    try:
+        yield from chunks
+    except IngestError:
+        raise
+    except Exception as exc:  # JSON, pyarrow, gzip and OS errors: the file is not what its name says
+        raise IngestError(f"cannot read {path.name} as {fmt}: {exc}", source=str(path)) from exc
 
 
 def _read_path(path: Path, fmt: str) -> RawSource:
     try:
         if fmt in ("csv", "tsv"):
-            return _read_csv(path, "\t" if fmt == "tsv" else ",")
+            columns, chunks = _read_csv(path, "\t" if fmt == "tsv" else ",")
+            return RawSource(path.name, columns, _guarded(chunks, path, fmt))
         if fmt == "jsonl":
-            return _read_jsonl(path)
+            return RawSource(path.name, [], _guarded(_jsonl_chunks(path), path, fmt))
         if fmt == "json":
-            return _read_json(path)
-        import pandas as pd
+            columns, chunks = _read_json(path)
+            return RawSource(path.name, columns, chunks)
+        import pyarrow.parquet as pq
 
-        return _read_frame(pd.read_parquet(path), path.name)
+        parquet = pq.ParquetFile(path)
+        columns = [str(c) for c in parquet.schema_arrow.empty_table().to_pandas().columns]
+        return RawSource(path.name, columns, _guarded(_parquet_chunks(parquet), path, fmt), nan_is_missing=True)
     except IngestError:
         raise
     except Exception as exc:  # JSON, pyarrow, gzip and OS errors: the file is not what its name says

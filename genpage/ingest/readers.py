@@ -1,9 +1,11 @@
 """Stage 1: load products, users and events into the store.
 
 `ingest(store, source)` reads a CSV / TSV / JSONL / JSON / Parquet file (gzip allowed: `.csv.gz`, `.jsonl.gz`) or
-a pandas DataFrame, renames columns with an optional mapping, validates every row with the pydantic models in
-`genpage.schemas`, and only then writes everything in ONE store transaction: a bad row refuses the whole ingest
-and leaves the store unchanged (or, with `skip_invalid=True`, the good rows load and the report lists the bad ones).
+a pandas DataFrame in chunks (`formats.CHUNK_ROWS` rows), renames columns with an optional mapping, validates each
+chunk with the pydantic models in `genpage.schemas` (one list validator per chunk) and stages its valid rows in
+TEMP tables (`genpage.ingest.staging`); only then does everything move into the store in ONE transaction: a bad row
+refuses the whole ingest and leaves the store unchanged (or, with `skip_invalid=True`, the good rows load and the
+report lists the bad ones). Memory holds one chunk, whatever the file's length.
 
 Re-ingesting is a no-op: products and users are upserted by id, and each event is stored under a stable key,
 the sha1 of its content plus an occurrence counter for identical rows within one source (two identical invoice
@@ -21,19 +23,21 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from genpage.errors import IngestError
-from genpage.ingest.formats import InvalidRow, RawSource, read_source
+from genpage.ingest.formats import CHUNK_ROWS, InvalidRow, RawSource, read_source
 from genpage.ingest.mapping import ColumnMapping
-from genpage.ingest.presets import PresetRows, get_preset
+from genpage.ingest.presets import get_preset
+from genpage.ingest.staging import Staging
 from genpage.schemas import INGEST_CONTEXT, Event, Product, User
-from genpage.store import Store, iso_time
+from genpage.store import Store, event_row, iso_time, product_row, user_row
 
 logger = logging.getLogger(__name__)
 
@@ -204,16 +208,40 @@ def _attribute_text(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
 
 
-def _invalid(exc: ValidationError, name: str, row: int | None, line: int | None, kind: str) -> InvalidRow:
-    first = exc.errors()[0]
+def _invalid(errors: list[ErrorDetails], name: str, row: int | None, line: int | None, kind: str) -> InvalidRow:
+    """One row's validation errors (their locations inside the row) as the InvalidRow that names its first."""
+    first = errors[0]
     loc = [str(p) for p in first["loc"]]
     message = first["msg"]
     if not loc:  # a model-level check: name the field its message mentions
         loc = [f for f in MODELS[kind].model_fields if f in message][:1]
-    extra = len(exc.errors()) - 1
+    extra = len(errors) - 1
     if extra:
         message += f" (and {extra} more problem{'s' if extra > 1 else ''} in this row)"
     return InvalidRow(source=name, row=row, line=line, field=".".join(loc) or None, message=message)
+
+
+# One validator per kind over a whole chunk (a list of rows): the models' own checks, without a Python call per row
+_CHUNK_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    "products": TypeAdapter(list[Product]), "users": TypeAdapter(list[User]), "events": TypeAdapter(list[Event])}
+
+
+def validate_rows(kind: str, rows: Sequence[tuple[int | None, int | None, dict[str, Any]]],
+                  name: str) -> tuple[list[Any], list[InvalidRow]]:
+    """Validate a chunk of (row, line, fields) with the pydantic model of `kind`: the valid models, in order, and
+    an InvalidRow for each row that failed (naming file, row and field)."""
+    adapter = _CHUNK_ADAPTERS[kind]
+    values = [v for _, _, v in rows]
+    try:
+        return adapter.validate_python(values, context=INGEST_CONTEXT), []
+    except ValidationError as exc:
+        by_index: dict[int, list[ErrorDetails]] = {}
+        for error in exc.errors():
+            index, *inside = error["loc"]
+            by_index.setdefault(int(index), []).append({**error, "loc": tuple(inside)})
+    invalid = [_invalid(errors, name, rows[i][0], rows[i][1], kind) for i, errors in sorted(by_index.items())]
+    good = [v for i, v in enumerate(values) if i not in by_index]
+    return adapter.validate_python(good, context=INGEST_CONTEXT), invalid
 
 
 def event_key(event: Event) -> str:
@@ -227,71 +255,77 @@ def event_key(event: Event) -> str:
 
 
 @dataclass
-class _Validated:
+class _Staged:
+    """One source read, validated and staged (genpage.ingest.staging), not yet in the store."""
+
     report: IngestReport
-    products: list[Product] = field(default_factory=list)
-    users: list[User] = field(default_factory=list)
-    events: list[tuple[str, Event]] = field(default_factory=list)
+    staging: Staging
+    event_types: Counter[str] = field(default_factory=Counter)
 
 
-def _validate(batch: _Validated, kind: str, rows: Iterable[tuple[int | None, int | None, dict[str, Any]]],
-              name: str) -> None:
-    model = MODELS[kind]
-    valid: list[Any] = []
-    for row, line, values in rows:
-        try:
-            valid.append(model.model_validate(values, context=INGEST_CONTEXT))
-        except ValidationError as exc:
-            batch.report.invalid.append(_invalid(exc, name, row, line, kind))
+_ROW_WRITERS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
+    "products": product_row, "users": user_row, "events": lambda e: event_row(event_key(e), e)}
+
+
+def _stage_chunk(batch: _Staged, kind: str, rows: Sequence[tuple[int | None, int | None, dict[str, Any]]],
+                 name: str) -> list[InvalidRow]:
+    """Validate one chunk and stage its valid rows; the invalid ones are returned."""
+    valid, invalid = validate_rows(kind, rows, name)
+    batch.staging.add(kind, [_ROW_WRITERS[kind](item) for item in valid])
     if kind == "events":
-        seen: Counter[str] = Counter()
-        for event in valid:
-            key = event_key(event)
-            batch.events.append((f"{key}:{seen[key]}", event))
-            seen[key] += 1
-        batch.report.loaded["events"] = len(valid)
-        for event_type, n in sorted(Counter(e.type for _, e in batch.events).items()):
-            batch.report.loaded[f"events.{event_type}"] = n
-        return
-    unique = {item.id: item for item in valid}
-    if len(unique) < len(valid):
-        batch.report.warnings.append(f"{len(valid) - len(unique)} {kind} rows repeat an id; the last row wins")
-    getattr(batch, kind).extend(unique.values())
-    batch.report.loaded[kind] = len(unique)
+        batch.event_types.update(event.type for event in valid)
+    return invalid
 
 
-def _prepare_file(source: Any, kind: str | None, fmt: str | None, mapping: ColumnMapping) -> _Validated:
+def _prepare_file(store: Store, source: Any, kind: str | None, fmt: str | None, mapping: ColumnMapping) -> _Staged:
     raw = read_source(source, fmt)
     renamed = [mapping.columns.get(c, c) for c in raw.columns]
     kind = kind or mapping.kind or infer_kind([c for c in renamed if c] + list(mapping.constants), raw.name)
     if kind not in KINDS:
         raise IngestError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}", source=raw.name)
     _check_columns(raw, kind, mapping)
-    batch = _Validated(IngestReport(source=raw.name, kind=kind, rows_read=len(raw.rows) + len(raw.malformed)))
-    batch.report.invalid.extend(raw.malformed)
-    rows = ((r, ln, _to_fields(v, kind, mapping, raw.nan_is_missing)) for r, ln, v in raw.rows)
-    _validate(batch, kind, rows, raw.name)
+    batch = _Staged(IngestReport(source=raw.name, kind=kind), Staging(store))
+    try:
+        for rows, malformed in raw.chunks:
+            batch.report.rows_read += len(rows) + len(malformed)
+            batch.report.invalid.extend(malformed)
+            fields = [(r, ln, _to_fields(v, kind, mapping, raw.nan_is_missing)) for r, ln, v in rows]
+            batch.report.invalid.extend(_stage_chunk(batch, kind, fields, raw.name))
+    except BaseException:
+        batch.staging.drop()
+        raise
     batch.report.invalid.sort(key=lambda bad: bad.row or 0)
     return batch
 
 
-def _prepare_preset(source: Any, preset: str) -> _Validated:
+def _prepare_preset(store: Store, source: Any, preset: str) -> _Staged:
     if not isinstance(source, (str, Path)):
         raise IngestError(f"preset {preset!r} reads a file: pass its path, not a {type(source).__name__}")
     path = Path(source)
     if not path.exists():
         raise IngestError(f"{path} does not exist", source=str(path))
-    rows: PresetRows = get_preset(preset)(path)
-    report = IngestReport(source=path.name, kind=preset, preset=preset, rows_read=rows.rows_read,
-                          skipped=dict(rows.skipped), notes=list(rows.notes))
-    batch = _Validated(report)
-    _validate(batch, "products", ((None, None, r) for r in rows.products), f"{path.name} [products]")
-    _validate(batch, "users", ((None, None, r) for r in rows.users), f"{path.name} [users]")
-    _validate(batch, "events", ((n, n + 1, r) for n, r in zip(rows.event_rows, rows.events, strict=True)), path.name)
+    reader = get_preset(preset)(path)
+    batch = _Staged(IngestReport(source=path.name, kind=preset, preset=preset), Staging(store))
+    try:
+        bad_events: list[InvalidRow] = []
+        for event_rows, events in reader.event_chunks():
+            rows = [(n, n + 1, values) for n, values in zip(event_rows, events, strict=True)]
+            bad_events += _stage_chunk(batch, "events", rows, path.name)
+        for kind, records in (("products", reader.products()), ("users", reader.users())):
+            for start in range(0, len(records), CHUNK_ROWS):
+                unplaced = [(None, None, values) for values in records[start : start + CHUNK_ROWS]]
+                batch.report.invalid += _stage_chunk(batch, kind, unplaced, f"{path.name} [{kind}]")
+        batch.report.invalid += bad_events
+    except BaseException:
+        batch.staging.drop()
+        raise
+    batch.report.rows_read = reader.rows_read
+    batch.report.skipped = dict(reader.skipped)
+    batch.report.notes = list(reader.notes)
     return batch
 
 
-def _refuse_or_keep(batches: list[_Validated], skip_invalid: bool) -> None:
+def _refuse_or_keep(batches: list[_Staged], skip_invalid: bool) -> None:
     bad = [row for b in batches for row in b.report.invalid]
     if bad and not skip_invalid:
         more = f" ({len(bad) - 1} more invalid rows)" if len(bad) > 1 else ""
@@ -305,33 +339,35 @@ def _refuse_or_keep(batches: list[_Validated], skip_invalid: bool) -> None:
             b.report.skipped["invalid"] = len(b.report.invalid)
 
 
-def _write(store: Store, batches: list[_Validated]) -> None:
-    """Write every batch in ONE transaction (products, then users, then events)."""
-    with store.transaction():
-        known_users = set(store.user_ids())
+def _table_counts(conn: Any) -> dict[str, int]:
+    return {t: conn.execute(f"SELECT COUNT(*) FROM main.{t}").fetchone()[0] for t in KINDS}
+
+
+def _write(store: Store, batches: list[_Staged]) -> None:
+    """Move every staged batch into the store in ONE transaction (products, then users, then events of each)."""
+    with store.transaction() as conn:
         for b in batches:
-            before = store.counts()
-            if b.products:
-                store.upsert_products(b.products)
-            if b.users:
-                store.upsert_users(b.users)
-                known_users.update(u.id for u in b.users)
-            if b.events:
-                missing = sorted({e.user_id for _, e in b.events} - known_users)
-                if missing:
-                    store.upsert_users([User(id=u) for u in missing])
-                    known_users.update(missing)
-                    b.report.loaded["users_created"] = len(missing)
-                store.upsert_events(b.events)
-                known_items = {r[0] for r in store.query("SELECT id FROM products")}
-                orphans = [e.item_id for _, e in b.events if e.item_id and e.item_id not in known_items]
-                if orphans:
-                    b.report.warnings.append(
-                        f"{len(orphans):,} events name {len(set(orphans)):,} item ids that are not in the catalogue "
-                        f"(e.g. {sorted(set(orphans))[0]!r}); they are kept but those items cannot be shown"
-                    )
-            after = store.counts()
-            b.report.new = {t: after[t] - before[t] for t in KINDS if after[t] != before[t]}
+            before = _table_counts(conn)
+            moved = b.staging.move(conn)
+            report = b.report
+            for kind in KINDS if report.preset else (report.kind,):
+                if kind == "events":
+                    report.loaded["events"] = sum(b.event_types.values())
+                    report.loaded.update({f"events.{t}": n for t, n in sorted(b.event_types.items())})
+                    continue
+                report.loaded[kind] = moved.loaded.get(kind, 0)
+                if moved.repeated.get(kind):
+                    report.warnings.append(f"{moved.repeated[kind]} {kind} rows repeat an id; the last row wins")
+            if moved.users_created:
+                report.loaded["users_created"] = moved.users_created
+            if moved.orphans:
+                events, items, first = moved.orphans
+                report.warnings.append(
+                    f"{events:,} events name {items:,} item ids that are not in the catalogue (e.g. {first!r}); they "
+                    f"are kept but those items cannot be shown"
+                )
+            after = _table_counts(conn)
+            report.new = {t: after[t] - before[t] for t in KINDS if after[t] != before[t]}
 
 
 def ingest(
@@ -356,11 +392,14 @@ def ingest(
         if kind or fmt or mapping:
             raise IngestError(f"preset {preset!r} reads its own columns: drop kind/format/mapping (--kind, --format, "
                               f"--mapping) when using it")
-        batch = _prepare_preset(source, preset)
+        batch = _prepare_preset(store, source, preset)
     else:
-        batch = _prepare_file(source, kind, fmt, ColumnMapping.parse(mapping))
-    _refuse_or_keep([batch], skip_invalid)
-    _write(store, [batch])
+        batch = _prepare_file(store, source, kind, fmt, ColumnMapping.parse(mapping))
+    try:
+        _refuse_or_keep([batch], skip_invalid)
+        _write(store, [batch])
+    finally:
+        batch.staging.drop()
     batch.report.seconds = round(time.perf_counter() - started, 3)
     logger.info("ingested %s: %s", batch.report.source, batch.report.loaded)
     return batch.report
@@ -408,11 +447,15 @@ class ShopReport:
 def ingest_directory(store: Store, folder: str | Path, *, skip_invalid: bool = False) -> ShopReport:
     """Load a shop folder (products.*, users.*, events.*, each optional) in ONE transaction; one report per file."""
     started = time.perf_counter()
-    batches = []
-    for kind, path in shop_files(folder).items():
-        file_started = time.perf_counter()
-        batches.append(_prepare_file(path, kind, None, ColumnMapping()))
-        batches[-1].report.seconds = round(time.perf_counter() - file_started, 3)  # reading and validating
-    _refuse_or_keep(batches, skip_invalid)
-    _write(store, batches)
+    batches: list[_Staged] = []
+    try:
+        for kind, path in shop_files(folder).items():
+            file_started = time.perf_counter()
+            batches.append(_prepare_file(store, path, kind, None, ColumnMapping()))
+            batches[-1].report.seconds = round(time.perf_counter() - file_started, 3)  # reading and validating
+        _refuse_or_keep(batches, skip_invalid)
+        _write(store, batches)
+    finally:
+        for batch in batches:
+            batch.staging.drop()
     return ShopReport(str(folder), [b.report for b in batches], round(time.perf_counter() - started, 3))

@@ -1,8 +1,9 @@
 """Presets: readers for known real-world exports that give products, users and events from one file.
 
-A preset is a function `load(path) -> PresetRows`. It turns the export into plain field dictionaries (already
-cleaned and filtered, with every dropped line counted by reason); `genpage.ingest.readers` validates them with the
-pydantic models and writes them in one transaction. Register a new preset by adding it to `PRESETS`.
+A preset is a function `(path) -> PresetReader`: the reader turns the export, a chunk at a time, into plain field
+dictionaries (already cleaned and filtered, with every dropped line counted by reason); `genpage.ingest.readers`
+validates them with the pydantic models, stages them and writes them in one transaction. Register a new preset by
+adding it to `PRESETS`.
 """
 
 from __future__ import annotations
@@ -10,17 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from genpage.errors import IngestError
-from genpage.ingest.presets.base import Preset, PresetRows
+from genpage.ingest.presets.base import Preset, PresetReader, PresetRows, collect
 
-__all__ = ["PRESETS", "Preset", "PresetRows", "get_preset"]
-
-
+__all__ = ["PRESETS", "Preset", "PresetReader", "PresetRows", "collect", "get_preset"]
 
 
-def _online_retail(path: Path) -> PresetRows:
-    from genpage.ingest.presets.online_retail import load
+def _online_retail(path: Path) -> PresetReader:
+    from genpage.ingest.presets.online_retail import OnlineRetailReader
 
-    return load(path)
+    return OnlineRetailReader(path)
 
 
 PRESETS: dict[str, Preset] = {

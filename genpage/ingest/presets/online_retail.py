@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from genpage.errors import IngestError
-from genpage.ingest.presets.base import PresetRows
+from genpage.ingest.presets.base import EventChunk, PresetReader, PresetRows, collect
 from genpage.schemas import MAX_QUANTITY
 
 logger = logging.getLogger(__name__)
@@ -157,25 +158,33 @@ def display_title(raw: str) -> str:
 # ------------------------------------------------------------------ the preset
 
 
-def _most_common(frame: pd.DataFrame, key: str, value: str, *, ascending_tie: bool = True) -> pd.Series:
-    """Per `key`, the most frequent `value` (ties: the smallest value)."""
-    counts = frame.groupby([key, value], observed=True).size().rename("n").reset_index()
-    counts = counts.sort_values([key, "n", value], ascending=[True, False, ascending_tie], kind="mergesort")
-    return counts.drop_duplicates(key).set_index(key)[value]
+CHUNK_LINES = 100_000  # lines of the export read at a time
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _most_common(counts: pd.Series | None, key: str, value: str) -> pd.Series:
+    """Per `key`, the most frequent `value`, from counts indexed by (key, value) (ties: the smallest value)."""
+    if counts is None or counts.empty:
+        return pd.Series(dtype=object, name=value).rename_axis(key)
+    frame = counts.rename("n").rename_axis([key, value]).reset_index()
+    frame = frame.sort_values([key, "n", value], ascending=[True, False, True], kind="mergesort")
+    return frame.drop_duplicates(key).set_index(key)[value]
+
+
+def _tally(total: pd.Series | None, frame: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """`total` plus the (key, value) counts of `frame`."""
+    counts = frame.groupby([key, value], observed=True).size()
+    return counts if total is None else total.add(counts, fill_value=0)
+
+
+def _header(path: Path) -> None:
+    """Refuse a file that is not the Online Retail export (its columns)."""
     try:
-        frame = pd.read_csv(
-            path,
-            dtype={"InvoiceNo": str, "StockCode": str, "Description": str, "CustomerID": str, "Country": str},
-            encoding_errors="replace",
-        )
+        columns = pd.read_csv(path, nrows=0, encoding_errors="replace").columns
     except FileNotFoundError:
         raise IngestError(f"{path} does not exist", source=str(path)) from None
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise IngestError(f"could not read {path.name} as the Online Retail CSV: {exc}", source=str(path)) from exc
-    missing = [c for c in COLUMNS if c not in frame.columns]
+    missing = [c for c in COLUMNS if c not in columns]
     if missing:
         raise IngestError(
             f"{path.name}: missing column(s) {', '.join(map(repr, missing))} of the Online Retail export "
@@ -183,10 +192,22 @@ def _read(path: Path) -> pd.DataFrame:
             source=str(path),
             field=missing[0],
         )
-    return frame
 
 
-def _clean(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+def _chunks(path: Path) -> Iterator[pd.DataFrame]:
+    try:
+        yield from pd.read_csv(
+            path,
+            dtype={"InvoiceNo": str, "StockCode": str, "Description": str, "CustomerID": str, "Country": str},
+            encoding_errors="replace",
+            chunksize=CHUNK_LINES,
+        )
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise IngestError(f"could not read {path.name} as the Online Retail CSV: {exc}", source=str(path)) from exc
+
+
+def _clean(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """Clean a chunk in place; the masks of its lines whose Quantity, UnitPrice or InvoiceDate is not a valid value."""
     frame["StockCode"] = frame["StockCode"].fillna("").str.strip()
     frame["InvoiceNo"] = frame["InvoiceNo"].fillna("").str.strip()
     customer = frame["CustomerID"].fillna("").str.strip().str.replace(r"\.0$", "", regex=True)
@@ -194,64 +215,117 @@ def _clean(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     frame["Quantity"] = pd.to_numeric(frame["Quantity"], errors="coerce")
     frame["UnitPrice"] = pd.to_numeric(frame["UnitPrice"], errors="coerce")
     frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"], errors="coerce", format="mixed")
-    bad = {  # missing, unreadable or not a finite number ("inf" parses as a float), or a quantity past any order
+    return {  # missing, unreadable or not a finite number ("inf" parses as a float), or a quantity past any order
         "Quantity": ~np.isfinite(frame["Quantity"]) | (frame["Quantity"].abs() > MAX_QUANTITY),
         "UnitPrice": ~np.isfinite(frame["UnitPrice"]),
         "InvoiceDate": frame["InvoiceDate"].isna(),
     }
-    broken = bad["Quantity"] | bad["UnitPrice"] | bad["InvoiceDate"]
-    if broken.any():
-        row = int(broken.to_numpy().nonzero()[0][0]) + 1
-        column = next(c for c, mask in bad.items() if mask.iloc[row - 1])
-        raise IngestError(
-            f"{path.name} row {row} (line {row + 1}), field {column!r}: not a valid value "
-            f"({int(broken.sum())} such rows); fix the file before ingesting",
-            source=str(path),
-            row=row,
-            field=column,
-        )
-    return frame
+
+
+class OnlineRetailReader(PresetReader):
+    """The Online Retail CSV (or .csv.gz) read a chunk at a time (see the module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        _header(self.path)
+        self._titles: pd.Series | None = None  # (StockCode, Description) -> lines
+        self._prices: pd.Series | None = None  # (StockCode, UnitPrice) -> lines
+        self._first_sold: pd.Series | None = None  # StockCode -> first InvoiceDate
+        self._countries: pd.Series | None = None  # (CustomerID, Country) -> lines
+        self._customers: dict[str, None] = {}
+        self._broken: tuple[int, str] | None = None  # the first line with a value that is not valid
+        self._broken_lines = 0
+
+    def event_chunks(self) -> Iterator[EventChunk]:
+        self.skipped = dict.fromkeys(REASONS, 0)
+        returns = 0
+        for frame in _chunks(self.path):
+            frame.index = pd.RangeIndex(self.rows_read, self.rows_read + len(frame))
+            frame["_row"] = frame.index + 1
+            self.rows_read += len(frame)
+            bad = _clean(frame)
+            broken = bad["Quantity"] | bad["UnitPrice"] | bad["InvoiceDate"]
+            if broken.any():  # refused at the end, with how many such lines the whole file has
+                if self._broken is None:
+                    at = int(broken.to_numpy().nonzero()[0][0])
+                    self._broken = (at + self.rows_read - len(frame) + 1, next(c for c, m in bad.items() if m.iloc[at]))
+                self._broken_lines += int(broken.sum())
+            if self._broken is not None:
+                continue
+            events = self._events_of(frame)
+            returns += int((events["type"] == "return").sum())
+            yield events.pop("_row").tolist(), _records(events)
+        if self._broken is not None:
+            row, column = self._broken
+            raise IngestError(
+                f"{self.path.name} row {row} (line {row + 1}), field {column!r}: not a valid value "
+                f"({self._broken_lines} such rows); fix the file before ingesting",
+                source=str(self.path), row=row, field=column,
+            )
+        self.skipped = {k: v for k, v in self.skipped.items() if v}
+        self.notes = [f"{returns} cancellation lines became return events"]
+        logger.info("online-retail: %d lines, dropped %s", self.rows_read, self.skipped)
+
+    def _events_of(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A clean chunk's events; its lines' products and customers are added to the tallies."""
+        cancelled = frame["InvoiceNo"].str.startswith("C")
+        reasons = [
+            ("no_customer", frame["CustomerID"] == ""),
+            ("fee_code", ~frame["StockCode"].str.match(r"\d")),
+            ("non_positive_quantity", ~cancelled & (frame["Quantity"] <= 0)),
+            ("positive_cancellation", cancelled & (frame["Quantity"] >= 0)),
+            ("bad_price", frame["UnitPrice"] <= 0),
+        ]
+        dropped = pd.Series(False, index=frame.index)
+        for reason, mask in reasons:
+            new = mask & ~dropped
+            self.skipped[reason] += int(new.sum())
+            dropped |= new
+        kept = frame[~dropped]
+        purchases = kept[~cancelled[~dropped]]
+        described = purchases[purchases["Description"].notna() & (purchases["Description"].str.strip() != "")]
+        self._titles = _tally(self._titles, described, "StockCode", "Description")
+        self._prices = _tally(self._prices, purchases, "StockCode", "UnitPrice")
+        first = purchases.groupby("StockCode")["InvoiceDate"].min()
+        self._first_sold = first if self._first_sold is None else pd.concat([self._first_sold, first]).groupby(
+            level=0).min()
+        with_country = kept[kept["Country"].notna() & (kept["Country"] != "Unspecified")]
+        self._countries = _tally(self._countries, with_country, "CustomerID", "Country")
+        self._customers.update(dict.fromkeys(kept["CustomerID"].unique()))
+        returns = kept[cancelled[~dropped]]
+        return pd.concat([_events(purchases, "purchase"), _events(returns, "return")]).sort_values("_row")
+
+    def products(self) -> list[dict[str, object]]:
+        """One product per StockCode bought: the most common description as a title, the most common price."""
+        if self._prices is None or self._prices.empty:
+            return []
+        price = _most_common(self._prices, "StockCode", "UnitPrice")
+        products = pd.DataFrame({"price": price, "created_at": self._first_sold})
+        products["raw"] = _most_common(self._titles, "StockCode", "Description").reindex(products.index)
+        products["raw"] = products["raw"].fillna(pd.Series(products.index, index=products.index).radd("ITEM "))
+        unique_raw = products["raw"].unique()
+        titles = {raw: display_title(raw) for raw in unique_raw}
+        categories = {raw: category_for(raw) for raw in unique_raw}
+        products["title"] = products["raw"].map(titles)
+        products["category"] = products["raw"].map(categories)
+        products["currency"] = "GBP"
+        products = products.drop(columns="raw").rename_axis("id").reset_index()
+        return _records(products[["id", "title", "category", "price", "currency", "created_at"]])
+
+    def users(self) -> list[dict[str, object]]:
+        """One user per customer with a kept line, with their most frequent Country."""
+        users = pd.DataFrame(index=pd.Index(list(self._customers), name="id", dtype=object))
+        users["country"] = _most_common(self._countries, "CustomerID", "Country").reindex(users.index)
+        return _records(users.reset_index())
+
+
+REASONS = ("no_customer", "fee_code", "non_positive_quantity", "positive_cancellation", "bad_price")
 
 
 def load(path: Path) -> PresetRows:
-    """Read the Online Retail CSV (or .csv.gz) into products, users and events (see the module docstring)."""
-    path = Path(path)
-    frame = _clean(_read(path), path)
-    frame["_row"] = range(1, len(frame) + 1)
-
-    cancelled = frame["InvoiceNo"].str.startswith("C")
-    reasons = [
-        ("no_customer", frame["CustomerID"] == ""),
-        ("fee_code", ~frame["StockCode"].str.match(r"\d")),
-        ("non_positive_quantity", ~cancelled & (frame["Quantity"] <= 0)),
-        ("positive_cancellation", cancelled & (frame["Quantity"] >= 0)),
-        ("bad_price", frame["UnitPrice"] <= 0),
-    ]
-    dropped = pd.Series(False, index=frame.index)
-    skipped: dict[str, int] = {}
-    for reason, mask in reasons:
-        new = mask & ~dropped
-        skipped[reason] = int(new.sum())
-        dropped |= new
-    kept = frame[~dropped]
-    purchases = kept[~cancelled[~dropped]]
-    returns = kept[cancelled[~dropped]]
-
-    products = _products(purchases)
-    users = _users(kept)
-    events = pd.concat([_events(purchases, "purchase"), _events(returns, "return")]).sort_values("_row")
-    event_rows = events.pop("_row").tolist()
-    notes = [f"{len(returns)} cancellation lines became return events"]
-    logger.info("online-retail: %d lines, %d kept, dropped %s", len(frame), len(kept), skipped)
-    return PresetRows(
-        products=_records(products),
-        users=_records(users),
-        events=_records(events),
-        event_rows=event_rows,
-        rows_read=len(frame),
-        skipped={k: v for k, v in skipped.items() if v},
-        notes=notes,
-    )
+    """Read the Online Retail CSV (or .csv.gz) into products, users and events, all in memory."""
+    return collect(OnlineRetailReader(Path(path)))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -266,32 +340,6 @@ def _records(frame: pd.DataFrame) -> list[dict[str, object]]:
         columns.append(values)
     names = list(frame.columns)
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
-
-
-def _products(purchases: pd.DataFrame) -> pd.DataFrame:
-    described = purchases[purchases["Description"].notna() & (purchases["Description"].str.strip() != "")]
-    raw_title = _most_common(described, "StockCode", "Description")
-    price = _most_common(purchases, "StockCode", "UnitPrice")
-    first_sold = purchases.groupby("StockCode")["InvoiceDate"].min()
-    products = pd.DataFrame({"price": price, "created_at": first_sold})
-    products["raw"] = raw_title.reindex(products.index)
-    products["raw"] = products["raw"].fillna(pd.Series(products.index, index=products.index).radd("ITEM "))
-    unique_raw = products["raw"].unique()
-    titles = {raw: display_title(raw) for raw in unique_raw}
-    categories = {raw: category_for(raw) for raw in unique_raw}
-    products["title"] = products["raw"].map(titles)
-    products["category"] = products["raw"].map(categories)
-    products["currency"] = "GBP"
-    products = products.drop(columns="raw").rename_axis("id").reset_index()
-    return products[["id", "title", "category", "price", "currency", "created_at"]]
-
-
-def _users(kept: pd.DataFrame) -> pd.DataFrame:
-    with_country = kept[kept["Country"].notna() & (kept["Country"] != "Unspecified")]
-    country = _most_common(with_country, "CustomerID", "Country")
-    users = pd.DataFrame(index=pd.Index(kept["CustomerID"].unique(), name="id"))
-    users["country"] = country.reindex(users.index)
-    return users.reset_index()
 
 
 def _events(lines: pd.DataFrame, kind: str) -> pd.DataFrame:

@@ -37,7 +37,7 @@ from genpage.ingest.mapping import ColumnMapping
 from genpage.ingest.presets import get_preset
 from genpage.ingest.staging import Staging
 from genpage.schemas import INGEST_CONTEXT, Event, Product, User
-from genpage.store import Store, event_row, iso_time, product_row, user_row
+from genpage.store import Store, event_row, product_row, user_row
 
 logger = logging.getLogger(__name__)
 
@@ -246,9 +246,20 @@ def validate_rows(kind: str, rows: Sequence[tuple[int | None, int | None, dict[s
 
 def event_key(event: Event) -> str:
     """The sha1 of an event's content (the occurrence counter is appended by the caller)."""
-    parts = (event.user_id, event.type, event.item_id or "", event.query or "", str(event.quantity),
-             repr(event.value), iso_time(event.timestamp) or "", repr(event.rating), event.session_id or "")
+    return _row_key(event_row("", event))
+
+
+def _row_key(row: tuple[Any, ...]) -> str:
+    """event_key of an event's store row (event_row): its timestamp already written out once, for the row too."""
+    _, user_id, event_type, item_id, query, quantity, value, timestamp, rating, session_id = row
+    parts = (user_id, event_type, item_id or "", query or "", str(quantity), repr(value), timestamp or "",
+             repr(rating), session_id or "")
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _keyed_event_row(event: Event) -> tuple[Any, ...]:
+    row = event_row("", event)
+    return (_row_key(row), *row[1:])
 
 
 # ------------------------------------------------------------------ preparing and writing
@@ -264,7 +275,7 @@ class _Staged:
 
 
 _ROW_WRITERS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
-    "products": product_row, "users": user_row, "events": lambda e: event_row(event_key(e), e)}
+    "products": product_row, "users": user_row, "events": _keyed_event_row}
 
 
 def _stage_chunk(batch: _Staged, kind: str, rows: Sequence[tuple[int | None, int | None, dict[str, Any]]],

@@ -268,6 +268,22 @@ def cmd_train_encoder(args: argparse.Namespace, out: _Console) -> int:
     return 0
 
 
+def cmd_train_writer(args: argparse.Namespace, out: _Console) -> int:
+    from genpage.copy.train import TrainSettings, train_writer
+    from genpage.embed.weights import split_adapter
+
+    config = _config(args)
+    base = args.base or split_adapter(config.generator)[0]  # a tuned writer is trained again from its base
+    settings = TrainSettings(base=base, examples=args.examples, epochs=args.epochs,
+                             layers=args.layers, out=args.out, resume=args.resume, threads=args.threads,
+                             progress=not args.quiet)  # fmt: skip
+    result = train_writer(settings, home=config.home)
+    loss = result.manifest["held_out_loss"]
+    print(f"{result.adapter}  (held-out loss {loss:.3f}, {result.manifest['seconds']:.0f} s of training); use it with "
+          f"--generator \"{result.manifest['base']}+{'house-style' if args.out is None else result.adapter}\"")
+    return 0
+
+
 def cmd_evaluate_policy(args: argparse.Namespace, out: _Console) -> int:
     import json
 
@@ -332,6 +348,7 @@ EXAMPLES = {
     "forget": "genpage forget 12347 --yes",
     "export-user": "genpage export-user 12347 --out 12347.json",
     "train-encoder": "genpage train-encoder --epochs 1",
+    "train-writer": "genpage train-writer --examples my_copy.jsonl",
     "evaluate": "genpage evaluate --json ranking.json",
     "copy": "genpage copy edit 3f2a9c1b --title \"Warm Light for Evenings\" --blurb \"Lanterns and holders.\"",
     "evaluate-policy": "genpage evaluate-policy --policy thompson --logs logs.jsonl",
@@ -388,6 +405,19 @@ def _add_copy_command(add: Callable[[str, str], argparse.ArgumentParser]) -> Non
     p.add_argument("--blurb", help="edit: the new blurb (it must pass the guardrails)")
     p.add_argument("--by", help="who reviews (default: your user name)")
     p.set_defaults(func=cmd_copy)
+
+
+def _add_train_writer_command(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    p = add("train-writer", "Teach a generator the house style (a LoRA fine-tune on the copy corpus and your own).")
+    p.add_argument("--base", help="generator to tune (default: the configured one)")
+    p.add_argument("--examples", action="append", default=[],
+                   help="your own copy: a JSONL file of pairs in the corpus's schema (repeatable)")
+    p.add_argument("--epochs", type=int, default=2, help="passes over the pairs (default 2)")
+    p.add_argument("--layers", type=int, default=4, help="train LoRA on the last N layers only (default 4)")
+    p.add_argument("--out", help="the adapter's folder (default <home>/adapters/<base>/house-style)")
+    p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in the folder")
+    p.add_argument("--threads", type=int, help="CPU threads (default: every core this process may use)")
+    p.set_defaults(func=cmd_train_writer)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -469,6 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--max-pairs", type=int, default=20000, help="co-purchase pairs to train on (default 20000)")
     p.set_defaults(func=cmd_train_encoder)
+    _add_train_writer_command(add)
     return parser
 
 

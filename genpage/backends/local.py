@@ -13,6 +13,10 @@ A request's `json_schema` is enforced while decoding (`genpage.backends.grammar`
 gives every token the schema does not allow next a score of -inf, after the repetition penalty and the words to
 avoid and before temperature and top-p.
 
+A generator named `"<base>+<adapter>"` (`"qwen2.5-1.5b-instruct+house-style"`, or `"<base>+/path/to/adapter"`)
+is the base with a LoRA adapter trained by `genpage train-writer`, merged into its weights at load (then quantized
+like the base); the copy stage gives such a tuned writer its short prompt (`genpage.copy.prompts.writer_messages`).
+
 Prefix caching: everything before a request's last user message (the system message and the in-context examples)
 is the same for many requests (for every segment-level section prompt). Its key/value cache is computed once and
 kept (LRU, `prefix_cache_size` entries) and, with a `home`, saved under `<home>/cache/prefix-kv/` for the next
@@ -55,6 +59,18 @@ def _quantize_int8_per_channel(model: Any) -> Any:
     return quantize_dynamic(model, qconfig_spec=spec, dtype=torch.qint8, inplace=True)
 
 
+def _merge_adapter(model: Any, folder: Path) -> tuple[Any, str]:
+    """The model with a LoRA adapter (`genpage train-writer`) merged into its weights, so it runs as fast as the
+    base; and the sha256 of the adapter's weights."""
+    from peft import PeftModel
+
+    files = sorted(folder.glob("*.safetensors"))
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+    merged = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+    logger.info("merged the adapter %s (sha256 %s)", folder, digest[:16])
+    return merged, digest
+
+
 class LocalModel(ChatPrompts, TextModel):
     """A transformers causal LM: `LocalModel(path_or_name, device="auto", precision="auto")`."""
 
@@ -78,12 +94,16 @@ class LocalModel(ChatPrompts, TextModel):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from genpage.embed.weights import lookup, pick_device, resolve
+        from genpage.embed.weights import find_adapter, lookup, pick_device, resolve, split_adapter
 
-        spec = lookup(model)
-        self.name = spec.name if spec else model
+        base, adapter = split_adapter(model)
+        spec = lookup(base)
+        self.name = spec.name if spec else base
+        adapter_path = find_adapter(self.name, adapter, home=home) if adapter else None
+        if adapter:
+            self.name = f"{self.name}+{adapter}"
         self.batch_size = batch_size
-        path = resolve(model, kind="generator", home=home)
+        path = resolve(base, kind="generator", home=home)
         self.device = pick_device(device)
         if self.device == "cpu":
             torch.set_num_threads(threads or cpu_threads())
@@ -100,6 +120,10 @@ class LocalModel(ChatPrompts, TextModel):
         if self.device == "cuda":
             load_kwargs["device_map"] = "cuda"
         self.model = AutoModelForCausalLM.from_pretrained(path, **load_kwargs)
+        self.identity = self.name  # the copy cache's name for the model: a tuned writer's adds its adapter's hash
+        if adapter_path is not None:
+            self.model, digest = _merge_adapter(self.model, adapter_path)
+            self.identity = f"{self.name}@{digest[:16]}"
         self.model.eval()
         if self.precision == "int8":
             self.model = _quantize_int8_per_channel(self.model)
@@ -109,7 +133,7 @@ class LocalModel(ChatPrompts, TextModel):
         import transformers
 
         # what a saved prefix cache depends on besides its tokens (see _prefix_file)
-        self._model_identity = (self.name, path, self.precision, self.device, torch.__version__,
+        self._model_identity = (self.identity, path, self.precision, self.device, torch.__version__,
                                 transformers.__version__)  # fmt: skip
         self._prefixes: OrderedDict[tuple[int, ...], list[tuple[Any, Any]]] = OrderedDict()
         forward = inspect.signature(self.model.forward).parameters

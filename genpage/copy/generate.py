@@ -52,8 +52,11 @@ from genpage.copy.prompts import (
     section_theme,
     select_examples,
     template_module,
+    writer_messages,
+    writer_shelf,
 )
 from genpage.copy.review import review_jobs
+from genpage.embed.weights import split_adapter
 from genpage.plan.themes import kind_key
 from genpage.schemas import PagePlan, Section, SectionCopy
 from genpage.store import Store
@@ -329,6 +332,8 @@ def section_jobs(
     plans: list[PagePlan], backend: TextModel, config: Config, limits: CopyLimits, store: Store | None = None
 ) -> list[SectionJob]:
     jobs = []
+    tuned = split_adapter(backend.name)[1] is not None  # "<base>+<adapter>" (genpage.copy.train)
+    model = getattr(backend, "identity", backend.name)  # a tuned writer's names its adapter's weights too
     for p, plan in enumerate(plans):
         campaign = plan.campaign
         locale = campaign.locale if campaign is not None else config.locale
@@ -341,19 +346,25 @@ def section_jobs(
                 typical = section_kinds(section)
             elif level == "theme" and theme is not None:
                 typical = theme_kinds(store, theme, section)
-            examples = select_examples(section, copy_level=level)
-            messages = build_prompt(
-                section,
-                interests=prompt_interests(section, plan, level),
-                campaign=campaign,
-                locale=locale,
-                limits=limits,
-                shop=config.shop_name,
-                examples=examples,
-                copy_level=level,
-                theme_products=typical,
-                theme=theme,
-            )
+            if tuned:  # a tuned writer learnt the house style: its short prompt, no rules and no examples
+                examples: list[Example] = []
+                shelf = writer_shelf(section, campaign=campaign, locale=locale,
+                                     kinds=typical or section_kinds(section), theme=theme)  # fmt: skip
+                messages = writer_messages(shelf)
+            else:
+                examples = select_examples(section, copy_level=level)
+                messages = build_prompt(
+                    section,
+                    interests=prompt_interests(section, plan, level),
+                    campaign=campaign,
+                    locale=locale,
+                    limits=limits,
+                    shop=config.shop_name,
+                    examples=examples,
+                    copy_level=level,
+                    theme_products=typical,
+                    theme=theme,
+                )
             if theme is not None:
                 vocabulary = theme_vocabulary(store, theme, section)
                 facts = _theme_facts(section, plan, examples, config, locale, vocabulary, typical, theme)
@@ -363,7 +374,7 @@ def section_jobs(
             options = DEFAULT_OPTIONS.model_copy(update={"avoid": list(words_to_avoid(facts))})
             request = copy_request(messages, backend, options)
             fallback = fallback_copy(section, campaign_name=campaign.name if campaign is not None else "")
-            key = copy_key(request, backend.name, getattr(backend, "precision", None), candidates_for(backend, config))
+            key = copy_key(request, model, getattr(backend, "precision", None), candidates_for(backend, config))
             jobs.append(SectionJob(p, s, key, request, facts, fallback))
     return jobs
 

@@ -15,6 +15,11 @@ examples as user/assistant pairs, then the section.
 - copy_level "user": the section's exact products (cleaned names and categories), its anchor, and the shopper's
   interests as categories, with two examples retrieved from `prompts/examples/<kind>.yaml`.
 
+A tuned writer (a generator with a LoRA adapter, `"qwen2.5-1.5b-instruct+house-style"`, trained by
+`genpage.copy.train`) gets its own short prompt instead (`writer_messages`, `prompts/writer.j2`): the shelf in a few
+dozen tokens (`WriterShelf`: kind, shelf type, theme, kinds of product, anchor, campaign, tone, locale), no rules
+and no examples; the same function builds it for training and for generation.
+
 It never sees who the shopper is: no user id, name or email reaches it, and interests that look like personal
 data are dropped. Two shoppers shown the same section get the same prompt, so they share cached copy.
 """
@@ -311,3 +316,53 @@ def build_prompt(
         messages.append(Message(role="assistant", content=answer))
     messages.append(Message(role="user", content=str(user(view)).strip()))
     return messages
+
+
+# ---------------------------------------------------------------- the tuned writer's short prompt
+
+
+@dataclass(frozen=True)
+class WriterShelf:
+    """What a tuned writer is told about a shelf: the fields of a house-style pair (`genpage.copy.house_style`)."""
+
+    kind: str
+    shelf: str
+    theme: str | None = None
+    kinds: tuple[str, ...] = ()
+    anchor: str | None = None
+    campaign: str | None = None
+    tone: str | None = None
+    locale: str = "en-GB"
+
+
+def writer_shelf(
+    section: Section, *, campaign: Campaign | None, locale: str, kinds: Sequence[str] = (),
+    theme: Sequence[str] | None = None,
+) -> WriterShelf:  # fmt: skip
+    """A section as a tuned writer sees it, with the facts a segment-level prompt has (`theme_view`): its theme
+    (a theme shelf's label), at most two kinds of product, the anchor of an intent shelf, the campaign and tone."""
+    view = theme_view(section, campaign=campaign, typical=kinds, theme=theme)
+    return WriterShelf(
+        kind=section.kind,
+        shelf="theme" if view["theme"] else "intent",
+        theme=" and ".join(view["theme"]) or None,
+        kinds=tuple(view["typical"]),
+        anchor=view["anchor"] or None,
+        campaign=view["campaign"] or None,
+        tone=view["tone"] or None,
+        locale=locale,
+    )
+
+
+def writer_messages(shelf: WriterShelf, directory: Path | None = None) -> list[Message]:
+    """The tuned writer's prompt for a shelf (pure): a one-line system message and the shelf, a few dozen tokens."""
+    module = template_module("writer.j2", directory)
+    return [
+        Message(role="system", content=str(module.system()).strip()),
+        Message(role="user", content=str(module.user(shelf)).strip()),
+    ]
+
+
+def writer_answer(title: str, blurb: str) -> str:
+    """A writer's answer as the JSON schema's grammar writes it (`genpage.backends.grammar.JSON_STYLE`)."""
+    return json.dumps({"title": title, "blurb": blurb}, ensure_ascii=False)

@@ -5,6 +5,8 @@ joined file's sha256 is checked against the registry (a mismatch is a ChecksumEr
 model is converted once to a normal safetensors folder under `<GENPAGE_HOME>/models/<name>`; later loads read that.
 A name that is not in the registry is used as it is: a local folder, or a Hugging Face hub id (the hub is only
 reached when the user's environment allows it; genpage itself never downloads).
+A generator may carry a LoRA adapter: `"<base>+<adapter>"`, the adapter a name trained by `genpage train-writer`
+(under `<GENPAGE_HOME>/adapters/<base>/<name>`) or a folder (`split_adapter`, `find_adapter`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from pathlib import Path
 from genpage.errors import ChecksumError, ModelNotAvailableError
 
 logger = logging.getLogger(__name__)
+
+ADAPTER_SEPARATOR = "+"  # "<base>+<adapter>": a generator with a LoRA adapter (`genpage train-writer`)
+DEFAULT_ADAPTER = "house-style"
 
 
 @dataclass(frozen=True)
@@ -252,6 +257,37 @@ def resolve_gguf(name_or_path: str, *, home: Path | None = None) -> tuple[Path, 
             shutil.rmtree(target)
         os.replace(out_dir, target)
     return joined, target
+
+
+def split_adapter(name: str) -> tuple[str, str | None]:
+    """`"<base>+<adapter>"` -> (base, adapter); a plain name (or an existing path with a "+" in it) -> (name, None).
+
+    The adapter is a name trained under the genpage home (`"qwen2.5-1.5b-instruct+house-style"`) or a folder."""
+    if ADAPTER_SEPARATOR not in name or Path(name).expanduser().exists():
+        return name, None
+    base, adapter = name.split(ADAPTER_SEPARATOR, 1)
+    return base, adapter or None
+
+
+def adapter_dir(base: str, adapter: str = DEFAULT_ADAPTER, *, home: Path | None = None) -> Path:
+    """Where adapter `adapter` of generator `base` lives: a named one in `<home>/adapters/<base>/<adapter>`
+    (`genpage train-writer` writes there), a path (one with a slash, or starting with "." or "~") as it is."""
+    if "/" in adapter or os.sep in adapter or adapter.startswith((".", "~")):
+        return Path(adapter).expanduser().resolve()
+    spec = lookup(base)
+    folder_name = spec.name if spec else Path(base).name or base.replace("/", "--")
+    return _models_home(home).parent / "adapters" / folder_name / adapter
+
+
+def find_adapter(base: str, adapter: str, *, home: Path | None = None) -> Path:
+    """The folder of a trained adapter (peft's `adapter_config.json` in it); a clear error says how to train it."""
+    folder = adapter_dir(base, adapter, home=home)
+    if not (folder / "adapter_config.json").is_file():
+        raise ModelNotAvailableError(
+            f"no trained adapter {adapter!r} for {base!r} at {folder}: train one with "
+            f"`genpage train-writer --base {base}` (or give the adapter's folder: \"{base}+/path/to/adapter\")"
+        )
+    return folder
 
 
 def pick_device(preference: str = "auto") -> str:

@@ -1,7 +1,7 @@
 """Benchmark the feedback loop: does learning the shelf order from clicks pay, and can it be judged from logs?
 
     python bench/feedback.py [--data ../shared/data/online-retail/online_retail.csv.gz] [--shoppers 2000]
-                             [--views 20000] [--json out.json] [--svg feedback-ctr.svg] [--part bandit]
+                             [--views 20000] [--json out.json] [--charts out/feedback-charts] [--part bandit|events]
 
 Part `bandit` (the simulator). UCI Online Retail on the last-basket split (`genpage.evaluation.pages`: the ranker
 fitted without each shopper's latest basket, a page planned for each sampled test shopper as of that basket's day).
@@ -22,7 +22,14 @@ policies; then the off-policy estimates (SNIPS, DR: `genpage.feedback.ope`) of t
 state read back from its store and frozen) computed from the `random` run's logs, against that policy's on-policy
 value (its expected click-through over a fresh `--views` visits, orders drawn from it, no learning).
 
-Other parts (the live events endpoint: events_per_s, events_lost, update_p50_ms) are added as functions in PARTS.
+Charts (`--charts DIR`, the dashboard's own chart functions, genpage.feedback.dashboard): ctr-over-time.svg (the
+three policies), ctr-per-shelf-kind.svg and ctr-per-position.svg (the thompson run, per window of views) and
+bandit-shares.svg (the final Thompson state: per segment, the chance each shelf kind is put on top).
+
+Part `events` (bench/events.py's functions, which it still runs alone): POST /events from `--clients` clients for
+`--events-seconds` with a kill -9 of the server halfway (events_per_s, events_lost, errors), and the per-shopper
+live update on the Online Retail store (update_p50_ms). `--part all` (the default) runs both, so one
+`python bench/feedback.py --json FILE` writes every key the issue names.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ import pandas as pd  # noqa: E402
 
 from genpage.feedback.bandit import ShelfFeedback, ShelfPolicy, get_policy, shelf_arm  # noqa: E402
 from genpage.feedback.charts import line_chart  # noqa: E402
+from genpage.feedback.dashboard import bandit_state, ctr_chart, shares_chart  # noqa: E402
 from genpage.feedback.ope import LoggedPage, evaluate_policy  # noqa: E402
 from genpage.schemas import Section  # noqa: E402
 from genpage.store import Store  # noqa: E402
@@ -156,6 +164,40 @@ def ctr_windows(run: Run, windows: int) -> list[tuple[float, float]]:
             for lo, hi in zip(edges[:-1], edges[1:], strict=True)]  # fmt: skip
 
 
+def ctr_windows_by(run: Run, windows: int, key: Callable[[str, int], str]) -> dict[str, list[tuple[float, float]]]:
+    """Click-through per `key(arm, position)` of the shelves shown, within `windows` equal windows of views."""
+    edges = np.linspace(0, len(run.logs), windows + 1).astype(int)
+    series: dict[str, list[tuple[float, float]]] = {}
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        cells: dict[str, list[float]] = {}
+        for page in run.logs[lo:hi]:
+            for position, reward in page.rewards.items():
+                cell = cells.setdefault(key(page.action[position], position), [0.0, 0.0])
+                cell[0] += 1
+                cell[1] += reward
+        for name, (shown, clicked) in cells.items():
+            series.setdefault(name, []).append((float(hi), clicked / shown))
+    return dict(sorted(series.items()))
+
+
+def write_charts(folder: Path, over_time: dict[str, list[tuple[float, float]]], thompson: Run,
+                 shares: dict[str, dict[str, float]]) -> list[Path]:
+    """The dashboard's charts, drawn from the simulated runs, as SVG files in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    charts = {
+        "ctr-over-time.svg": line_chart(over_time, title="Click-through over time (simulated, Online Retail)",
+                                        x_label="page views", y_label="clicked shelves / shelves shown"),
+        "ctr-per-shelf-kind.svg": ctr_chart(ctr_windows_by(thompson, 10, lambda arm, _: arm), by="shelf kind",
+                                            x_label="page views", what=" (thompson, simulated)"),
+        "ctr-per-position.svg": ctr_chart(ctr_windows_by(thompson, 10, lambda _, k: f"position {k + 1}"),
+                                          by="position", x_label="page views", what=" (thompson, simulated)"),
+        "bandit-shares.svg": shares_chart(shares, what=" (thompson, end of the run)"),
+    }  # fmt: skip
+    for name, svg in charts.items():
+        (folder / name).write_text(svg, encoding="utf-8")
+    return [folder / name for name in charts]
+
+
 def bandit_part(args: argparse.Namespace) -> dict[str, Any]:
     """The simulator: click-through of the three policies over time, and OPE of Thompson from random logs."""
     started = time.perf_counter()
@@ -172,6 +214,7 @@ def bandit_part(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"{name}: {args.views} views in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         with Store(Path(tmp) / "thompson.sqlite") as store:  # the learned state, read back as a restart would
             final = get_policy("thompson", store)
+            shares = {s["segment"]: {a["arm"]: a["top_share"] for a in s["arms"]} for s in bandit_state(store)}
         fresh = np.random.default_rng(args.seed + 10).integers(0, len(pages), args.views)
         t0 = time.perf_counter()
         truth = on_policy_value(final, pages, fresh, args.seed + 11)
@@ -183,9 +226,7 @@ def bandit_part(args: argparse.Namespace) -> dict[str, Any]:
     last_half = {name: float(r.clicked[half:].sum() / r.shown[half:].sum()) for name, r in runs.items()}
     estimates = {e.name: e.value for e in ope.estimates}
     over_time = {name: ctr_windows(r, 10) for name, r in runs.items()}
-    if args.svg:
-        args.svg.write_text(line_chart(over_time, title="Click-through over time (simulated, Online Retail)",
-                                       x_label="page views", y_label="clicked shelves / shelves shown"))  # fmt: skip
+    charts = write_charts(Path(args.charts), over_time, runs["thompson"], shares) if args.charts else []
     rel = {name: abs(estimates[name] - truth) / truth if name in estimates else float("nan")
            for name in ("SNIPS", "DR")}  # fmt: skip
     return {
@@ -199,6 +240,8 @@ def bandit_part(args: argparse.Namespace) -> dict[str, Any]:
         "fixed_on_policy_value": fixed_truth,
         "ope_fixed_from_random": ope_fixed.as_dict(),
         "ctr_over_time": over_time,
+        "bandit_top_shares": shares,
+        "charts": [str(path) for path in charts],
         "pages": len(pages),
         "views_per_policy": args.views,
         "segments": {s: sum(p.segment == s for p in pages) for s in sorted({p.segment for p in pages})},
@@ -207,7 +250,29 @@ def bandit_part(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-PARTS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {"bandit": bandit_part}
+def events_part(args: argparse.Namespace) -> dict[str, Any]:
+    """bench/events.py's two measures: POST /events throughput with a kill -9 halfway, and the live update."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_events", HERE / "events.py")
+    events = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(events)  # type: ignore[union-attr]
+    result: dict[str, Any] = dict(events.run_throughput(args.events_seconds, args.clients, args.batch))
+    result.update(events.run_update(args.data, args.updates))
+    return result
+
+
+PARTS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {"bandit": bandit_part, "events": events_part}
+GOALS = {"ctr_ratio_thompson_vs_fixed": ">= 1.2", "ope_rel_error_snips": "<= 0.10", "ope_rel_error_dr": "<= 0.10",
+         "events_per_s": ">= 2000", "events_lost": "0", "errors": "0", "update_p50_ms": "<= 50"}
+
+
+def print_goals(results: dict[str, Any]) -> None:
+    print(f"\n{'metric':32} {'value':>12}  goal")
+    for key, goal in GOALS.items():
+        if key in results:
+            value = results[key]
+            print(f"{key:32} {value:>12.4g}  {goal}" if isinstance(value, float) else f"{key:32} {value:>12}  {goal}")
 
 
 def print_bandit(result: dict[str, Any]) -> None:
@@ -237,7 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update-every", type=int, default=250, help="page views between the policies' updates")
     parser.add_argument("--bootstrap", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--svg", type=Path, default=Path("feedback-ctr.svg"), help="the click-through chart")
+    parser.add_argument("--charts", default="out/feedback-charts",
+                        help="folder for the SVG charts (the dashboard's); '' for none")
+    parser.add_argument("--events-seconds", type=float, default=30.0, help="POST /events load, with a kill -9 halfway")
+    parser.add_argument("--clients", type=int, default=20, help="concurrent /events clients")
+    parser.add_argument("--batch", type=int, default=20, help="events per POST")
+    parser.add_argument("--updates", type=int, default=200, help="live updates timed on Online Retail")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     if not args.data.exists():
@@ -249,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
             results.update(part(args))
     if "ctr_over_time" in results:
         print_bandit(results)
+    print_goals(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float))
     return 0

@@ -129,13 +129,15 @@ def _purge_expired(store: Any, config: Config, out: _Console) -> None:
 def cmd_preview(args: argparse.Namespace, out: _Console) -> int:
     engine = _engine(args)
     started = time.perf_counter()
-    page = engine.build_page(args.user_id, campaign=args.campaign, strict=args.strict)
+    page = engine.build_page(args.user_id, campaign=args.campaign, strict=args.strict, track=args.track)
     if args.json:
         text = page.model_dump_json(indent=2, by_alias=True)
     else:
+        from genpage.feedback.tracking import click_links
         from genpage.page import render_page
 
-        text = render_page(page)
+        link = click_links(engine.config.home, page.page_id) if args.track and page.page_id else None
+        text = render_page(page, link=link)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         engine.store.record_page(args.user_id, args.out, "preview", text)  # so `genpage forget` finds it
@@ -288,7 +290,7 @@ def cmd_evaluate_policy(args: argparse.Namespace, out: _Console) -> int:
     import json
 
     from genpage.feedback.bandit import get_policy
-    from genpage.feedback.ope import evaluate_policy, read_logs, store_logs
+    from genpage.feedback.ope import evaluate_policy, read_logs, save_evaluation, store_logs
     from genpage.store import Store
 
     config = _config(args)
@@ -300,6 +302,8 @@ def cmd_evaluate_policy(args: argparse.Namespace, out: _Console) -> int:
         pages = store_logs(store, policy=args.logged_by)
     try:
         result = evaluate_policy(pages, get_policy(args.policy, store), bootstrap=args.bootstrap)
+        source = str(args.logs) if args.logs else "store" + (f" (logged by {args.logged_by})" if args.logged_by else "")
+        save_evaluation(store, result, source)  # /dashboard shows each policy's last evaluation
     finally:
         store.close()
     print(result.table())
@@ -367,6 +371,21 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", action="store_true", help="no progress or status on stderr")
     common.add_argument("-v", "--verbose", action="store_true", help="log what genpage does")
     return common
+
+
+def _add_preview_command(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    p = add("preview", "Write one user's page to a file (or stdout).")
+    p.add_argument("user_id")
+    p.add_argument("--campaign", help="a campaign file (YAML or TOML)")
+    p.add_argument("--out", help="write here instead of stdout")
+    p.add_argument("--open", action="store_true", help="open the written page in a browser")
+    p.add_argument("--json", action="store_true", help="write the page as JSON instead of HTML")
+    p.add_argument("--strict", action="store_true", help="fail on an unknown user instead of a cold-start page")
+    p.add_argument("--track", action="store_true",
+                   help="log this page view (impressions) and link products through /r/<token> click links "
+                        "(default: plain product links, nothing logged); the /r/ links only work on the page as "
+                        "served by `genpage serve` over the same store and home, not opened as a file")
+    p.set_defaults(func=cmd_preview)
 
 
 def _add_batch_command(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
@@ -448,14 +467,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-invalid", action="store_true", help="load the good rows, report the bad ones")
     p.set_defaults(func=cmd_ingest)
 
-    p = add("preview", "Write one user's page to a file (or stdout).")
-    p.add_argument("user_id")
-    p.add_argument("--campaign", help="a campaign file (YAML or TOML)")
-    p.add_argument("--out", help="write here instead of stdout")
-    p.add_argument("--open", action="store_true", help="open the written page in a browser")
-    p.add_argument("--json", action="store_true", help="write the page as JSON instead of HTML")
-    p.add_argument("--strict", action="store_true", help="fail on an unknown user instead of a cold-start page")
-    p.set_defaults(func=cmd_preview)
 
     p = add("serve", "Run the local preview server (users, pages, campaigns, JSON).")
     p.add_argument("--host", default="127.0.0.1")
@@ -469,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="models to prepare (default: the configured encoder and generator)")
     p.set_defaults(func=cmd_models)
 
-    for add_commands in (_add_batch_command, _add_privacy_commands, _add_copy_command):
+    for add_commands in (_add_preview_command, _add_batch_command, _add_privacy_commands, _add_copy_command):
         add_commands(add)
 
     p = add("segments", "List shopper segments (K-means over profiles, named from top categories).")

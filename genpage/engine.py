@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,11 +25,14 @@ from genpage.config import Config
 from genpage.errors import EmptyStoreError, UnknownUserError
 from genpage.feedback.bandit import ShelfPolicy
 from genpage.feedback.tracking import (
+    Click,
     ShelfOrder,
     impression_rows,
     log_impressions,
     new_page_id,
     order_shelves,
+    record_click,
+    record_click_events,
     segments_of,
     shelf_policy,
     write_events,
@@ -302,12 +305,23 @@ class Engine:
             rows += impression_rows(page, page_id=page.page_id or "", shopper=pseudonym(page.user_id, self.config.home),
                                     segment=segments.get(page.user_id, ""), campaign=campaign, shown=shown,
                                     created_at=now)  # fmt: skip
-        log_impressions(self.store, rows)
+        log_impressions(self.store, rows, self._serving_policies())  # + each shelf's showing in the bandit counts
 
-    def record_events(self, keyed: Sequence[tuple[str, Event]]) -> int:
+    def _serving_policies(self) -> list[ShelfPolicy]:
+        """The shelf policy whose counts in memory must follow what is logged (none for `fixed`)."""
+        policy = self._shelf_policy()
+        return [policy] if policy is not None else []
+
+    def record_click(self, click: Click) -> bool:
+        """Record a click on a logged page view (a /r/ link): its row, and the shelf's click in the shelf policy's
+        counts on the first click on that shelf (the next page's order uses it). False without that page view."""
+        return record_click(self.store, click, self._serving_policies())
+
+    def record_events(self, keyed: Sequence[tuple[str, Event]], page_ids: Mapping[str, str] | None = None) -> int:
         """Write live events (validated, keyed: genpage.feedback.tracking.parse_events) in one transaction; each
         shopper's next page reflects them (their ranker rows are rebuilt when it is built), and the global parts
-        are refitted in the background after `refit_after_events`. How many events were new."""
+        are refitted in the background after `refit_after_events`. Click events are then tied to the page views
+        they came from (`page_ids`: by event key) and count as clicks on them. How many events were new."""
         with self._load_lock, self._live_lock:  # always this order (the ranker property takes them so too)
             before = self.store.version
             new = write_events(self.store, keyed)
@@ -324,6 +338,8 @@ class Engine:
                     self._refit_thread is None or not self._refit_thread.is_alive()):
                 self._refit_thread = threading.Thread(target=self._refit, name="genpage-refit", daemon=True)
                 self._refit_thread.start()
+        if any(event.type == "click" for _, event in keyed):
+            record_click_events(self.store, keyed, page_ids or {}, self.config.home, self._serving_policies())
         return new
 
     def _catch_up(self, user_ids: Sequence[str]) -> None:

@@ -6,7 +6,8 @@
 Routes (GET and HEAD): `/` (index: search box, sample shoppers per segment), `/u/{user_id}` (the page;
 `?campaign=NAME`, `?toolbar=0` for the bare customer page), `/u/{user_id}.json` (Page.model_dump), `/healthz`,
 `/review` (every cached copy, to approve, edit or reject: POST `/review/{key}` with the form's CSRF token, from
-the same origin, to an IP address or localhost; genpage.copy.review).
+the same origin, to an IP address or localhost; genpage.copy.review), `/dashboard` (click-through per shelf kind
+and position, the bandit's state, the last policy evaluations: genpage.feedback.dashboard).
 A user id may hold `/` (written %2F in links) and is at most MAX_USER_ID_LENGTH characters (414 past that). A
 campaign file that does not validate is a 422 naming the file, line and field; every response carries
 SECURITY_HEADERS. It is meant for 127.0.0.1: there is no authentication.
@@ -346,7 +347,7 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
     folder = CampaignFolder(Path(campaigns_dir) if campaigns_dir else None)
     samples = _SampleCache(engine)
     read = ["GET", "HEAD"]
-    tracking = {"track": True} if tracks(engine) else {}  # page views logged, /r/ links, POST /events
+    tracking = {"track": True} if tracks(engine) else {}  # page views logged, /r/ links, /events, /dashboard
     if tracking:
         app.include_router(tracking_router(engine))
 

@@ -147,6 +147,22 @@ def _m007_bandit(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m008_planned_order(conn: sqlite3.Connection) -> None:
+    """Each impression's `planned` order (the page's shelf arms in the planner's order, "|"-joined: what the `fixed`
+    policy would have shown, so it can be judged from the logs; NULL on rows logged before), and the off-policy
+    evaluations `genpage evaluate-policy` made (the dashboard shows the last): aggregates, no shopper's data."""
+    _run_script(
+        conn,
+        """
+        ALTER TABLE impressions ADD COLUMN planned TEXT;
+        CREATE TABLE policy_evaluations (
+            id INTEGER PRIMARY KEY, policy TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL,
+            result TEXT NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_core", _m001_core),
     ("002_event_session", _m002_event_session),
@@ -155,6 +171,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("005_copy_review", _m005_copy_review),
     ("006_tracking", _m006_tracking),
     ("007_bandit", _m007_bandit),
+    ("008_planned_order", _m008_planned_order),
 ]
 
 

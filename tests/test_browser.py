@@ -280,3 +280,40 @@ def test_hostile_segment_names_on_the_index_stay_text(hostile_site, visit):
     assert page.locator("main b, main script").count() == 0
     assert "<b>Nowhere</b>" in page.locator("main").inner_text()
     assert seen.dialogs == [] and seen.page_errors == [] and seen.outside == []
+
+
+def _fill_feedback(store: Store, base: str) -> None:
+    """The demo shop, with a Thompson policy that has learned a little and one saved policy evaluation."""
+    from genpage.feedback.bandit import ShelfFeedback, get_policy
+    from genpage.feedback.ope import Estimate, OPEResult, save_evaluation
+
+    fill_demo_store(store, image_base=f"{base}/_test/img")
+    get_policy("thompson", store).update("", [ShelfFeedback("buy_again", 0, 120, 30), ShelfFeedback("theme", 1, 120, 9),
+                                              ShelfFeedback("trending", 2, 120, 4)])  # fmt: skip
+    result = OPEResult("thompson", 400, 2000, 0.061, 180.5, 1.0, 1.02,
+                       [Estimate("IPS", 0.07, 0.06, 0.08), Estimate("SNIPS", 0.068, 0.06, 0.077),
+                        Estimate("DR", 0.069, 0.061, 0.078)])  # fmt: skip
+    save_evaluation(store, result, "store")
+
+
+@pytest.fixture(scope="module")
+def feedback_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from _start(tmp_path_factory.mktemp("feedback"), _fill_feedback, {})
+
+
+@pytest.mark.parametrize(("scheme", "viewport"), [("light", DESKTOP), ("dark", PHONE)])
+def test_dashboard_has_no_script_and_no_serious_accessibility_problem(feedback_site, visit, scheme, viewport):
+    for user in ("U1", "U2", "U3"):  # logged page views, and a click through a tracked link
+        html = httpx.get(f"{feedback_site}/u/{user}?toolbar=0", timeout=30).text
+        token = html.split('href="/r/')[1].split('"', 1)[0]
+        assert httpx.get(f"{feedback_site}/r/{token}", timeout=30).status_code == 302
+    seen = visit(f"{feedback_site}/dashboard", viewport=viewport, color_scheme=scheme)
+    page = seen.page
+    assert page.evaluate("document.scripts.length") == 0
+    assert page.locator("svg[role=img]").count() == 3 and page.locator("table").count() >= 4
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]  # no sideways scrolling
+    violations = _axe(page)
+    assert _serious(violations) == [], violations
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{scheme}-{viewport['width']}.png"), full_page=True)
+    assert seen.outside == [] and seen.console_errors == [] and seen.page_errors == []

@@ -12,6 +12,7 @@ import pytest
 from genpage.cli import main
 from genpage.feedback.bandit import ShelfFeedback, ThompsonPolicy, canonical_order, get_policy
 from genpage.feedback.ope import LoggedPage, LogsError, evaluate_policy, read_logs, store_logs
+from genpage.feedback.tracking import IMPRESSION_COLUMNS
 from genpage.store import Store
 
 RATES = {"buy_again": 0.30, "because_bought": 0.20, "for_you": 0.12, "theme": 0.08}
@@ -146,17 +147,20 @@ def test_store_logs_read_impressions_and_clicks(tmp_path):
             pytest.skip("the impressions table (migration 006_tracking) is not in this tree")
         now = datetime.now(timezone.utc).isoformat()
         shelves = [("trending", None), ("for_you", "Candles"), ("buy_again", None)]
+        planned = ["buy_again|theme|trending", None]  # the second page was logged before `planned` was
         rows = [(f"p{page}", "u1", None, "s", kind, theme, k, j, f"i{k}{j}", "random", 1 / 6,
-                 "trending|theme|buy_again", now) for page in range(2) for k, (kind, theme) in enumerate(shelves)
-                for j in range(2)]  # fmt: skip
+                 "trending|theme|buy_again", now, planned[page]) for page in range(2)
+                for k, (kind, theme) in enumerate(shelves) for j in range(2)]  # fmt: skip
         with store.transaction() as conn:
-            conn.executemany("INSERT INTO impressions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            conn.executemany(f"INSERT INTO impressions ({', '.join(IMPRESSION_COLUMNS)}) VALUES "
+                             f"({','.join('?' * len(IMPRESSION_COLUMNS))})", rows)  # fmt: skip
             conn.executemany("INSERT INTO clicks VALUES (?,?,?,?,?,?)",
                              [("p0", "u1", "i10", 1, 0, now), ("p0", "u1", "i11", 1, 1, now)])
         pages = store_logs(store)
     assert [p.action for p in pages] == [("trending", "theme", "buy_again")] * 2
     assert [p.rewards for p in pages] == [{0: 0.0, 1: 1.0, 2: 0.0}, {0: 0.0, 1: 0.0, 2: 0.0}]
     assert pages[0].propensity == pytest.approx(1 / 6) and pages[0].context == "s"
+    assert [p.shelves for p in pages] == [("buy_again", "theme", "trending"), None]
 
 
 def test_cli_evaluate_policy(tmp_path, capsys, random_logs):

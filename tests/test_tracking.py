@@ -5,7 +5,8 @@ and an event changing the shopper's next page. A small real store, the real engi
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from collections import Counter
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,8 @@ import pytest
 from demo_shop import page_engine
 from fastapi.testclient import TestClient
 
+from genpage.feedback.bandit import get_policy
+from genpage.feedback.ope import evaluate_policy, store_logs
 from genpage.feedback.tracking import click_secret, parse_events, read_click, sign_click
 from genpage.privacy import pseudonym
 from genpage.rank.features import FEATURE_GROUPS, FEATURES, History, feature_block
@@ -233,3 +236,123 @@ def test_retention_ages_out_impressions(engine):
     purged = engine.purge_expired()
     assert purged.get("impressions", 0) > 0
     assert pd.isna(engine.store.query("SELECT MAX(created_at) FROM impressions")[0][0])
+
+
+# ---------------------------------------------------------------------- the shelf policy learns live
+def _links(html: str) -> list[str]:
+    return [part.split('"', 1)[0] for part in html.split('href="/r/')[1:]]
+
+
+def _shelf_of(engine, token: str) -> tuple[str, str, int]:
+    """(page id, arm, shelf position) of a click link, from its impression."""
+    click = read_click(click_secret(engine.config.home), token)
+    row = engine.store.query("SELECT shelf_kind, shelf_theme FROM impressions WHERE page_id = ? AND shelf_position = ? "
+                             "LIMIT 1", (click.page_id, click.shelf_position))[0]  # fmt: skip
+    return click.page_id, "theme" if row["shelf_theme"] else row["shelf_kind"], click.shelf_position
+
+
+def _expected_counts(engine, clicked: set[tuple[str, int]]) -> dict[tuple[str, str, int], list[float]]:
+    """(segment, arm, position) -> [shelves shown, shelves clicked], counted from the impressions themselves."""
+    expected: dict[tuple[str, str, int], list[float]] = {}
+    for row in engine.store.query("SELECT page_id, segment, shelf_kind, shelf_theme, shelf_position FROM impressions "
+                                  "WHERE item_position = 0"):  # fmt: skip
+        cell = expected.setdefault((row["segment"], "theme" if row["shelf_theme"] else row["shelf_kind"],
+                                    row["shelf_position"]), [0.0, 0.0])  # fmt: skip
+        cell[0] += 1
+        cell[1] += (row["page_id"], row["shelf_position"]) in clicked
+    return expected
+
+
+def _stored_counts(store: Store, policy: str) -> dict[tuple[str, str, int], list[float]]:
+    rows = store.query("SELECT segment, arm, position, shown, clicks FROM bandit_counts WHERE policy = ?", (policy,))
+    return {(r["segment"], r["arm"], r["position"]): [r["shown"], r["clicks"]] for r in rows}
+
+
+def test_tracked_clicks_teach_the_thompson_policy_once_even_across_a_restart(engine, client, tmp_path):
+    engine.config.policy = "thompson"
+    clicked: set[tuple[str, int]] = set()
+    arms_clicked: Counter[tuple[str, int]] = Counter()
+    for view in range(8):
+        links = _links(client.get("/u/C01", params={"toolbar": 0}).text)
+        chosen = [t for t in links if _shelf_of(engine, t)[2] == 1]  # every link of the second shelf
+        assert len(chosen) >= 2
+        for token in chosen[: 1 + view % 2]:  # a second click on the same shelf is the same clicked shelf
+            assert client.get(f"/r/{token}").status_code == 302
+        page_id, arm, position = _shelf_of(engine, chosen[0])
+        clicked.add((page_id, position))
+        arms_clicked[(arm, position)] += 1
+    policy = engine._shelf_policy()  # noqa: SLF001 - the policy the next page is ordered by
+    expected = _expected_counts(engine, clicked)
+    assert policy.name == "thompson" and policy.counts == expected
+    assert _stored_counts(engine.store, "thompson") == expected
+    for (arm, position), n in arms_clicked.items():
+        assert expected[("", arm, position)][1] == n  # N clicks on shelf kind K at that position, counted N times
+    assert engine.store.query("SELECT COUNT(*) FROM clicks")[0][0] == 12  # the rows keep every click
+    # a restart: a new engine over the same store reads the counts as they are (nothing replayed, nothing doubled)
+    restarted_store = Store(engine.store.path)
+    restarted = page_engine(restarted_store)
+    restarted.config.policy = "thompson"
+    again = restarted._shelf_policy()  # noqa: SLF001
+    assert again.counts == expected
+    before = {key: list(cell) for key, cell in again.counts.items()}
+    served = TestClient(create_app(restarted), follow_redirects=False)
+    token = _links(served.get("/u/C01").text)[0]
+    assert served.get(f"/r/{token}").status_code == 302
+    _, arm, position = _shelf_of(restarted, token)
+    old = before.get(("", arm, position), [0.0, 0.0])
+    assert again.counts[("", arm, position)] == [old[0] + 1, old[1] + 1]  # one more view and click, once
+    assert again.counts == _expected_counts(restarted, clicked | {_shelf_of(restarted, token)[::2]})
+    assert _stored_counts(restarted_store, "thompson") == again.counts
+    restarted_store.close()
+
+
+def test_click_events_are_tied_to_their_page_view(engine, client):
+    engine.config.policy = "random"
+    page = client.get("/u/C02.json").json()
+    first = page["sections"][0]["items"][0]["product"]["id"]
+    second = page["sections"][1]["items"][0]["product"]["id"]
+    now = datetime.now(timezone.utc).isoformat()
+    click = {"user_id": "C02", "type": "click", "timestamp": now}
+    sent = [{**click, "item_id": first, "id": "k1", "page_id": page["page_id"]},
+            {**click, "item_id": second, "id": "k2"}]
+    assert client.post("/events", json=sent).json() == {"accepted": 2, "new": 2}
+    assert client.post("/events", json=sent).json()["new"] == 0  # a retry ties nothing again
+    rows = engine.store.query("SELECT page_id, item_id, shelf_position, item_position FROM clicks ORDER BY rowid")
+    assert [tuple(r) for r in rows] == [(page["page_id"], first, 0, 0), (page["page_id"], second, 1, 0)]
+    counts = _stored_counts(engine.store, "random")
+    assert sum(c[1] for c in counts.values()) == 2 and sum(c[0] for c in counts.values()) == len(page["sections"])
+    stale = {**click, "item_id": first, "id": "k3", "timestamp": "2011-12-09T13:00:00"}  # long before any view
+    bad_page = {**click, "item_id": first, "id": "k4", "page_id": "not-a-page"}
+    assert client.post("/events", json=[stale, bad_page]).json()["new"] == 2
+    assert engine.store.query("SELECT COUNT(*) FROM clicks")[0][0] == 2
+    assert client.post("/events", json=[{**click, "item_id": first, "page_id": 7}]).json()["field"] == "page_id"
+
+
+def test_impressions_log_the_planners_order_so_fixed_can_be_judged(engine):
+    fixed_page = engine.build_page("C03", track=True)
+    planner = "|".join("theme" if s.shelf == "theme" else s.kind for s in fixed_page.sections)
+    engine.config.policy = "random"
+    pages = [engine.build_page("C03", track=True) for _ in range(30)]
+    rows = engine.store.query("SELECT DISTINCT page_id, policy, action, planned FROM impressions")
+    assert {r["planned"] for r in rows} == {planner}
+    assert {r["action"] for r in rows if r["policy"] == "random"} > {planner}  # other orders were shown
+    logged = store_logs(engine.store, policy="random")
+    assert len(logged) == len(pages) and {p.shelves for p in logged} == {tuple(planner.split("|"))}
+    result = evaluate_policy(logged, get_policy("fixed"), bootstrap=20)  # without `planned`: LogsError
+    weights = [(page.action == page.shelves) / page.propensity for page in logged]  # fixed shows the planned order
+    assert result.support == pytest.approx(float(np.mean(weights)))
+
+
+def test_preview_track_logs_the_view_and_links_through_r(engine, tmp_path):
+    from genpage.cli import main
+
+    db = engine.store.path
+    plain, tracked = tmp_path / "plain.html", tmp_path / "tracked.html"
+    assert main(["preview", "C04", "--db", str(db), "--backend", "echo", "--out", str(plain), "--quiet"]) == 0
+    assert 'href="/r/' not in plain.read_text() and 'href="https://shop.example/p/' in plain.read_text()
+    assert engine.store.query("SELECT COUNT(*) FROM impressions")[0][0] == 0
+    assert main(["preview", "C04", "--db", str(db), "--backend", "echo", "--out", str(tracked), "--track",
+                 "--quiet"]) == 0  # fmt: skip
+    links = _links(tracked.read_text())
+    assert links and engine.store.query("SELECT COUNT(DISTINCT page_id) FROM impressions")[0][0] == 1
+    assert read_click(click_secret(engine.config.home), links[0]) is not None

@@ -4,6 +4,12 @@
     order, probability = policy.choose(segment, plan.sections)
     policy.update(segment, [ShelfFeedback("buy_again", position=0, shown=1, clicks=1), ...])
 
+**Learning live.** Under `genpage serve` a page view adds one showing per shelf to its policy's counts in the same
+transaction as its impressions, and the first click on a shelf (an `/r/` link, or a click event tied to the page
+view) adds its click in the same transaction as its `clicks` row (genpage.feedback.tracking): each view and click is
+counted exactly once, so a restart reads the counts as they were and nothing is replayed. The serving policy
+`remember`s the same counts in memory after the commit, so the next page's order uses them.
+
 **Arms.** A shelf's arm is its kind ("buy_again", "because_bought", "for_you" ...), or "theme" for a theme shelf
 (`shelf_arm`). Shelves that share an arm are interchangeable for learning and evaluation, and every policy keeps
 them in the planner's order among themselves, so an order of shelves and its sequence of arms (`action_key`: the
@@ -43,6 +49,8 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -127,6 +135,29 @@ class ShelfFeedback:
         return cls(str(arm), int(position), float(row.get("shown", 1)), float(clicks or 0))
 
 
+def tally(segment: str, rows: Iterable[ShelfFeedback | Mapping[str, Any]]) -> dict[tuple[str, str, int], list[float]]:
+    """Feedback rows of one segment summed per (segment, arm, position) -> [shown, clicks]."""
+    added: dict[tuple[str, str, int], list[float]] = {}
+    for row in rows:
+        fb = ShelfFeedback.of(row)
+        cell = added.setdefault((segment, fb.arm, fb.position), [0.0, 0.0])
+        cell[0] += fb.shown
+        cell[1] += fb.clicks
+    return added
+
+
+def write_counts(conn: sqlite3.Connection, policy: str, added: Mapping[tuple[str, str, int], Sequence[float]]) -> None:
+    """Add (segment, arm, position) -> (shown, clicks) to `policy`'s rows of bandit_counts, inside the caller's
+    transaction (the store's `transaction(data=False)`)."""
+    now = datetime.now(timezone.utc).isoformat()
+    conn.executemany(
+        """INSERT INTO bandit_counts VALUES (?,?,?,?,?,?,?) ON CONFLICT(policy, segment, arm, position)
+           DO UPDATE SET shown = shown + excluded.shown, clicks = clicks + excluded.clicks,
+           updated_at = excluded.updated_at""",
+        [(policy, seg, arm, pos, shown, clicks, now) for (seg, arm, pos), (shown, clicks) in added.items()],
+    )
+
+
 # ---------------------------------------------------------------------- the policies
 class ShelfPolicy:
     """Orders a page's shelves. Subclasses give `_probabilities` and `_draw`; counts are kept for every policy
@@ -137,6 +168,7 @@ class ShelfPolicy:
     def __init__(self, store: Store | None = None):
         self.store = store
         self.counts: dict[tuple[str, str, int], list[float]] = {}  # (segment, arm, position) -> [shown, clicks]
+        self.lock = threading.RLock()  # the counts change under a live server while other threads choose orders
         if store is not None:
             self.reload()
 
@@ -147,35 +179,32 @@ class ShelfPolicy:
             return
         rows = self.store.query("SELECT segment, arm, position, shown, clicks FROM bandit_counts WHERE policy = ?",
                                 (self.name,))  # fmt: skip
-        self.counts = {(r["segment"], r["arm"], int(r["position"])): [float(r["shown"]), float(r["clicks"])]
-                       for r in rows}  # fmt: skip
-        self._changed()
+        with self.lock:
+            self.counts = {(r["segment"], r["arm"], int(r["position"])): [float(r["shown"]), float(r["clicks"])]
+                           for r in rows}  # fmt: skip
+            self._changed()
 
     def update(self, segment: str, rows: Iterable[ShelfFeedback | Mapping[str, Any]]) -> None:
-        """Add page views' feedback for `segment` to the counts, in memory and in the store (one transaction)."""
-        added: dict[tuple[str, str, int], list[float]] = {}
-        for row in rows:
-            fb = ShelfFeedback.of(row)
-            cell = added.setdefault((segment, fb.arm, fb.position), [0.0, 0.0])
-            cell[0] += fb.shown
-            cell[1] += fb.clicks
+        """Add page views' feedback for `segment` to the counts, in the store (one transaction) and in memory."""
+        added = tally(segment, rows)
         if not added:
             return
-        for key, (shown, clicks) in added.items():
-            cell = self.counts.setdefault(key, [0.0, 0.0])
-            cell[0] += shown
-            cell[1] += clicks
         if self.store is not None:
-            now = datetime.now(timezone.utc).isoformat()
             with self.store.transaction(data=False) as conn:
-                conn.executemany(
-                    """INSERT INTO bandit_counts VALUES (?,?,?,?,?,?,?) ON CONFLICT(policy, segment, arm, position)
-                       DO UPDATE SET shown = shown + excluded.shown, clicks = clicks + excluded.clicks,
-                       updated_at = excluded.updated_at""",
-                    [(self.name, seg, arm, pos, shown, clicks, now)
-                     for (seg, arm, pos), (shown, clicks) in added.items()],  # fmt: skip
-                )
-        self._changed()
+                write_counts(conn, self.name, added)
+        self.remember(added)
+
+    def remember(self, added: Mapping[tuple[str, str, int], Sequence[float]]) -> None:
+        """Add counts (segment, arm, position) -> (shown, clicks) in memory only: their store rows were written by
+        whoever logged them (`write_counts`, in the transaction of the impressions or the click)."""
+        if not added:
+            return
+        with self.lock:
+            for key, (shown, clicks) in added.items():
+                cell = self.counts.setdefault(key, [0.0, 0.0])
+                cell[0] += shown
+                cell[1] += clicks
+            self._changed()
 
     def _changed(self) -> None:
         """The counts changed: drop what was derived from them."""
@@ -188,8 +217,9 @@ class ShelfPolicy:
         arms = [shelf_arm(s) for s in shelves]
         if pinned or len(arms) < 2:
             return list(range(len(arms))), 1.0
-        order = canonical_order(arms, self._draw(segment, arms, rng or np.random.default_rng()))
-        return order, self.probability(segment, arms, [arms[i] for i in order])
+        with self.lock:
+            order = canonical_order(arms, self._draw(segment, arms, rng or np.random.default_rng()))
+            return order, self.probability(segment, arms, [arms[i] for i in order])
 
     def probability(self, segment: str, arms: Sequence[str], action: Sequence[str]) -> float:
         """The probability that the policy shows shelves with these arms (planner order) in the order `action`."""
@@ -197,7 +227,8 @@ class ShelfPolicy:
             return 1.0 if list(arms) == list(action) else 0.0
         if sorted(arms) != sorted(action):
             return 0.0
-        return self._probability(segment, list(arms), list(action))
+        with self.lock:
+            return self._probability(segment, list(arms), list(action))
 
     def distribution(self, segment: str, arms: Sequence[str], *, rng: np.random.Generator | None = None,
                      samples: int = 4000) -> dict[tuple[str, ...], float]:
@@ -206,6 +237,11 @@ class ShelfPolicy:
         arms = list(arms)
         if len(arms) < 2:
             return {tuple(arms): 1.0}
+        with self.lock:
+            return self._distribution(segment, arms, rng, samples)
+
+    def _distribution(self, segment: str, arms: list[str], rng: np.random.Generator | None,
+                      samples: int) -> dict[tuple[str, ...], float]:
         if distinct_orders(arms) <= MAX_ENUMERATED:
             orders = set(itertools.permutations(arms))
             return {order: p for order in orders if (p := self._probability(segment, arms, list(order))) > 0}
@@ -213,6 +249,15 @@ class ShelfPolicy:
         drawn = Counter(tuple(arms[i] for i in canonical_order(arms, self._draw(segment, arms, rng)))
                         for _ in range(samples))  # fmt: skip
         return {order: n / samples for order, n in drawn.items()}
+
+    def top_shares(self, segment: str, arms: Sequence[str]) -> dict[str, float]:
+        """For distinct `arms` (planner order): the probability that each is put first, i.e. the share of such page
+        views whose top shelf it would be (what the dashboard shows of a policy's state)."""
+        arms = list(dict.fromkeys(arms))
+        shares = dict.fromkeys(arms, 0.0)
+        for order, p in self.distribution(segment, arms).items():
+            shares[order[0]] += p
+        return shares
 
     def _draw(self, segment: str, arms: list[str], rng: np.random.Generator) -> list[int]:
         raise NotImplementedError
@@ -280,14 +325,28 @@ class ThompsonPolicy(ShelfPolicy):
 
     def posterior(self, segment: str, arm: str) -> tuple[float, float]:
         """Beta(alpha, beta) of the arm's attractiveness in the segment."""
-        for key in (segment, None):
-            if key not in self._posteriors:
-                self._posteriors[key] = self._segment_posteriors(key)
-        if arm in self._posteriors[segment]:
-            return self._posteriors[segment][arm]
-        pooled = self._posteriors[None].get(arm, (1.0, 1.0))
+        with self.lock:
+            for key in (segment, None):
+                if key not in self._posteriors:
+                    self._posteriors[key] = self._segment_posteriors(key)
+            if arm in self._posteriors[segment]:
+                return self._posteriors[segment][arm]
+            pooled = self._posteriors[None].get(arm, (1.0, 1.0))
         rate = pooled[0] / (pooled[0] + pooled[1])
         return PRIOR_WEIGHT * rate, PRIOR_WEIGHT * (1.0 - rate)
+
+    def top_shares(self, segment: str, arms: Sequence[str]) -> dict[str, float]:
+        """Exactly, on the grid: P(arm first) = (1 - epsilon) P(its draw is the highest) + epsilon / n."""
+        arms = list(dict.fromkeys(arms))
+        if len(arms) < 2:
+            return dict.fromkeys(arms, 1.0)
+        with self.lock:
+            masses = bin_masses({arm: self.posterior(segment, arm) for arm in arms})
+        below = {arm: np.cumsum(m) - 0.5 * m for arm, m in masses.items()}
+        top = {arm: float(np.sum(masses[arm] * np.prod([below[o] for o in arms if o != arm], axis=0)))
+               for arm in arms}  # fmt: skip
+        total = sum(top.values()) or 1.0
+        return {arm: (1.0 - self.epsilon) * top[arm] / total + self.epsilon / len(arms) for arm in arms}
 
     def _segment_posteriors(self, segment: str | None) -> dict[str, tuple[float, float]]:
         """Beta parameters per arm for one segment (None: all segments pooled, from Beta(1, 1))."""

@@ -3,6 +3,7 @@
     pages = store_logs(store)                 # or read_logs("logs.jsonl") / read_logs("logs.csv")
     result = evaluate_policy(pages, get_policy("thompson", store))
     print(result.table())                     # estimator, value, 95 % interval, effective sample size
+    save_evaluation(store, result, "store")   # the dashboard shows the last of each policy (last_evaluations)
 
 **What is estimated.** A logged page showed its shelves in an order (the action: the shelves' arms, top first,
 `genpage.feedback.bandit.shelf_arm`) that the logging policy chose with a known probability (the propensity). The
@@ -37,6 +38,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,7 @@ import numpy as np
 
 from genpage.errors import GenpageError
 from genpage.feedback.bandit import ShelfPolicy
-from genpage.store import Store
+from genpage.store import Store, iso_time
 
 logger = logging.getLogger(__name__)
 
@@ -163,10 +165,11 @@ def read_logs(path: str | Path) -> list[LoggedPage]:
 
 def store_logs(store: Store, *, policy: str | None = None) -> list[LoggedPage]:
     """Logged pages from the store's impressions and clicks (one per page_id; a shelf counts as clicked when any of
-    its items was). A campaign page's order was pinned. `policy`: only pages that policy logged."""
+    its items was), with the planner's order where it was logged (`planned`: what `fixed` needs). A campaign
+    page's order was pinned. `policy`: only pages that policy logged."""
     sql = """SELECT i.page_id, MAX(i.segment) segment, MAX(i.campaign) campaign, i.shelf_position,
                     MAX(i.shelf_kind) kind, MAX(COALESCE(i.shelf_theme, '')) theme, MAX(i.propensity) propensity,
-                    MAX(CASE WHEN c.page_id IS NULL THEN 0 ELSE 1 END) clicked
+                    MAX(i.planned) planned, MAX(CASE WHEN c.page_id IS NULL THEN 0 ELSE 1 END) clicked
              FROM impressions i LEFT JOIN clicks c ON c.page_id = i.page_id AND c.shelf_position = i.shelf_position
              WHERE (? IS NULL OR i.policy = ?)
              GROUP BY i.page_id, i.shelf_position ORDER BY MIN(i.rowid), i.shelf_position"""
@@ -176,7 +179,23 @@ def store_logs(store: Store, *, policy: str | None = None) -> list[LoggedPage]:
         arms.append("theme" if r["theme"] else r["kind"])
         rewards[len(arms) - 1] = float(r["clicked"])
     return [LoggedPage(str(head["segment"] or ""), tuple(arms), rewards, float(head["propensity"]),
-                       pinned=bool(head["campaign"])) for head, arms, rewards in pages.values()]  # fmt: skip
+                       _split(head["planned"]) if head["planned"] else None, pinned=bool(head["campaign"]))
+            for head, arms, rewards in pages.values()]  # fmt: skip
+
+
+def save_evaluation(store: Store, result: OPEResult, source: str, now: datetime | None = None) -> None:
+    """Keep an evaluation in the store (table policy_evaluations): `source` says which logs ("store" or a file)."""
+    with store.transaction(data=False) as conn:
+        conn.execute("INSERT INTO policy_evaluations (policy, source, created_at, result) VALUES (?,?,?,?)",
+                     (result.policy, source, iso_time(now or datetime.now(timezone.utc)),
+                      json.dumps(result.as_dict())))  # fmt: skip
+
+
+def last_evaluations(store: Store) -> list[dict[str, Any]]:
+    """The latest saved evaluation of each policy (OPEResult.as_dict() with `source` and `created_at`), by policy."""
+    rows = store.query("SELECT policy, source, created_at, result FROM policy_evaluations WHERE id IN "
+                       "(SELECT MAX(id) FROM policy_evaluations GROUP BY policy) ORDER BY policy")  # fmt: skip
+    return [{**json.loads(r["result"]), "source": r["source"], "created_at": r["created_at"]} for r in rows]
 
 
 # ---------------------------------------------------------------------- estimating

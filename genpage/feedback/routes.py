@@ -1,10 +1,15 @@
 """The HTTP side of tracking, mounted by the preview server (`genpage serve`): click links and live events.
 
-    GET  /r/<token>   a signed click link: records the click on its impression, 302 to the product's own http(s)
-                      URL (400 for a forged or tampered token, nothing recorded; 404 for a product without a URL)
+    GET  /r/<token>   a signed click link: records the click on its impression (and, the first on its shelf, in
+                      the shelf policy's counts), 302 to the product's own http(s) URL (400 for a forged or
+                      tampered token, nothing recorded; 404 for a product without a URL)
     POST /events      a JSON list of events (view, click, add_to_cart, purchase, search ...), all or nothing:
                       422 names the first bad item's index and field, 413 past MAX_BODY_BYTES; an event `id`
-                      makes a retry a no-op. Answers {"accepted": n, "new": m} once they are in the store.
+                      makes a retry a no-op; a click event is tied to the page view it came from (its `page_id`,
+                      or the shopper's latest view of the item) and counts as a click on it. Answers
+                      {"accepted": n, "new": m} once they are in the store.
+    GET  /dashboard   click-through per shelf kind and position over time, the bandit's state, the last policy
+                      evaluations: static SVG and tables, no script (genpage.feedback.dashboard)
 
 `tracked_link(engine, page)` is the card href function `render_page(..., link=)` takes. See docs/live.md.
 """
@@ -16,12 +21,12 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from genpage.feedback.tracking import EventsInvalid, click_secret, parse_events, read_click, record_click, sign_click
+from genpage.feedback.tracking import EventsInvalid, click_links, click_secret, parse_events, read_click
 from genpage.page import LinkFor, safe_url
-from genpage.schemas import Page, PageItem
+from genpage.schemas import Page
 
 logger = logging.getLogger(__name__)
 
@@ -30,21 +35,16 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 def tracks(engine: Any) -> bool:
-    """Whether `engine` logs page views and takes live events (genpage.engine.Engine does)."""
-    return callable(getattr(engine, "record_events", None)) and getattr(engine, "config", None) is not None
+    """Whether `engine` logs page views and takes clicks and live events (genpage.engine.Engine does)."""
+    return (callable(getattr(engine, "record_events", None)) and callable(getattr(engine, "record_click", None))
+            and getattr(engine, "config", None) is not None)
 
 
 def tracked_link(engine: Any, page: Page) -> LinkFor | None:
     """Card hrefs through /r/<token> for a tracked page (None: plain product links)."""
     if not page.page_id or not tracks(engine):
         return None
-    secret = click_secret(engine.config.home)
-    page_id = page.page_id
-
-    def link(shelf_position: int, item_position: int, item: PageItem) -> str | None:
-        return "/r/" + sign_click(secret, page_id, item.product.id, shelf_position, item_position)
-
-    return link
+    return click_links(engine.config.home, page.page_id)
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -62,8 +62,15 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 def tracking_router(engine: Any, *, max_body_bytes: int = MAX_BODY_BYTES) -> APIRouter:
-    """The /r/ and /events routes over `engine` (an Engine: `store`, `config`, `record_events`)."""
+    """The /r/, /events and /dashboard routes over `engine` (an Engine: `store`, `config`, `record_click`,
+    `record_events`)."""
     router = APIRouter()
+
+    @router.api_route("/dashboard", methods=["GET", "HEAD"], response_class=HTMLResponse)
+    def dashboard() -> HTMLResponse:
+        from genpage.feedback.dashboard import render_dashboard
+
+        return HTMLResponse(render_dashboard(engine.store, engine.config.policy), headers=_NO_STORE)
 
     @router.get("/r/{token}")
     def click(token: str) -> Response:
@@ -74,7 +81,7 @@ def tracking_router(engine: Any, *, max_body_bytes: int = MAX_BODY_BYTES) -> API
         url = safe_url(product.url) if product is not None else None
         if url is None:
             raise HTTPException(404, "this product has no page to go to")
-        if not record_click(engine.store, click):
+        if not engine.record_click(click):
             logger.info("a click on page %s matched no impression (purged or forgotten)", click.page_id)
         return RedirectResponse(url, status_code=302, headers=_NO_STORE)
 
@@ -89,11 +96,12 @@ def tracking_router(engine: Any, *, max_body_bytes: int = MAX_BODY_BYTES) -> API
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise HTTPException(400, f"the body is not JSON: {exc}") from None
+        page_ids: dict[str, str] = {}
         try:
-            keyed = parse_events(payload)
+            keyed = parse_events(payload, page_ids=page_ids)
         except EventsInvalid as exc:
             return JSONResponse({"detail": str(exc), "index": exc.index, "field": exc.field}, status_code=422)
-        new = await run_in_threadpool(engine.record_events, keyed)
+        new = await run_in_threadpool(engine.record_events, keyed, page_ids)
         return JSONResponse({"accepted": len(keyed), "new": new}, headers=_NO_STORE)
 
     return router

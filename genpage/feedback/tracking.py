@@ -2,16 +2,24 @@
 
     page_id = new_page_id()
     rows = impression_rows(page, page_id=..., shopper=pseudonym, segment=..., shown=ShelfOrder(...))
-    log_impressions(store, rows)                   # one executemany for a whole batch of pages
+    log_impressions(store, rows, policies)         # one executemany for a whole batch of pages, + shelf counts
     token = sign_click(secret, page_id, item_id, shelf_position, item_position)   # the /r/<token> link
     click = read_click(secret, token)              # None when forged or tampered with
-    keyed = parse_events(payload)                  # EventsInvalid(index, field, message) on a bad item
+    record_click(store, click, policies)           # the clicks row, + the shelf's click on its first one
+    keyed = parse_events(payload, page_ids=pages)  # EventsInvalid(index, field, message) on a bad item
     write_events(store, keyed)                     # one transaction: all or nothing; a retried id adds nothing
+    record_click_events(store, keyed, pages, home, policies)   # click events tied to the page view they came from
 
 Impressions and clicks name the shopper by pseudonym (genpage.privacy); they are cache-like writes for the
 ranker (`transaction(data=False)`): logging a page view never makes the engine refit. Live events are data: they
 go to the `events` table under `live:id:<event id>` (or `live:<sha1 of the content>` without an id), so a retry of a
-request is a no-op. See docs/live.md.
+request is a no-op.
+
+**The shelf policy learns from them** (genpage.feedback.bandit): logging a page view adds one showing of each shelf
+(its arm at its position, in its segment) to the counts of the policy that ordered it, in the same transaction as
+the impressions; the first click on a shelf of a page view adds its click in the same transaction as the click's
+row. Each is counted once, when it is written: nothing is replayed after a restart, so nothing is counted twice.
+The serving `policies` (in memory) are told after the commit. See docs/live.md.
 """
 
 from __future__ import annotations
@@ -22,21 +30,24 @@ import hmac
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from genpage.config import Config
 from genpage.errors import GenpageError
-from genpage.feedback.bandit import ShelfPolicy, action_key, get_policy, shelf_arm
+from genpage.feedback.bandit import ShelfPolicy, action_key, get_policy, shelf_arm, write_counts
 from genpage.ingest.readers import event_key
-from genpage.privacy import install_secret
-from genpage.schemas import INGEST_CONTEXT, Event, Page, Section
+from genpage.privacy import install_secret, pseudonym
+from genpage.schemas import INGEST_CONTEXT, Event, Page, PageItem, Section
 from genpage.store import Store, iso_time
+
+if TYPE_CHECKING:
+    from genpage.page import LinkFor
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +55,11 @@ FIXED_POLICY = "fixed"
 MAX_EVENTS_PER_REQUEST = 1000
 MAX_EVENT_ID_CHARS = 128
 TOKEN_MAC_BYTES = 16  # 128-bit tag: forging one is out of reach
+CLICK_EVENT_WINDOW = timedelta(minutes=30)  # a click event without a page_id: the shopper's page views this recent
+CLOCK_SKEW = timedelta(minutes=5)  # a click event's time may be this much before its page view's (two clocks)
+IMPRESSION_COLUMNS = ("page_id", "shopper", "campaign", "segment", "shelf_kind", "shelf_theme", "shelf_position",
+                      "item_position", "item_id", "policy", "propensity", "action", "created_at", "planned")
+Counts = dict[tuple[str, str, int], list[float]]  # (segment, arm, position) -> [shown, clicks]
 
 
 # ---------------------------------------------------------------------- page views
@@ -53,11 +69,13 @@ def new_page_id() -> str:
 
 @dataclass(frozen=True)
 class ShelfOrder:
-    """How a page's shelves came to be in their order: the policy's name and the probability it had of choosing
-    this order (1.0 for a deterministic one)."""
+    """How a page's shelves came to be in their order: the policy's name, the probability it had of choosing
+    this order (1.0 for a deterministic one), and the planner's own order of the shelves' arms ("|"-joined: the
+    action the `fixed` policy would have taken, logged so that `fixed` can be judged from any policy's logs)."""
 
     policy: str = FIXED_POLICY
     propensity: float = 1.0
+    planned: str = ""
 
 
 def shelf_policy(config: Config, store: Store) -> ShelfPolicy | None:
@@ -70,15 +88,16 @@ def order_shelves(policy: ShelfPolicy | None, segment: str, sections: list[Secti
                   pinned: bool = False) -> tuple[list[Section], ShelfOrder]:
     """The page's shelves in the order `policy` (from `shelf_policy`; None: fixed) chooses, and how it chose.
     The engine's one call site for the shelf policy; a campaign's page is `pinned` to the planner's order."""
+    planned = action_key([shelf_arm(section) for section in sections])
     if policy is None:
-        return sections, ShelfOrder(FIXED_POLICY, 1.0)
+        return sections, ShelfOrder(FIXED_POLICY, 1.0, planned)
     order, probability = policy.choose(segment, sections, pinned=pinned)
-    return [sections[i] for i in order], ShelfOrder(policy.name, float(probability))
+    return [sections[i] for i in order], ShelfOrder(policy.name, float(probability), planned)
 
 
 def impression_rows(page: Page, *, page_id: str, shopper: str, segment: str, campaign: str,
                     shown: ShelfOrder, created_at: datetime | None = None) -> list[tuple[Any, ...]]:
-    """One row per shelf and item of the page, in the impressions table's column order (positions from 0)."""
+    """One row per shelf and item of the page, in IMPRESSION_COLUMNS' order (positions from 0)."""
     when = iso_time(created_at or datetime.now(timezone.utc))
     action = action_key([shelf_arm(section) for section in page.sections])
     rows = []
@@ -86,16 +105,41 @@ def impression_rows(page: Page, *, page_id: str, shopper: str, segment: str, cam
         theme = section.theme.key if section.theme is not None else None
         for item_position, item in enumerate(section.items):
             rows.append((page_id, shopper, campaign, segment, section.kind, theme, shelf_position, item_position,
-                         item.product.id, shown.policy, shown.propensity, action, when))
+                         item.product.id, shown.policy, shown.propensity, action, when, shown.planned or None))
     return rows
 
 
-def log_impressions(store: Store, rows: Sequence[tuple[Any, ...]]) -> int:
-    """Write impression rows in one statement and one transaction (not a data change: no ranker refit)."""
+def shelf_views(rows: Iterable[Sequence[Any]]) -> dict[str, Counts]:
+    """What impression rows add to the shelf policies' counts: per logging policy, one showing of each shelf (its
+    first item's row) at its position, in its segment."""
+    by_policy: dict[str, Counts] = {}
+    for row in rows:
+        values = dict(zip(IMPRESSION_COLUMNS, row, strict=False))
+        if values["item_position"] != 0:
+            continue
+        arm = "theme" if values["shelf_theme"] else str(values["shelf_kind"])
+        key = (str(values["segment"] or ""), arm, int(values["shelf_position"]))
+        by_policy.setdefault(str(values["policy"]), {}).setdefault(key, [0.0, 0.0])[0] += 1.0
+    return by_policy
+
+
+def _tell(policies: Iterable[ShelfPolicy], added: Mapping[str, Counts]) -> None:
+    for policy in policies:
+        policy.remember(added.get(policy.name, {}))
+
+
+def log_impressions(store: Store, rows: Sequence[tuple[Any, ...]], policies: Iterable[ShelfPolicy] = ()) -> int:
+    """Write impression rows in one statement, and their shelves' showings to the bandit counts, in one transaction
+    (not a data change: no ranker refit); then tell the serving `policies` (in memory) what was counted."""
     if not rows:
         return 0
+    added = shelf_views(rows)
     with store.transaction(data=False) as conn:
-        conn.executemany("INSERT INTO impressions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        conn.executemany(f"INSERT INTO impressions ({', '.join(IMPRESSION_COLUMNS)}) "
+                         f"VALUES ({','.join('?' * len(IMPRESSION_COLUMNS))})", rows)  # fmt: skip
+        for policy, counts in added.items():
+            write_counts(conn, policy, counts)
+    _tell(policies, added)
     return len(rows)
 
 
@@ -118,6 +162,17 @@ class Click:
     item_id: str
     shelf_position: int
     item_position: int
+
+
+def click_links(home: Path, page_id: str) -> LinkFor:
+    """Card hrefs through `/r/<token>` for the page view `page_id` (genpage.page.render_page's `link`): relative
+    links, which work on a page served by `genpage serve` over the same store and home."""
+    secret = click_secret(home)
+
+    def link(shelf_position: int, item_position: int, item: PageItem) -> str | None:
+        return "/r/" + sign_click(secret, page_id, item.product.id, shelf_position, item_position)
+
+    return link
 
 
 def click_secret(home: Path) -> bytes:
@@ -161,18 +216,60 @@ def read_click(secret: bytes, token: str) -> Click | None:
         return None
 
 
-def record_click(store: Store, click: Click, now: datetime | None = None) -> bool:
-    """Add a click row for the impression the click came from; False (nothing written) without that impression."""
-    found = store.query("SELECT shopper FROM impressions WHERE page_id = ? AND shelf_position = ? AND "
-                        "item_position = ? AND item_id = ? LIMIT 1",
-                        (click.page_id, click.shelf_position, click.item_position, click.item_id))  # fmt: skip
-    if not found:
-        return False
+def record_click(store: Store, click: Click, policies: Iterable[ShelfPolicy] = (), now: datetime | None = None, *,
+                 once: bool = False) -> bool:
+    """Add a click row for the impression the click came from, and, when it is the first click on that shelf of
+    that page view, the shelf's click to the counts of the policy that ordered the page (one transaction; then the
+    serving `policies` are told). False (nothing written) without that impression; with `once`, also when this
+    item of this page view has a click already (a click event the /r/ link recorded, or a retry)."""
+    counted: dict[str, Counts] = {}
     with store.transaction(data=False) as conn:
+        found = conn.execute("SELECT shopper, segment, shelf_kind, shelf_theme, policy FROM impressions WHERE "
+                             "page_id = ? AND shelf_position = ? AND item_position = ? AND item_id = ? LIMIT 1",
+                             (click.page_id, click.shelf_position, click.item_position,
+                              click.item_id)).fetchone()  # fmt: skip
+        if found is None:
+            return False
+        shelf_clicks = conn.execute("SELECT item_position FROM clicks WHERE page_id = ? AND shelf_position = ?",
+                                    (click.page_id, click.shelf_position)).fetchall()  # fmt: skip
+        if once and any(r[0] == click.item_position for r in shelf_clicks):
+            return False
         conn.execute("INSERT INTO clicks VALUES (?,?,?,?,?,?)",
-                     (click.page_id, found[0]["shopper"], click.item_id, click.shelf_position, click.item_position,
+                     (click.page_id, found["shopper"], click.item_id, click.shelf_position, click.item_position,
                       iso_time(now or datetime.now(timezone.utc))))  # fmt: skip
+        if not shelf_clicks:  # a shelf is clicked or not (the bandit's model): its first click counts
+            arm = "theme" if found["shelf_theme"] else str(found["shelf_kind"])
+            counted = {str(found["policy"]): {(str(found["segment"] or ""), arm, click.shelf_position): [0.0, 1.0]}}
+            write_counts(conn, str(found["policy"]), counted[str(found["policy"])])
+    _tell(policies, counted)
     return True
+
+
+def record_click_events(store: Store, keyed: Sequence[tuple[str, Event]], page_ids: Mapping[str, str], home: Path,
+                        policies: Iterable[ShelfPolicy] = ()) -> int:
+    """Tie posted click events to the page views they came from and record them as clicks (`record_click`, once
+    per item of a page view): the page view `page_ids[key]` when the event named one, else the shopper's latest
+    page view showing the item within CLICK_EVENT_WINDOW before the event. How many were recorded."""
+    recorded = 0
+    for key, event in keyed:
+        if event.type != "click" or not event.item_id:
+            continue
+        shopper = pseudonym(event.user_id, home)
+        if key in page_ids:
+            found = store.query("SELECT page_id, shelf_position, item_position FROM impressions WHERE page_id = ? "
+                                "AND shopper = ? AND item_id = ? ORDER BY shelf_position, item_position LIMIT 1",
+                                (page_ids[key], shopper, event.item_id))  # fmt: skip
+        else:
+            when = event.timestamp if event.timestamp.tzinfo else event.timestamp.replace(tzinfo=timezone.utc)
+            found = store.query("SELECT page_id, shelf_position, item_position FROM impressions WHERE shopper = ? "
+                                "AND item_id = ? AND created_at BETWEEN ? AND ? ORDER BY created_at DESC, rowid DESC "
+                                "LIMIT 1", (shopper, event.item_id, iso_time(when - CLICK_EVENT_WINDOW),
+                                            iso_time(when + CLOCK_SKEW)))  # fmt: skip
+        if found:
+            row = found[0]
+            click = Click(str(row["page_id"]), event.item_id, int(row["shelf_position"]), int(row["item_position"]))
+            recorded += record_click(store, click, policies, event.timestamp, once=True)
+    return recorded
 
 
 # ---------------------------------------------------------------------- live events
@@ -184,10 +281,12 @@ class EventsInvalid(GenpageError):
         self.index, self.field = index, field
 
 
-def parse_events(payload: Any, limit: int = MAX_EVENTS_PER_REQUEST) -> list[tuple[str, Event]]:
+def parse_events(payload: Any, limit: int = MAX_EVENTS_PER_REQUEST, *,
+                 page_ids: dict[str, str] | None = None) -> list[tuple[str, Event]]:
     """Validate a JSON list of events with the ingest's Event model; each gets its store key: `live:id:<id>` for an
-    `id` (or `event_id`) the sender chose, else `live:<sha1 of the content>`. Raises EventsInvalid on the first
-    bad item (nothing of the request is kept)."""
+    `id` (or `event_id`) the sender chose, else `live:<sha1 of the content>`. An event may name the page view it
+    came from (`page_id`, from the page's JSON): it goes into `page_ids` under the event's key. Raises
+    EventsInvalid on the first bad item (nothing of the request is kept)."""
     if isinstance(payload, dict) and isinstance(payload.get("events"), list):
         payload = payload["events"]
     if not isinstance(payload, list):
@@ -205,6 +304,10 @@ def parse_events(payload: Any, limit: int = MAX_EVENTS_PER_REQUEST) -> list[tupl
                                      or len(str(event_id)) > MAX_EVENT_ID_CHARS):
             raise EventsInvalid(f"event {index}: id must be a string of at most {MAX_EVENT_ID_CHARS} characters",
                                 index=index, field="id")  # fmt: skip
+        page_id = values.pop("page_id", None)
+        if page_id is not None and (not isinstance(page_id, str) or not 0 < len(page_id) <= MAX_EVENT_ID_CHARS):
+            raise EventsInvalid(f"event {index}: page_id must be the page's page_id (a string)", index=index,
+                                field="page_id")  # fmt: skip
         try:
             event = Event.model_validate(values, context=INGEST_CONTEXT)
         except ValidationError as exc:
@@ -214,7 +317,10 @@ def parse_events(payload: Any, limit: int = MAX_EVENTS_PER_REQUEST) -> list[tupl
                 field = next((f for f in Event.model_fields if f in first["msg"]), None)
             raise EventsInvalid(f"event {index}: {field or 'event'}: {first['msg']}", index=index,
                                 field=field) from None  # fmt: skip
-        keyed.append((f"live:id:{event_id}" if event_id is not None else f"live:{event_key(event)}", event))
+        key = f"live:id:{event_id}" if event_id is not None else f"live:{event_key(event)}"
+        keyed.append((key, event))
+        if page_id is not None and page_ids is not None:
+            page_ids[key] = page_id
     return keyed
 
 

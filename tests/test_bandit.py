@@ -177,3 +177,23 @@ def test_state_survives_a_restart(tmp_path):
         assert again.probability("s", arms, ["buy_again", "theme", "trending"]) == pytest.approx(p_before)
         shown = store.query("SELECT SUM(shown) FROM bandit_counts WHERE policy = 'thompson'")[0][0]
         assert shown == 300 * 5 + 1
+
+
+def test_live_counts_are_learned_from_in_batches(monkeypatch):
+    from genpage.feedback import bandit
+
+    monkeypatch.setattr(bandit, "REFRESH_SECONDS", 1e9)
+    policy = ThompsonPolicy(epsilon=0.0)
+    policy.update("s", feedback(50))
+    before = policy.posterior("s", "trending")
+    policy.remember({("s", "trending", 0): [10.0, 10.0]})
+    assert policy.counts[("s", "trending", 0)][1] >= 10  # counted at once ...
+    policy.choose("s", page("trending", "buy_again"))
+    assert policy.posterior("s", "trending") == before  # ... learned from in a batch: not yet
+    policy.remember({("s", "trending", 1): [bandit.REFRESH_COUNTS, 0.0]})  # enough counts: recomputed
+    assert policy.posterior("s", "trending") != before
+    moved = policy.posterior("s", "trending")
+    policy.remember({("s", "trending", 0): [1.0, 1.0]})
+    monkeypatch.setattr(bandit, "REFRESH_SECONDS", 0.0)  # or enough time: the next page recomputes
+    policy.choose("s", page("trending", "buy_again"))
+    assert policy.posterior("s", "trending")[0] == pytest.approx(moved[0] + 1.0, abs=0.5)

@@ -8,7 +8,10 @@
 transaction as its impressions, and the first click on a shelf (an `/r/` link, or a click event tied to the page
 view) adds its click in the same transaction as its `clicks` row (genpage.feedback.tracking): each view and click is
 counted exactly once, so a restart reads the counts as they were and nothing is replayed. The serving policy
-`remember`s the same counts in memory after the commit, so the next page's order uses them.
+`remember`s the same counts in memory after the commit. What Thompson sampling derives from the counts (the
+posteriors, and the grids its probabilities are computed on: tens of milliseconds) is recomputed in batches: once
+`REFRESH_COUNTS` showings and clicks have come in, or on the first page `REFRESH_SECONDS` after the last
+recomputation; `update` and `reload` recompute at once.
 
 **Arms.** A shelf's arm is its kind ("buy_again", "because_bought", "for_you" ...), or "theme" for a theme shelf
 (`shelf_arm`). Shelves that share an arm are interchangeable for learning and evaluation, and every policy keeps
@@ -51,6 +54,7 @@ import logging
 import math
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -73,6 +77,8 @@ PRIOR_WEIGHT = 20.0  # examinations a segment's prior is worth (borrowed from th
 EPSILON = 0.05
 GRID = 4096
 MAX_ENUMERATED = 720  # distinct orders enumerated exactly by `distribution`; more are sampled
+REFRESH_COUNTS = 1000.0  # remembered showings + clicks after which the derived state is recomputed
+REFRESH_SECONDS = 2.0  # ... or the first page this long after the last recomputation
 
 
 class PolicyError(GenpageError):
@@ -169,6 +175,7 @@ class ShelfPolicy:
         self.store = store
         self.counts: dict[tuple[str, str, int], list[float]] = {}  # (segment, arm, position) -> [shown, clicks]
         self.lock = threading.RLock()  # the counts change under a live server while other threads choose orders
+        self._pending, self._refreshed = 0.0, time.monotonic()  # remembered since the derived state was computed
         if store is not None:
             self.reload()
 
@@ -192,7 +199,9 @@ class ShelfPolicy:
         if self.store is not None:
             with self.store.transaction(data=False) as conn:
                 write_counts(conn, self.name, added)
-        self.remember(added)
+        with self.lock:
+            self.remember(added)
+            self._changed()  # an explicit update is learned from at once
 
     def remember(self, added: Mapping[tuple[str, str, int], Sequence[float]]) -> None:
         """Add counts (segment, arm, position) -> (shown, clicks) in memory only: their store rows were written by
@@ -204,10 +213,18 @@ class ShelfPolicy:
                 cell = self.counts.setdefault(key, [0.0, 0.0])
                 cell[0] += shown
                 cell[1] += clicks
+                self._pending += shown + clicks
+            self._refresh_if_due()
+
+    def _refresh_if_due(self) -> None:
+        """Recompute what is derived from the counts once REFRESH_COUNTS came in or REFRESH_SECONDS went by."""
+        if self._pending and (self._pending >= REFRESH_COUNTS
+                              or time.monotonic() - self._refreshed >= REFRESH_SECONDS):  # fmt: skip
             self._changed()
 
     def _changed(self) -> None:
         """The counts changed: drop what was derived from them."""
+        self._pending, self._refreshed = 0.0, time.monotonic()
 
     # -------------------------------------------------------------- choosing
     def choose(self, segment: str, shelves: Sequence[Section], *, pinned: bool = False,
@@ -218,6 +235,7 @@ class ShelfPolicy:
         if pinned or len(arms) < 2:
             return list(range(len(arms))), 1.0
         with self.lock:
+            self._refresh_if_due()
             order = canonical_order(arms, self._draw(segment, arms, rng or np.random.default_rng()))
             return order, self.probability(segment, arms, [arms[i] for i in order])
 
@@ -307,6 +325,7 @@ class ThompsonPolicy(ShelfPolicy):
         super().__init__(store)
 
     def _changed(self) -> None:
+        super()._changed()
         self._posteriors = {}
         self._masses = {}
         self._examination = None

@@ -35,7 +35,7 @@ class Config(BaseModel):
     db_path: Path | None = None  # default: <home>/genpage.sqlite
     encoder: str = "minilm"  # registry name, local path or hub id
     generator: str = "qwen2.5-1.5b-instruct"  # registry name, local path or hub id (chosen by copy quality)
-    backend: str = "local"  # a name in genpage.backends' registry: local, llamacpp, openai, echo ...
+    backend: str = "auto"  # auto (llamacpp when installed, else local), local, llamacpp, openai, echo ...
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = "auto"
     copy_level: CopyLevel = "segment"

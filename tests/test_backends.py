@@ -186,6 +186,30 @@ def test_unknown_backend_names_the_choices():
         get_backend(Config(backend="nope"))
 
 
+def test_auto_runs_a_packaged_gguf_on_llama_cpp_when_it_is_installed(monkeypatch):
+    import importlib.util
+
+    from genpage.backends.registry import resolve_backend
+
+    real = importlib.util.find_spec
+    installed = {"llama_cpp": True}
+
+    def find_spec(name: str, *args):
+        return (object() if installed[name] else None) if name in installed else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    cpu = {"device": "cpu"}
+    assert Config().backend == "auto"
+    assert resolve_backend(Config(**cpu)) == "llamacpp"  # the default generator ships a GGUF
+    assert resolve_backend(Config(generator="/models/tiny.gguf", **cpu)) == "llamacpp"
+    assert resolve_backend(Config(device="cuda")) == "local"  # a GPU: transformers and accelerate
+    assert resolve_backend(Config(generator="/models/my-safetensors-folder", **cpu)) == "local"
+    assert resolve_backend(Config(generator="qwen2.5-1.5b-instruct+house-style", **cpu)) == "local"  # an adapter
+    assert resolve_backend(Config(backend="local", **cpu)) == "local"  # asked for: kept
+    installed["llama_cpp"] = False
+    assert resolve_backend(Config(**cpu)) == "local"
+
+
 def test_a_third_party_backend_registers_like_a_builtin():
     @register_backend("shout-test")
     class Shout(EchoModel):

@@ -9,10 +9,15 @@ and `Config(backend="my-server")` builds it with `MyServer.from_config(config)` 
 classmethod, else `MyServer()`. genpage's own backends (local, llamacpp, openai, echo, canned) are declared in
 genpage's `pyproject.toml` exactly so. An entry point is imported only when its backend is asked for.
 `register_backend("name")` registers a class directly (tests, notebooks), and wins over an entry point.
+
+`backend = "auto"` (the default) is not a class: `resolve_backend` picks llama.cpp for a GGUF generator on a CPU
+when llama-cpp-python is installed (the default generator then loads in ~1.5 GB and seconds, from the GGUF file as
+shipped), else the transformers backend, "local" (a GPU, a folder or hub id, a tuned writer "base+adapter").
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
@@ -71,8 +76,23 @@ def backend_class(name: str) -> type[TextModel]:
     return register_backend(name)(cls)
 
 
+def resolve_backend(config: Config) -> str:
+    """The backend `config.backend` names; for "auto", llamacpp where it can run the generator as well as local
+    does (a registry model with a GGUF, or a .gguf path, no adapter, on a CPU, llama-cpp-python installed), else
+    local."""
+    if config.backend != "auto":
+        return config.backend
+    from genpage.embed.weights import lookup, pick_device
+
+    spec = lookup(config.generator)
+    gguf = bool(spec is not None and spec.gguf_pieces) or config.generator.endswith(".gguf")
+    if not gguf or "+" in config.generator or importlib.util.find_spec("llama_cpp") is None:
+        return "local"
+    return "llamacpp" if pick_device(config.device) == "cpu" else "local"
+
+
 def get_backend(config: Config) -> TextModel:
-    """Build the backend named by `config.backend`, configured from the rest of `config`."""
-    cls = backend_class(config.backend)
+    """Build the backend named by `config.backend` (`resolve_backend`), configured from the rest of `config`."""
+    cls = backend_class(resolve_backend(config))
     factory = getattr(cls, "from_config", None)
     return factory(config) if factory is not None else cls()

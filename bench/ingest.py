@@ -75,8 +75,8 @@ def replicate(source: Path, scale: int, out: Path) -> Path:
 def measure(checkout: Path, path: Path, workdir: Path) -> dict[str, object]:
     db = Path(tempfile.mkdtemp(dir=workdir)) / "store.sqlite"
     env = dict(os.environ, PYTHONPATH=str(checkout))
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path), str(db)], env=env, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run([sys.executable, "-c", CHILD, str(path), str(db)], env=env, cwd=checkout,
+                          capture_output=True, text=True, check=False)  # cwd: `-c` puts it first on sys.path
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     db.parent.rmdir()

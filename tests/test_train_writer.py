@@ -5,6 +5,7 @@ a real LoRA on smollm2-135m from a dozen pairs: manifest, loading through the re
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 
@@ -166,7 +167,8 @@ def test_train_writer_saves_an_adapter_with_its_manifest(trained, genpage_home):
     [epoch] = manifest["epochs"]
     assert epoch["epoch"] == 1 and epoch["tokens_per_second"] > 0
     assert manifest["held_out_loss"] == epoch["held_out_loss"] > 0 and manifest["seconds"] > 0
-    assert [p.name for p in sorted((result.adapter / "checkpoints").iterdir())] == ["step-000001", "step-000002"]
+    assert sorted(p.name for p in (result.adapter / "checkpoints").iterdir()) == ["frozen-states.pt", "step-000001",
+                                                                              "step-000002"]
 
 
 @pytest.mark.slow
@@ -186,7 +188,7 @@ def test_the_adapter_loads_through_the_registry_and_writes_json(trained, genpage
 
 
 @pytest.mark.slow
-def test_resume_continues_from_the_latest_checkpoint(trained, genpage_home):
+def test_resume_continues_from_the_latest_checkpoint(trained, genpage_home, caplog):
     """Without its last checkpoint, the run resumes after step 1 and ends with the weights it ended with."""
     from safetensors.torch import load_file
 
@@ -201,8 +203,11 @@ def test_resume_continues_from_the_latest_checkpoint(trained, genpage_home):
     for name, tensor in finished.items():
         assert (weights[name] - tensor).abs().max() < 1e-5, name
     assert resumed.manifest["held_out_loss"] == pytest.approx(result.manifest["held_out_loss"], rel=1e-4)
-    more = train_writer(small_settings(tmp_path, out=str(resumed_dir), resume=True, epochs=2), home=genpage_home)
+    with caplog.at_level(logging.INFO, logger="genpage.copy.train"):
+        more = train_writer(small_settings(tmp_path, out=str(resumed_dir), resume=True, epochs=2), home=genpage_home)
     assert [e["epoch"] for e in more.manifest["epochs"]] == [1, 2]
+    # the second epoch ran the trained layer only, on the frozen layers' output kept from the first
+    assert "layers 0-28 are run once per pair" in caplog.text and "running the whole model" not in caplog.text
     with pytest.raises(TrainingError, match="other settings"):
         train_writer(small_settings(tmp_path, out=str(resumed_dir), resume=True, rank=8), home=genpage_home)
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from genpage.embed.encoder import content_hash, embed_products, load_encoder, product_text
+from genpage.rank.neighbours import UserNeighbours, build_neighbours, neighbour_mix, with_shoppers
 from genpage.rank.ranker import RankConfig, Ranker
 from genpage.schemas import Campaign, Event, Product, User
 from genpage.store import Store
@@ -240,3 +242,59 @@ def test_planner_sections_get_enough_candidates(ranker: Ranker) -> None:
 
 def store_ids(store: Store) -> list[str]:
     return [p.id for p in store.products()]
+
+
+def _unit_rows(rng: np.random.Generator, n: int, items: int) -> sp.csr_matrix:
+    dense = np.where(rng.random((n, items)) < 0.25, rng.random((n, items)), 0.0)
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    return sp.csr_matrix((dense / np.where(norms > 0, norms, 1.0)).astype(np.float32))
+
+
+def _lists(index: UserNeighbours) -> list[dict[int, float]]:
+    return [{int(r): float(s) for r, s in zip(rows, sims, strict=True) if r >= 0}
+            for rows, sims in zip(index.rows, index.sims, strict=True)]  # fmt: skip
+
+
+def test_neighbour_index_is_the_product_against_everyone() -> None:
+    vectors = _unit_rows(np.random.default_rng(1), 40, 12)
+    index = build_neighbours(vectors, k=5)
+    sims = (vectors @ vectors.T).toarray()
+    np.fill_diagonal(sims, 0.0)
+    for row, found in enumerate(_lists(index)):
+        best = np.argsort(-sims[row])[:5]
+        assert set(found) == {int(b) for b in best if sims[row, b] > 0}
+        assert np.allclose([found[int(b)] for b in best if sims[row, b] > 0], sims[row, best][sims[row, best] > 0])
+    rows = np.array([3, -1, 7])
+    mixed = neighbour_mix(index, vectors, rows)
+    for out, row in zip(mixed, rows, strict=True):
+        if row < 0:
+            assert not out.any()
+            continue
+        found = _lists(index)[row]
+        expected = sum(w * vectors[r].toarray()[0] for r, w in found.items()) / sum(found.values())
+        assert np.allclose(out, expected, atol=1e-6)
+
+
+def test_a_live_change_updates_the_neighbour_index_as_a_new_build_would() -> None:
+    """Full lists (k=5 of 60 shoppers): changed shoppers enter, move in and leave the others' lists, and a list
+    a changed shopper left is searched again; new shoppers get rows at the end."""
+    rng = np.random.default_rng(2)
+    vectors = _unit_rows(rng, 60, 15)
+    index = build_neighbours(vectors, k=5)
+    changed = np.array([4, 17, 60, 61])
+    grown = sp.vstack([vectors, _unit_rows(rng, 2, 15)]).tolil()
+    for row, new in zip(changed[:2], _unit_rows(rng, 2, 15), strict=True):
+        grown[row] = new
+    grown = grown.tocsr().astype(np.float32)
+    rows_before, sims_before = index.rows.copy(), index.sims.copy()
+    updated = with_shoppers(index, grown, changed)
+    assert np.array_equal(index.rows, rows_before) and np.array_equal(index.sims, sims_before)  # left as it was
+    rebuilt = build_neighbours(grown, k=5)
+    assert len(updated) == 62
+    for row, (mine, theirs) in enumerate(zip(_lists(updated), _lists(rebuilt), strict=True)):
+        assert mine.keys() == theirs.keys(), row
+        assert np.allclose(list(mine.values()), [theirs[r] for r in mine], atol=1e-6), row
+    before, after = _lists(index), _lists(rebuilt)
+    others = [row for row in range(60) if row not in changed]
+    assert [row for row in others if len(before[row]) == 5 and {4, 17} & set(before[row]) - set(after[row])]
+    assert [row for row in others if {4, 17, 60, 61} & set(after[row]) - set(before[row])]

@@ -176,17 +176,40 @@ def _full_build(engine) -> History:
     return History.build(frame, engine.ranker.item_ids)
 
 
+def _held(history: History) -> list[np.ndarray]:
+    """Every array of the history's user state, to check that a live update wrote none of them."""
+    held = [getattr(history, name) for name in USER_ARRAYS]
+    for name in USER_MATRICES:
+        matrix = getattr(history, name)
+        held += [matrix.data, matrix.indices, matrix.indptr]
+    return held + [history.neighbours.rows, history.neighbours.sims]
+
+
+def _neighbours(history: History, uid: str) -> dict[str, float]:
+    """A shopper's neighbour list from the index, by shopper id."""
+    ids = {row: user for user, row in history.user_index.items()}
+    index, row = history.neighbours, history.user_index[uid]
+    return {ids[int(r)]: float(s) for r, s in zip(index.rows[row], index.sims[row], strict=True) if r >= 0}
+
+
 def test_the_incremental_update_equals_a_full_build_for_the_shoppers_own_rows(engine):
     engine.build_page("C06")  # the ranker is fitted
     fitted = engine.ranker
+    before, users_before = fitted.history, fitted.users
+    snapshot = [a.copy() for a in _held(before)]
     engine.record_events(parse_events([purchase("C06", "T5"), purchase("C06", "G09", quantity=3),
                                        {**purchase("C06", "G10"), "type": "view"},
+                                       {**purchase("C06", "G01"), "type": "return"},
                                        {"user_id": "C06", "type": "search", "query": "tea tray",
                                         "timestamp": "2011-12-09T13:05:00"},
-                                       purchase("NEWBIE", "T1")]))  # fmt: skip
+                                       purchase("NEWBIE", "T1"),
+                                       purchase("NEWBIE", "T2", session_id="s1")]))  # fmt: skip
     engine.build_pages(["C06", "NEWBIE"])
     assert engine.ranker is fitted  # no refit: only their rows changed
     live, full = engine.ranker.history, _full_build(engine)
+    # copy on write: the history a page may still be ranking with is left exactly as it was
+    assert live is not before and all(np.array_equal(a, b) for a, b in zip(_held(before), snapshot, strict=True))
+    assert "NEWBIE" in fitted.users and "NEWBIE" not in users_before  # the live newcomer's record, in a new dict
     for uid in ("C06", "NEWBIE", "C07"):
         a, b = live.user_index[uid], full.user_index[uid]
         for name in USER_MATRICES:
@@ -195,17 +218,40 @@ def test_the_incremental_update_equals_a_full_build_for_the_shoppers_own_rows(en
             np.testing.assert_array_equal(getattr(live, name)[a], getattr(full, name)[b], err_msg=f"{uid} {name}")
         assert live.queries.get(uid) == full.queries.get(uid)
     assert live.now == full.now
-    # the features of the shopper's own: every repurchase and user plane is the full build's
+    # the neighbour index: their own lists, and every other shopper's that gained, moved or lost them
+    for uid in full.user_index:
+        assert _neighbours(live, uid) == _neighbours(full, uid), uid
+    # the features of the shopper's own: every repurchase and user plane is the full build's, and user-kNN
     own = FEATURE_GROUPS["repurchase"] + FEATURE_GROUPS["user"]
     semantic = {n: np.zeros((1, len(live.item_ids)), np.float32) for n in FEATURE_GROUPS["semantic"]}
     price = np.ones(len(live.item_ids))
     days = np.array([full.now + 1.0])
-    for uid in ("C06", "NEWBIE"):
+    for uid in ("C06", "NEWBIE", "C07"):
         mine = feature_block(live, np.array([live.user_index[uid]]), days, semantic, price)
         theirs = feature_block(full, np.array([full.user_index[uid]]), days, semantic, price)
         for name in own:
             np.testing.assert_array_equal(mine[name], theirs[name], err_msg=f"{uid} {name}")
+        # the same neighbours and weights; summed in row order, and a newcomer's row differs between the two
+        np.testing.assert_allclose(mine["uknn"], theirs["uknn"], rtol=1e-6, atol=1e-7, err_msg=uid)
+        assert mine["uknn"].any()
     assert set(own) < set(FEATURES)
+
+
+def test_a_live_newcomer_gets_their_shopper_record(engine):
+    """A shopper the fitted ranker has never seen, whose record (country) is in the store, gets it at once."""
+    from genpage.rank.live import update_users
+
+    ranker = engine.ranker
+    with engine.store.transaction() as conn:
+        conn.execute("INSERT INTO users (id, country) VALUES (?, ?)", ("FRESH", "United Kingdom"))
+        conn.execute("INSERT INTO events (id, user_id, type, item_id, quantity, timestamp) VALUES (?,?,?,?,?,?)",
+                     ("fresh-1", "FRESH", "view", "T3", 1, "2011-12-09 13:00:00"))  # fmt: skip
+    assert "FRESH" not in ranker.users
+    update_users(ranker, engine.store, ["FRESH"], engine.store.version)
+    assert ranker.users["FRESH"].country == "United Kingdom"
+    assert ranker.history is not None and ranker.history.rows(["FRESH"])[0] >= 0
+    ranked = ranker.rank(["FRESH"], k=10)[0]
+    assert len(ranked.items) == 10
 
 
 def test_a_purchase_posted_to_events_shows_on_the_next_page(engine, client):

@@ -18,19 +18,18 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from genpage.events import basket_keys, to_days
+from genpage.events import to_days
+from genpage.rank.neighbours import UserNeighbours, build_neighbours, neighbour_mix
+from genpage.rank.shoppers import TYPE_CODES, EventArrays, ShopperRows, shopper_rows
+from genpage.rank.shoppers import user_vectors as unit_user_vectors
 
 logger = logging.getLogger(__name__)
 
-# How much an event of each type says about interest, relative to a purchase.
-EVENT_WEIGHTS = {"purchase": 1.0, "add_to_cart": 0.5, "review": 0.6, "click": 0.3, "view": 0.2}
-BASKET_DECAY = 0.9  # weight of a basket = BASKET_DECAY ** (baskets since it)
 TREND_DAYS = 30
 NEIGHBOURS_PER_ITEM = 200
-NEIGHBOUR_USERS = 50
 ALS_PARAMS = {"factors": 64, "regularization": 1.0, "iterations": 15}  # implicit ALS, the latent-factor feature
 ALS_ALPHA = 2.0  # confidence = 1 + ALS_ALPHA * log1p(baskets)
-DENSE_LIMIT = 60_000_000  # keep item-item and user matrices dense (fast batch products) below this many cells
+DENSE_LIMIT = 60_000_000  # keep the item-item matrices dense (fast batch products) below this many cells
 
 FEATURE_GROUPS: dict[str, list[str]] = {
     "repurchase": [
@@ -108,12 +107,11 @@ class History:
     sim_user: sp.csr_matrix | np.ndarray  # bought by the same shoppers
     sim_basket: sp.csr_matrix | np.ndarray  # bought in the same basket
     user_vectors: sp.csr_matrix  # row-normalised decay (for user-kNN)
+    neighbours: UserNeighbours  # each user's nearest users by user_vectors (genpage.rank.neighbours)
     user_factors: np.ndarray | None = None  # implicit ALS over basket counts (None: too little data or no implicit)
     item_factors: np.ndarray | None = None
     queries: dict[str, list[str]] = field(default_factory=dict)
     now: float = 0.0  # the latest event's day
-    # user_vectors transposed and dense, when small enough (DENSE_LIMIT): a faster neighbour product
-    user_vectors_t: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_items(self) -> int:
@@ -126,34 +124,31 @@ class History:
         user_index = {u: i for i, u in enumerate(user_ids)}
         shape = (len(user_ids), len(item_ids))
         days = to_days(events["timestamp"]) if len(events) else np.zeros(0)
-        known, buys, per_basket = _event_tables(events, item_ids, user_index, days)
-        ui = _user_item_table(buys)
-        matrices = _user_item_matrices(known, buys, ui, shape)
+        rows = shopper_rows(event_arrays(events, item_ids, user_index, days), *shape)
+        matrices = rows.matrices
         interactions = (matrices["baskets"] + matrices["interact"]).tocsr()
-        user_vectors = _user_vectors(matrices)
+        user_vectors = unit_user_vectors(matrices)
         sim_user = _cosine_topk(interactions, NEIGHBOURS_PER_ITEM)
-        sim_basket = _cosine_topk(_basket_items(buys, shape[1]), NEIGHBOURS_PER_ITEM)
+        sim_basket = _cosine_topk(_basket_items(rows, shape[1]), NEIGHBOURS_PER_ITEM)
         if shape[1] * shape[1] <= DENSE_LIMIT:
             sim_user, sim_basket = sim_user.toarray(), sim_basket.toarray()
         factors = _als_factors(matrices["baskets"])
-        history = cls(
+        return cls(
             user_index=user_index,
             item_ids=list(item_ids),
             **matrices,
-            **_user_stats(per_basket, ui, shape[0]),
-            **_item_stats(ui, shape[1]),
-            **_daily_sales(buys, shape[1]),
+            **rows.stats,
+            **_item_stats(rows, shape[1]),
+            **_daily_sales(rows, shape[1]),
             sim_user=sim_user,
             sim_basket=sim_basket,
             user_vectors=user_vectors,
+            neighbours=build_neighbours(user_vectors),
             user_factors=factors[0],
             item_factors=factors[1],
             queries=_recent_queries(events),
             now=float(days.max()) if len(days) else 0.0,
         )
-        if shape[0] * shape[1] <= DENSE_LIMIT:
-            history.user_vectors_t = np.ascontiguousarray(user_vectors.T.toarray())
-        return history
 
     # ------------------------------------------------------------------ per-batch pieces
     def user_item_weights(self, row: int) -> tuple[np.ndarray, np.ndarray]:
@@ -178,29 +173,9 @@ class History:
         return (self.daily_cum[:, end] - self.daily_cum[:, start]).T
 
     def neighbour_scores(self, rows: np.ndarray) -> np.ndarray:
-        """User-kNN: similarity-weighted mean of the NEIGHBOUR_USERS nearest shoppers' decayed baskets."""
-        out = np.zeros((len(rows), self.n_items), dtype=np.float32)
-        known = rows >= 0
-        if not known.any() or self.user_vectors.shape[0] < 2:
-            return out
-        vectors = self.user_vectors[rows[known]]
-        dense_t = self.user_vectors_t
-        if dense_t is None:
-            sims = (vectors @ self.user_vectors.T).toarray()
-        elif dense_t.shape[1] == self.user_vectors.shape[0]:
-            sims = vectors @ dense_t
-        else:  # shoppers added since the build (genpage.rank.live) have no dense column yet
-            added = (vectors @ self.user_vectors[dense_t.shape[1] :].T).toarray()
-            sims = np.hstack([vectors @ dense_t, added])
-        sims[np.arange(len(sims)), rows[known]] = 0.0
-        k = min(NEIGHBOUR_USERS, sims.shape[1] - 1)
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        weights = np.take_along_axis(sims, top, axis=1)
-        dense = sp.csr_matrix((weights.ravel(), (np.repeat(np.arange(len(top)), k), top.ravel())), shape=sims.shape)
-        total = np.asarray(dense.sum(axis=1)).ravel()
-        total[total == 0] = 1.0
-        out[known] = (sp.diags(1.0 / total) @ dense @ self.user_vectors).toarray()
-        return out
+        """User-kNN: similarity-weighted mean of the NEIGHBOUR_USERS nearest shoppers' decayed baskets (from the
+        neighbour index, genpage.rank.neighbours)."""
+        return neighbour_mix(self.neighbours, self.user_vectors, rows)
 
 
 def _als_factors(baskets: sp.csr_matrix) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -312,139 +287,71 @@ def feature_block(
     return out
 
 
-def user_state(events: pd.DataFrame, item_ids: list[str], user_ids: list[str]) -> dict[str, Any]:
-    """What `History.build` computes for each of `user_ids` from their own events alone, their rows in that order:
-    the user x item matrices, per-user statistics, normalised user vectors, recent queries and the latest day.
-    A full build gives them the same rows (every one of these is computed per user); genpage.rank.live splices
-    them into a fitted History when a shopper's events change."""
-    user_index = {u: k for k, u in enumerate(user_ids)}
-    events = events[events["user_id"].notna() & events["user_id"].astype(str).isin(user_index)]
-    shape = (len(user_ids), len(item_ids))
-    days = to_days(events["timestamp"]) if len(events) else np.zeros(0)
-    known, buys, per_basket = _event_tables(events, item_ids, user_index, days)
-    ui = _user_item_table(buys)
-    matrices = _user_item_matrices(known, buys, ui, shape)
-    return {**matrices, **_user_stats(per_basket, ui, shape[0]), "user_vectors": _user_vectors(matrices),
-            "queries": _recent_queries(events), "now": float(days.max()) if len(days) else None}
-
-
 # ---------------------------------------------------------------------- History.build's pieces
-def _user_item_table(buys: pd.DataFrame) -> pd.DataFrame:
-    """One row per (user, item) bought: baskets holding it, last and first day, total quantity."""
-    return (
-        buys.groupby(["u", "i"])
-        .agg(baskets=("basket", "nunique"), last=("day", "max"), first=("day", "min"), qty=("qty", "sum"))
-        .reset_index()
-    )
-
-
-def _user_vectors(matrices: dict[str, Any]) -> sp.csr_matrix:
-    """Each user's decayed baskets plus half their other interactions, as a unit row (for user-kNN)."""
-    weighted = (matrices["decay"] + 0.5 * matrices["interact"]).tocsr()
-    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return (sp.diags(1.0 / norms) @ weighted).tocsr().astype(np.float32)
-
-
-def _event_tables(
-    events: pd.DataFrame, item_ids: list[str], user_index: dict[str, int], days: np.ndarray
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(events on known items, purchases with their basket and its order from the latest, one row per basket)."""
+def event_arrays(events: pd.DataFrame, item_ids: list[str], user_index: dict[str, int],
+                 days: np.ndarray) -> EventArrays:  # fmt: skip
+    """An events frame (its shoppers all in `user_index`, `days` its timestamps) as genpage.rank.shoppers takes
+    it: a basket is a purchase's session id, else its minute."""
+    n = len(events)
     item_pos = {item: i for i, item in enumerate(item_ids)}
-    frame = pd.DataFrame(
-        {
-            "u": events["user_id"].astype(str).map(user_index).to_numpy(),
-            "i": events["item_id"].map(item_pos).to_numpy() if "item_id" in events else np.nan,
-            "type": events["type"].to_numpy(),
-            "day": days,
-            "qty": events["quantity"].fillna(1).to_numpy() if "quantity" in events else 1,
-        },
-        index=events.index,
-    )
-    known = frame[frame["i"].notna()].astype({"u": "int64", "i": "int64"})  # typed even with no events
-    buys = known[known["type"] == "purchase"].copy()
-    buys["basket"] = basket_keys(events.loc[buys.index]).to_numpy()
-    per_basket = buys.groupby(["u", "basket"], sort=False).agg(day=("day", "max")).reset_index()
-    per_basket["order"] = per_basket.groupby("u")["day"].rank(method="first", ascending=False) - 1
-    per_basket["n"] = per_basket.groupby("u")["day"].transform("size")
-    buys = buys.merge(per_basket[["u", "basket", "order"]], on=["u", "basket"], how="left")
-    return known, buys, per_basket
+    items = events["item_id"].map(item_pos) if "item_id" in events else pd.Series(np.nan, index=events.index)
+    kind = events["type"].map(TYPE_CODES)
+    qty = events["quantity"].fillna(1) if "quantity" in events else pd.Series(1.0, index=events.index)
+    user = events["user_id"].astype(str).map(user_index).to_numpy(np.int64)
+    item = items.fillna(-1).to_numpy(np.int64)
+    buy = (item >= 0) & (kind == TYPE_CODES["purchase"]).to_numpy()
+    basket = np.full(n, -1, dtype=np.int64)
+    if buy.any():
+        bought = events[buy]
+        no_session = pd.Series(pd.NA, index=bought.index, dtype="string")
+        session = bought["session_id"].astype("string") if "session_id" in bought else no_session
+        has_session = (session.notna() & (session != "")).to_numpy(bool)
+        minute = _epoch_ns(bought["timestamp"]) // 60_000_000_000
+        sessions, _ = pd.factorize(session[has_session])
+        minutes, _ = pd.factorize(minute[~has_session])
+        label = np.empty(len(bought), dtype=np.int64)
+        label[has_session] = sessions
+        label[~has_session] = (sessions.max() + 1 if len(sessions) else 0) + minutes
+        basket[buy] = user[buy] * (int(label.max()) + 1) + label
+    return EventArrays(user=user, item=item, kind=kind.fillna(-1).to_numpy(np.int64), day=np.asarray(days, np.float64),
+                       qty=qty.to_numpy(np.float64), basket=basket)  # fmt: skip
 
 
-def _user_item_matrices(
-    known: pd.DataFrame, buys: pd.DataFrame, ui: pd.DataFrame, shape: tuple[int, int]
-) -> dict[str, Any]:
-    """The (users, items) matrices: baskets, times, quantities, decayed baskets, other events, returns."""
-
-    def mat(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> sp.csr_matrix:
-        return sp.csr_matrix((vals.astype(np.float64), (rows, cols)), shape=shape).tocsr()
-
-    dec = buys.drop_duplicates(["u", "basket", "i"]).assign(w=lambda f: BASKET_DECAY ** f["order"])
-    dec = dec.groupby(["u", "i"])["w"].sum().reset_index()
-    uu, ii = ui["u"].to_numpy(), ui["i"].to_numpy()
-    lb = buys[buys["order"] == 0].drop_duplicates(["u", "i"])
-    others = known[known["type"].isin([t for t in EVENT_WEIGHTS if t != "purchase"])]
-    iw = others.assign(w=others["type"].map(EVENT_WEIGHTS)).groupby(["u", "i"])["w"].sum().reset_index()
-    ret = known[known["type"] == "return"].drop_duplicates(["u", "i"])
-    return {
-        "baskets": mat(uu, ii, ui["baskets"].to_numpy()),
-        "decay": mat(dec["u"].to_numpy(), dec["i"].to_numpy(), dec["w"].to_numpy()),
-        "last_t": mat(uu, ii, ui["last"].to_numpy()),
-        "first_t": mat(uu, ii, ui["first"].to_numpy()),
-        "qty": mat(uu, ii, ui["qty"].to_numpy()),
-        "interact": mat(iw["u"].to_numpy(), iw["i"].to_numpy(), iw["w"].to_numpy()),
-        "returned": mat(ret["u"].to_numpy(), ret["i"].to_numpy(), np.ones(len(ret))),
-        "last_basket": mat(lb["u"].to_numpy(), lb["i"].to_numpy(), np.ones(len(lb))),
-    }
+def _epoch_ns(timestamps: pd.Series) -> np.ndarray:
+    """Nanoseconds since the epoch, as genpage.events.to_days reads timestamps (naive ones are UTC)."""
+    ts = pd.to_datetime(timestamps)
+    if getattr(ts.dt, "tz", None) is not None:
+        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+    return ts.astype("datetime64[ns]").astype("int64").to_numpy()
 
 
-def _user_stats(per_basket: pd.DataFrame, ui: pd.DataFrame, n_users: int) -> dict[str, Any]:
-    """Per user: baskets, first and last basket day, share of lines that repeat an earlier basket's item."""
-    u_baskets = np.zeros(n_users)
-    u_last = np.full(n_users, np.nan)
-    u_first = np.full(n_users, np.nan)
-    g = per_basket.groupby("u")["day"]
-    idx = g.size().index.to_numpy()
-    u_baskets[idx] = g.size().to_numpy()
-    u_last[idx] = g.max().to_numpy()
-    u_first[idx] = g.min().to_numpy()
-    uu = ui["u"].to_numpy()
-    lines = np.zeros(n_users)
-    repeats = np.zeros(n_users)
-    np.add.at(lines, uu, ui["baskets"].to_numpy())
-    np.add.at(repeats, uu, ui["baskets"].to_numpy() - 1)
-    u_repeat_share = np.divide(repeats, lines, out=np.zeros(n_users), where=lines > 0)
-    return {"u_baskets": u_baskets, "u_last_t": u_last, "u_first_t": u_first, "u_repeat_share": u_repeat_share}
-
-
-def _item_stats(ui: pd.DataFrame, n_items: int) -> dict[str, Any]:
+def _item_stats(rows: ShopperRows, n_items: int) -> dict[str, Any]:
     """Per item: buyers, the (smoothed) share who rebuy it and the mean days between their purchases."""
-    ii = ui["i"].to_numpy()
+    ii, baskets = rows.pair_item, rows.pair_baskets
     i_buyers = np.bincount(ii, minlength=n_items).astype(np.float64)
-    rebuyers = np.bincount(ii[ui["baskets"].to_numpy() > 1], minlength=n_items).astype(np.float64)
+    rebuyers = np.bincount(ii[baskets > 1], minlength=n_items).astype(np.float64)
     i_rebuy_rate = (rebuyers + 0.1) / (i_buyers + 1.0)
-    rep = ui[ui["baskets"] > 1]
-    gaps = (rep["last"] - rep["first"]) / (rep["baskets"] - 1)
-    gap_sum = np.bincount(rep["i"].to_numpy(), weights=gaps.to_numpy(), minlength=n_items)
+    rep = baskets > 1
+    gaps = (rows.pair_last[rep] - rows.pair_first[rep]) / (baskets[rep] - 1)
+    gap_sum = np.bincount(ii[rep], weights=gaps, minlength=n_items)
     i_rebuy_gap = np.divide(gap_sum, rebuyers, out=np.full(n_items, np.nan), where=rebuyers > 0)
     return {"i_buyers": i_buyers, "i_rebuy_rate": i_rebuy_rate, "i_rebuy_gap": i_rebuy_gap}
 
 
-def _daily_sales(buys: pd.DataFrame, n_items: int) -> dict[str, Any]:
+def _daily_sales(rows: ShopperRows, n_items: int) -> dict[str, Any]:
     """Cumulative purchases per item and day (column 0 is the day before the first sale)."""
-    day_idx = np.floor(buys["day"].to_numpy()).astype(np.int64)
+    day_idx = np.floor(rows.buy_day).astype(np.int64)
     day0 = int(day_idx.min()) if len(day_idx) else 0
     n_days = int(day_idx.max()) - day0 + 2 if len(day_idx) else 2
     daily = np.zeros((n_items, n_days), dtype=np.float32)
-    np.add.at(daily, (buys["i"].to_numpy(), day_idx - day0 + 1), 1.0)
+    np.add.at(daily, (rows.buy_item, day_idx - day0 + 1), 1.0)
     return {"day0": day0, "daily_cum": np.cumsum(daily, axis=1)}
 
 
-def _basket_items(buys: pd.DataFrame, n_items: int) -> sp.csr_matrix:
+def _basket_items(rows: ShopperRows, n_items: int) -> sp.csr_matrix:
     """(baskets, items): which items each basket holds."""
-    basket_codes = buys["u"].astype(str) + "|" + buys["basket"].astype(str)
-    codes, uniq = pd.factorize(basket_codes)
-    return sp.csr_matrix((np.ones(len(codes)), (codes, buys["i"].to_numpy())), shape=(len(uniq), n_items))
+    n_baskets = int(rows.buy_basket.max()) + 1 if len(rows.buy_basket) else 0
+    return sp.csr_matrix((np.ones(len(rows.buy_basket)), (rows.buy_basket, rows.buy_item)), shape=(n_baskets, n_items))
 
 
 def _recent_queries(events: pd.DataFrame) -> dict[str, list[str]]:
@@ -453,5 +360,5 @@ def _recent_queries(events: pd.DataFrame) -> dict[str, list[str]]:
     if "query" in events.columns:
         searches = events[(events["type"] == "search") & events["query"].notna()]
         for uid, group in searches.groupby("user_id", sort=False):
-            queries[str(uid)] = group.sort_values("timestamp")["query"].astype(str).tolist()[-5:]
+            queries[str(uid)] = group.sort_values("timestamp", kind="stable")["query"].astype(str).tolist()[-5:]
     return queries

@@ -4,18 +4,22 @@
 
 A shopper's rows (baskets, times, quantities, decayed baskets, other interactions, returns, last basket, the
 per-user statistics, their unit vector for user-kNN and their recent searches) are rebuilt from all their own
-events by `features.user_state`, exactly as a full `History.build` computes them, and spliced into a copy of the
-history's sparse arrays (one concatenation per array, no refit); the ranker then swaps the new History in by
-reference, so a page being ranked keeps the history it started with. A shopper the history has never seen gets
-new rows at the end. Not updated here, because they depend on every shopper: the item-item neighbourhoods, the
-item statistics and daily sales (trends), the ALS item factors and the scorer; those are refitted in the
-background by the engine when enough has changed. The shopper's ALS factors are folded in against the fixed item
-factors (one least-squares solve), which a full refit would compute differently (it moves the item factors too).
+events by `genpage.rank.shoppers.shopper_rows`, the function a full `History.build` runs for everyone, here on
+the store's rows as numpy arrays (no pandas: a few milliseconds a shopper). They are spliced into copies of the
+history's arrays, and the neighbour index is updated (their own lists found again; theirs added to, moved in or
+dropped from the others' as a new build would: genpage.rank.neighbours). The ranker then swaps the new History in
+by reference, and its shopper records (country) by a new dict: nothing a page being ranked holds is written to,
+so it keeps the history it started with. A shopper the history has never seen gets new rows at the end. Not
+updated here, because they depend on every shopper: the item-item neighbourhoods, the item statistics and daily
+sales (trends), the ALS item factors and the scorer; those are refitted in the background by the engine when
+enough has changed. The shopper's ALS factors are folded in against the fixed item factors (one least-squares
+solve), which a full refit would compute differently (it moves the item factors too).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +27,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from genpage.rank.features import ALS_ALPHA, ALS_PARAMS, History, user_state
+from genpage.events import DAY_SECONDS
+from genpage.rank.features import ALS_ALPHA, ALS_PARAMS, History
+from genpage.rank.neighbours import with_shoppers
+from genpage.rank.shoppers import PURCHASE, TYPE_CODES, EventArrays, shopper_rows, user_vectors
+from genpage.schemas import User
 
 if TYPE_CHECKING:
     from genpage.rank.ranker import Ranker
@@ -34,22 +42,62 @@ logger = logging.getLogger(__name__)
 USER_MATRICES = ("baskets", "decay", "last_t", "first_t", "qty", "interact", "returned", "last_basket",
                  "user_vectors")  # fmt: skip
 USER_ARRAYS = ("u_baskets", "u_last_t", "u_first_t", "u_repeat_share")
-_EVENT_COLUMNS = "id, user_id, type, item_id, query, quantity, value, timestamp, rating, session_id"
+_EVENT_COLUMNS = "user_id, type, item_id, query, quantity, timestamp, session_id"
+_MINUTE_NS = 60_000_000_000
 
 
-def user_events(store: Store, user_ids: list[str]) -> pd.DataFrame:
-    """The shoppers' events from the store, as `Store.events_frame` gives them (ordered by time, then id)."""
-    frames = []
+def shopper_events(store: Store, user_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The shoppers' events from the store (columns _EVENT_COLUMNS), each shopper's in the store's order (time,
+    then id), as `Store.events_frame` and so a full build reads them."""
+    rows: list[tuple[Any, ...]] = []
     for start in range(0, len(user_ids), 500):
-        chunk = user_ids[start : start + 500]
-        rows = store.query(f"SELECT {_EVENT_COLUMNS} FROM events WHERE user_id IN ({','.join('?' * len(chunk))}) "
-                           "ORDER BY timestamp, id", chunk)  # fmt: skip
-        frames.append(pd.DataFrame([tuple(r) for r in rows], columns=[c.strip() for c in _EVENT_COLUMNS.split(",")]))
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_EVENT_COLUMNS.split(", "))
-    frame = frame.sort_values(["timestamp", "id"], kind="stable", ignore_index=True)
-    frame["user_id"] = frame["user_id"].astype(str)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
-    return frame
+        chunk = list(user_ids[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events WHERE user_id IN ({marks}) ORDER BY timestamp, id"
+        rows += map(tuple, store.query(sql, chunk))
+    return rows
+
+
+def _epoch_ns(timestamps: Sequence[str]) -> np.ndarray:
+    """The store's timestamps (ISO text, naive UTC) as nanoseconds since the epoch, as pandas reads them."""
+    try:
+        return np.array(timestamps, dtype="datetime64[ns]").astype(np.int64)
+    except ValueError:  # not plain ISO text: read as Store.events_frame reads it
+        parsed = pd.to_datetime(pd.Series(timestamps))
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        return parsed.astype("datetime64[ns]").astype("int64").to_numpy()
+
+
+def shopper_arrays(rows: Sequence[tuple[Any, ...]], user_index: dict[str, int], item_index: dict[str, int]
+                   ) -> tuple[EventArrays, dict[str, list[str]], float | None]:  # fmt: skip
+    """`shopper_events` rows as EventArrays (shoppers numbered by `user_index`), with each shopper's last five
+    searches and the latest event's day (None without events)."""
+    n = len(rows)
+    users, types, items, queries, quantities, times, sessions = zip(*rows, strict=True) if n else ((),) * 7
+    user = np.fromiter((user_index[str(u)] for u in users), dtype=np.int64, count=n)
+    item = np.fromiter((item_index.get(i, -1) for i in items), dtype=np.int64, count=n)
+    kind = np.fromiter((TYPE_CODES.get(t, -1) for t in types), dtype=np.int64, count=n)
+    qty = np.fromiter((1.0 if q is None else q for q in quantities), dtype=np.float64, count=n)
+    ns = _epoch_ns(list(times)) if n else np.zeros(0, np.int64)
+    day = ns / 1e9 / DAY_SECONDS  # genpage.events.to_days
+    basket = np.full(n, -1, dtype=np.int64)
+    buy = np.nonzero((item >= 0) & (kind == PURCHASE))[0]
+    if len(buy):  # a basket: the session id where there is one, else the minute (as History.build keys them)
+        session = np.array(["" if sessions[k] is None else str(sessions[k]) for k in buy], dtype=object)
+        by_session = session != ""
+        label = np.empty(len(buy), dtype=np.int64)
+        named = np.unique(session[by_session], return_inverse=True)[1]
+        label[by_session] = named
+        label[~by_session] = (named.max() + 1 if len(named) else 0) + np.unique(ns[buy][~by_session] // _MINUTE_NS,
+                                                                               return_inverse=True)[1]  # fmt: skip
+        basket[buy] = user[buy] * (int(label.max()) + 1) + label
+    searches: dict[str, list[str]] = {}
+    for u, t, q in zip(users, types, queries, strict=True):
+        if t == "search" and q is not None:
+            searches.setdefault(str(u), []).append(str(q))
+    recent = {u: found[-5:] for u, found in searches.items()}
+    return EventArrays(user, item, kind, day, qty, basket), recent, float(day.max()) if n else None
 
 
 def splice_rows(matrix: sp.csr_matrix, rows: np.ndarray, block: sp.csr_matrix, n_rows: int) -> sp.csr_matrix:
@@ -101,49 +149,54 @@ def fold_in(item_factors: np.ndarray, baskets: sp.csr_matrix) -> np.ndarray:
     return out
 
 
-def with_users(history: History, events: pd.DataFrame, user_ids: list[str]) -> History:
-    """A new History whose rows for `user_ids` are rebuilt from `events` (all of those shoppers' events); every
-    other row and every item-level part is shared with `history`, which is left as it was (except the dense
-    transposed user vectors, whose columns for known shoppers are overwritten in place)."""
+def with_users(history: History, rows: Sequence[tuple[Any, ...]], user_ids: Sequence[str],
+               item_index: dict[str, int] | None = None) -> History:  # fmt: skip
+    """A new History whose rows for `user_ids` are rebuilt from `rows` (`shopper_events`: all of those shoppers'
+    events); every other row and every item-level part is shared with `history`, which is left as it was."""
     user_ids = list(dict.fromkeys(str(u) for u in user_ids))
-    state = user_state(events, history.item_ids, user_ids)
+    if item_index is None:
+        item_index = {item: i for i, item in enumerate(history.item_ids)}
+    events, queries, latest = shopper_arrays(rows, {u: k for k, u in enumerate(user_ids)}, item_index)
+    state = shopper_rows(events, len(user_ids), history.n_items)
+    blocks = {**state.matrices, "user_vectors": user_vectors(state.matrices)}
     user_index = dict(history.user_index)
     for uid in user_ids:
         user_index.setdefault(uid, len(user_index))
-    rows = np.array([user_index[u] for u in user_ids], dtype=np.int64)
+    at = np.array([user_index[u] for u in user_ids], dtype=np.int64)
     n_rows = len(user_index)
     changes: dict[str, Any] = {"user_index": user_index}
     for name in USER_MATRICES:
-        changes[name] = splice_rows(getattr(history, name), rows, state[name], n_rows)
+        changes[name] = splice_rows(getattr(history, name), at, blocks[name], n_rows)
     for name in USER_ARRAYS:
         old = getattr(history, name)
         grown = np.concatenate([old, np.zeros(n_rows - len(old), dtype=old.dtype)])
-        grown[rows] = state[name]
+        grown[at] = state.stats[name]
         changes[name] = grown
     if history.user_factors is not None and history.item_factors is not None:
         factors = history.user_factors
         grown = np.concatenate([factors, np.zeros((n_rows - len(factors), factors.shape[1]), factors.dtype)])
-        grown[rows] = fold_in(history.item_factors, state["baskets"])
+        grown[at] = fold_in(history.item_factors, state.matrices["baskets"])
         changes["user_factors"] = grown
-    queries = dict(history.queries)
-    for uid in user_ids:
-        queries.pop(uid, None)
-    queries.update(state["queries"])
-    changes["queries"] = queries
-    if state["now"] is not None:
-        changes["now"] = max(history.now, state["now"])
-    dense_t = history.user_vectors_t
-    if dense_t is not None:
-        known = rows < dense_t.shape[1]
-        dense_t[:, rows[known]] = state["user_vectors"][np.nonzero(known)[0]].toarray().T
+    rebuilt = set(user_ids)
+    changes["queries"] = {u: q for u, q in history.queries.items() if u not in rebuilt} | queries
+    if latest is not None:
+        changes["now"] = max(history.now, latest)
+    changes["neighbours"] = with_shoppers(history.neighbours, changes["user_vectors"], at)
     return replace(history, **changes)
 
 
-def update_users(ranker: Ranker, store: Store, user_ids: list[str], store_version: int | None = None) -> History:
-    """Re-read the shoppers' events from `store` and swap a history with their rows rebuilt into `ranker`."""
+def update_users(ranker: Ranker, store: Store, user_ids: Sequence[str], store_version: int | None = None) -> History:
+    """Re-read the shoppers' events and records from `store` and swap into `ranker` a history with their rows
+    rebuilt and their records (country) added or replaced."""
     history = ranker.history
     if history is None:
         raise RuntimeError("the ranker is not fitted")
-    updated = with_users(history, user_events(store, list(user_ids)), list(user_ids))
-    ranker.swap_history(updated, store_version)
+    user_ids = list(dict.fromkeys(str(u) for u in user_ids))
+    updated = with_users(history, shopper_events(store, user_ids), user_ids, ranker.item_index)
+    records = []
+    for start in range(0, len(user_ids), 500):
+        chunk = user_ids[start : start + 500]
+        records += [User(id=r["id"], country=r["country"]) for r in
+                    store.query(f"SELECT id, country FROM users WHERE id IN ({','.join('?' * len(chunk))})", chunk)]
+    ranker.swap_history(updated, store_version, users=records)
     return updated

@@ -97,9 +97,11 @@ def build_profile(
     )
 
 
-def semantic_planes(profiles: list[Profile], item_vectors: np.ndarray) -> dict[str, np.ndarray]:
-    """(batch, items) similarity planes: best interest (share-weighted), mean, latest basket, best query."""
-    n, dim = len(profiles), item_vectors.shape[1]
+def semantic_planes(profiles: list[Profile], items_t: np.ndarray) -> dict[str, np.ndarray]:
+    """(batch, items) similarity planes: best interest (share-weighted), mean, latest basket, best query.
+    `items_t`: the (dim, items) item vectors, transposed and contiguous once by the caller (not per call)."""
+    dim, n_items = items_t.shape
+    n = len(profiles)
     k = MAX_INTERESTS
     interests = np.zeros((n, k, dim), np.float32)
     scale = np.zeros((n, k, 1), np.float32)
@@ -111,14 +113,13 @@ def semantic_planes(profiles: list[Profile], item_vectors: np.ndarray) -> dict[s
         for c, vector in enumerate((profile.mean, profile.last_basket)):
             if vector is not None:
                 singles[r, c] = vector
-    items_t = np.ascontiguousarray(item_vectors.T)
     sims = (interests.reshape(n * k, dim) @ items_t).reshape(n, k, -1) * scale
     both = (singles.reshape(n * 2, dim) @ items_t).reshape(n, 2, -1)
     planes = {
         "sem_interest": sims.max(axis=1),
         "sem_mean": both[:, 0],
         "sem_last_basket": both[:, 1],
-        "sem_query": np.zeros((n, item_vectors.shape[0]), np.float32),
+        "sem_query": np.zeros((n, n_items), np.float32),
     }
     for r, profile in enumerate(profiles):
         if len(profile.queries):

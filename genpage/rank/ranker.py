@@ -43,8 +43,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Part of the key of a saved ranker (`Engine`): bump when what a pickled Ranker holds changes, so files written by
-# an older layout are fitted again instead of loaded (2: the genpage.rank package, `Catalogue`).
-SAVE_FORMAT = 2
+# an older layout are fitted again instead of loaded (2: the genpage.rank package, `Catalogue`; 3: the History's
+# user-neighbour index instead of its dense transposed user vectors).
+SAVE_FORMAT = 3
 NON_CANDIDATE = -1.0  # scores of items outside the candidate set sit below every candidate (model scores are >= 0)
 _SECTION_MIN = 8  # at least this many trending / new-arrival items per list, for the planner
 
@@ -90,6 +91,7 @@ class Ranker:
         self.item_ids: list[str] = []
         self.item_index: dict[str, int] = {}
         self.item_vectors = np.zeros((0, 0), np.float32)
+        self._items_t: np.ndarray | None = None  # item_vectors transposed, contiguous: made once at fit or load
         self.history: History | None = None
         self.models: dict[str, Any] = {}
         self.users: dict[str, User] = {}
@@ -141,6 +143,7 @@ class Ranker:
                 raise ValueError("fit_frame needs an encoder or precomputed item_vectors")
             item_vectors = embed_products(None, encoder, ranker.products)[1]
         ranker.item_vectors = np.ascontiguousarray(item_vectors, dtype=np.float32)
+        ranker._items_t = np.ascontiguousarray(ranker.item_vectors.T)
         ranker.users = {u.id: u for u in users or []}
         events = _normalise_events(events)
         ranker._events = events
@@ -208,7 +211,7 @@ class Ranker:
     # ------------------------------------------------------------------ saving a fitted ranker
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.update(store=None, _encoder=None, _query_cache={}, _store_version=-1)  # reattached by load()
+        state.update(store=None, _encoder=None, _query_cache={}, _store_version=-1, _items_t=None)  # made by load()
         return state
 
     def save(self, path: Path) -> None:
@@ -228,6 +231,7 @@ class Ranker:
             raise TypeError(f"{path} does not hold a Ranker")
         ranker.store, ranker._encoder = store, encoder
         ranker._store_version = store.version if store is not None else -1
+        ranker._items_t = np.ascontiguousarray(ranker.item_vectors.T)
         return ranker
 
     # ------------------------------------------------------------------ state updates
@@ -237,12 +241,16 @@ class Ranker:
         self._events = pd.concat([self._events, events], ignore_index=True) if self._events is not None else events
         self.history = History.build(self._events, self.item_ids)
 
-    def swap_history(self, history: History, store_version: int | None = None) -> None:
+    def swap_history(self, history: History, store_version: int | None = None, users: list[User] | None = None
+                     ) -> None:  # fmt: skip
         """Replace the user state with `history`, a per-user update of the current one (genpage.rank.live: same
-        items and item statistics), in one reference swap; `store_version`: the store data it reflects."""
+        items and item statistics), in one reference swap; `store_version`: the store data it reflects; `users`:
+        shopper records to add or replace (a new dict is swapped in: a page being ranked may be reading the old)."""
         cached = self._cold_cache
         if cached is not None and cached[0] is self.history:  # cold items depend on item statistics only
             self._cold_cache = (history, cached[1])
+        if users:
+            self.users = {**self.users, **{u.id: u for u in users}}
         self.history = history
         if store_version is not None:
             self._store_version = store_version
@@ -277,9 +285,16 @@ class Ranker:
             profile = build_profile(history, int(row), self.item_vectors)
             profile.queries = self._query_vectors(history.queries.get(uid, []))
             profiles.append(profile)
-        planes = feature_block(history, rows, days, semantic_planes(profiles, self.item_vectors),
+        planes = feature_block(history, rows, days, semantic_planes(profiles, self._items_transposed()),
                               self._catalogue().price)  # fmt: skip
         return CandidateBatch(rows, days, profiles, planes, self._candidates(planes))
+
+    def _items_transposed(self) -> np.ndarray:
+        """(dim, items) item vectors, contiguous: one copy per fit or load, not one per page."""
+        items_t = self._items_t
+        if items_t is None or items_t.shape[1] != len(self.item_vectors):
+            items_t = self._items_t = np.ascontiguousarray(self.item_vectors.T)
+        return items_t
 
     def _candidates(self, planes: dict[str, np.ndarray]) -> np.ndarray:
         cfg = self.config

@@ -1,0 +1,128 @@
+"""User-kNN from an index: each shopper's nearest shoppers, found once when the History is built.
+
+    index = build_neighbours(user_vectors)           # (users, NEIGHBOUR_USERS) rows and cosine similarities
+    scores = neighbour_mix(index, user_vectors, rows)   # a page: its shoppers' neighbours' vectors, weighted
+
+A page then costs a few rows of `user_vectors`, not a product against every shopper. The lists are what a product
+against every shopper picks (the NEIGHBOUR_USERS most similar, self excluded; those with similarity 0 are left out,
+as they weigh nothing). `with_shoppers` updates the index after some shoppers' vectors changed (genpage.rank.live):
+their own lists are found again, and every other list gains, moves or drops them as a new build would, up to ties
+at the last place; a list is searched again only where a changed shopper fell out of it while it was full.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+NEIGHBOUR_USERS = 50
+_CHUNK = 256  # shoppers per product when lists are searched
+Lists = tuple[np.ndarray, np.ndarray]  # (rows, sims) of some shoppers' lists
+
+
+@dataclass(frozen=True)
+class UserNeighbours:
+    """Per shopper (a row of the History): the rows of their nearest shoppers, best first, -1 past the last, and
+    their cosine similarities (float32, 0 past the last)."""
+
+    rows: np.ndarray
+    sims: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _top(sims: np.ndarray, own: np.ndarray, k: int) -> Lists:
+    """The k most similar columns of each row of `sims` (each row's own column excluded), best first."""
+    n = len(sims)
+    rows, best = np.full((n, k), -1, dtype=np.int32), np.zeros((n, k), dtype=np.float32)
+    take = min(k, sims.shape[1] - 1)
+    if take <= 0 or n == 0:
+        return rows, best
+    sims[np.arange(n), own] = 0.0
+    top = np.argpartition(-sims, take - 1, axis=1)[:, :take]
+    values = np.take_along_axis(sims, top, axis=1)
+    order = np.argsort(-values, axis=1, kind="stable")
+    top, values = np.take_along_axis(top, order, axis=1), np.take_along_axis(values, order, axis=1)
+    positive = values > 0
+    rows[:, :take] = np.where(positive, top, -1)
+    best[:, :take] = np.where(positive, values, 0.0)
+    return rows, best
+
+
+def _search(vectors: sp.csr_matrix, own: np.ndarray, k: int, by_item: sp.csr_matrix | None = None) -> Lists:
+    """Lists of the shoppers `own`, from a product of their vectors against everyone's. `by_item`: all the vectors
+    transposed (items x users, CSR), for many shoppers; without it only the columns of their own items are
+    transposed, which sums every similarity in the same order (the same float32 numbers)."""
+    if not len(own):
+        return np.zeros((0, k), np.int32), np.zeros((0, k), np.float32)
+    if by_item is None:
+        items = np.unique(vectors[own].indices)
+        mine, by_item = vectors[own][:, items], vectors[:, items].T.tocsr()
+        return _top((mine @ by_item).toarray(), own, k)
+    parts = [_top((vectors[own[s : s + _CHUNK]] @ by_item).toarray(), own[s : s + _CHUNK], k)
+             for s in range(0, len(own), _CHUNK)]  # fmt: skip
+    return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
+
+
+def build_neighbours(user_vectors: sp.csr_matrix, k: int = NEIGHBOUR_USERS) -> UserNeighbours:
+    """Every shopper's k nearest shoppers by the cosine of their unit vectors."""
+    vectors = _float32(user_vectors)
+    rows, sims = _search(vectors, np.arange(vectors.shape[0]), k, vectors.T.tocsr())
+    return UserNeighbours(rows, sims)
+
+
+def _float32(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    return matrix if matrix.dtype == np.float32 and sp.isspmatrix_csr(matrix) else matrix.astype(np.float32).tocsr()
+
+
+def neighbour_mix(index: UserNeighbours, user_vectors: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """(batch, items) user-kNN scores: the similarity-weighted mean of each shopper's neighbours' vectors (zeros for
+    rows < 0, shoppers the History has never seen)."""
+    out = np.zeros((len(rows), user_vectors.shape[1]), dtype=np.float32)
+    known = np.nonzero(rows >= 0)[0]
+    if not len(known):
+        return out
+    listed, weights = index.rows[rows[known]], index.sims[rows[known]]
+    held = listed >= 0
+    batch = np.repeat(np.arange(len(known)), held.sum(axis=1))
+    mix = sp.csr_matrix((weights[held], (batch, listed[held])), shape=(len(known), user_vectors.shape[0]))
+    total = np.asarray(mix.sum(axis=1)).ravel()
+    total[total == 0] = 1.0
+    out[known] = (sp.diags(1.0 / total) @ mix @ user_vectors).toarray()
+    return out
+
+
+def with_shoppers(index: UserNeighbours, user_vectors: sp.csr_matrix, changed: np.ndarray) -> UserNeighbours:
+    """A new index for `user_vectors` (the old one's, with the rows `changed` replaced and maybe new rows at the
+    end); `index` is left as it is (a page being ranked may hold it)."""
+    n, k = user_vectors.shape[0], index.rows.shape[1]
+    rows = np.full((n, k), -1, dtype=np.int32)
+    sims = np.zeros((n, k), dtype=np.float32)
+    rows[: len(index)], sims[: len(index)] = index.rows, index.sims
+    changed = np.unique(np.asarray(changed, dtype=np.int64))
+    if n < 2 or not len(changed):
+        return UserNeighbours(rows, sims)
+    vectors = _float32(user_vectors)
+    # every shopper's similarity to each changed one, summed from their own side as a build sums it
+    towards = (vectors @ vectors[changed].T.tocsr()).toarray()
+    towards[changed, np.arange(len(changed))] = 0.0
+    held = np.isin(rows, changed)
+    floor = sims[:, -1].copy()  # nobody outside a full list is more similar than its last; 0 where not full
+    touched = held.any(axis=1) | (towards > floor[:, None]).any(axis=1)
+    touched[changed] = False
+    t = np.nonzero(touched)[0]
+    if len(t):
+        full = rows[t, -1] >= 0
+        cand_rows = np.hstack([np.where(held[t], -1, rows[t]), np.broadcast_to(changed, (len(t), len(changed)))])
+        cand_sims = np.hstack([np.where(held[t], 0.0, sims[t]), towards[t]]).astype(np.float32)
+        order = np.argsort(-cand_sims, axis=1, kind="stable")[:, :k]
+        new_sims = np.take_along_axis(cand_sims, order, axis=1)
+        new_rows = np.where(new_sims > 0, np.take_along_axis(cand_rows, order, axis=1), -1)
+        rows[t], sims[t] = new_rows, np.where(new_sims > 0, new_sims, 0.0)
+        again = t[full & (new_sims[:, -1] < floor[t])]  # a changed shopper left a full list: who is next?
+        changed = np.concatenate([changed, again])
+    rows[changed], sims[changed] = _search(vectors, changed, k)
+    return UserNeighbours(rows, sims)

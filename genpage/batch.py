@@ -330,19 +330,27 @@ def _ray_results(config: Config, todo: list[str], campaign: Campaign | None, bat
         num_cpus = None if address else max(workers, os.cpu_count() or 1)  # a cluster says what it has
         ray.init(address=address, num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
                  ignore_reinit_error=True)
-    try:
-        campaign_data = campaign.model_dump(mode="json") if campaign is not None else None
-        dataset = ray.data.from_items([{"user_id": u} for u in todo]).map_batches(
+    campaign_data = campaign.model_dump(mode="json") if campaign is not None else None
+
+    def pages(users: list[str], concurrency: int) -> Iterator[list[PageResult]]:
+        dataset = ray.data.from_items([{"user_id": u} for u in users]).map_batches(
             RayPageBuilder,
             fn_constructor_kwargs={"config_data": config.model_dump(mode="json"), "campaign_data": campaign_data,
                                    "name_pages": name_pages},
             batch_size=batch_size,
-            concurrency=workers,
+            concurrency=concurrency,
             num_gpus=gpus_per_worker,
             batch_format="numpy",
         )
         for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
             yield [PageResult(**json.loads(text)) for text in batch["result"]]
+
+    try:
+        # the first chunk on one actor, as the process pool does: it fits and saves the ranker and caches the copy
+        # every page shares, so the other actors load them instead of each fitting its own at once
+        yield from pages(todo[:batch_size], 1)
+        if len(todo) > batch_size:
+            yield from pages(todo[batch_size:], workers)
     finally:
         if started_here:
             ray.shutdown()

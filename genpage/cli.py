@@ -73,8 +73,8 @@ def cmd_demo(args: argparse.Namespace, out: _Console) -> int:
     out.status(report.summary())
     engine = Engine(config.model_copy(update={"db_path": Path(db_path), "shop_name": "Hearth & Home"}), store=store)
     users = _demo_users(store, args.users)
-    model = config.generator if config.backend in ("local", "llamacpp") else f"the {config.backend} backend"
-    out.status(f"writing pages for {len(users)} users with {model} (a packaged generator is converted on first use)")
+    model = config.generator if config.backend in ("auto", "local", "llamacpp") else f"the {config.backend} backend"
+    out.status(f"writing pages for {len(users)} users with {model} (a packaged generator is set up on first use)")
     pages = engine.build_pages(users)
     target = Path(args.out)
     target.mkdir(parents=True, exist_ok=True)
@@ -367,7 +367,7 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, help="a genpage.toml (default ./genpage.toml if present)")
     common.add_argument("--encoder", help="encoder: registry name, local folder or hub id (default minilm)")
     common.add_argument("--generator", help="generator: registry name, local folder or hub id")
-    common.add_argument("--backend", help="text backend: local, llamacpp, openai or echo")
+    common.add_argument("--backend", help="text backend: auto (default), local, llamacpp, openai or echo")
     common.add_argument("-q", "--quiet", action="store_true", help="no progress or status on stderr")
     common.add_argument("-v", "--verbose", action="store_true", help="log what genpage does")
     return common

@@ -325,6 +325,18 @@ class Store:
         self._fingerprint = (self.version, value)
         return value
 
+    def catalogue_fingerprint(self) -> str:
+        """A hash of the catalogue alone (products), for what is derived from it only: unlike `data_fingerprint`
+        it stays the same while events come in. Cached per `version`."""
+        cached = getattr(self, "_catalogue_fingerprint", None)
+        if cached is not None and cached[0] == self.version:
+            return str(cached[1])
+        products = self.query("SELECT COUNT(*), MAX(rowid), TOTAL(length(category)), TOTAL(length(title)), "
+                              "TOTAL(price), TOTAL(in_stock), MAX(created_at) FROM products")[0]  # fmt: skip
+        value = hashlib.sha256(json.dumps(list(products), default=str).encode()).hexdigest()[:32]
+        self._catalogue_fingerprint = (self.version, value)
+        return value
+
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._conn.execute(sql, tuple(params)).fetchall()

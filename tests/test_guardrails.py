@@ -258,16 +258,24 @@ def test_only_new_arrivals_are_just_added():
     assert spans(added, SectionFacts(categories=("Bags",), kind="buy_again"), "recency") == ["just added"]
     assert spans(added, SectionFacts(categories=("Bags",), kind="trending"), "recency") == ["just added"]
     assert check_copy(added, SectionFacts(categories=("Bags",), kind="new_arrivals")) == []
+    in_time = SectionCopy(title="Bags", blurb="Bags for every day, just in time for the weekend.")
+    assert spans(in_time, SectionFacts(categories=("Bags",), kind="trending"), "recency") == []
 
 
 def test_a_use_is_said_only_where_the_data_says_it():
     cosy = SectionCopy(title="Candles", blurb="Candles and glass lanterns, perfect for cosy nights.")
     candles = SectionFacts(product_names=("Candle", "Glass Lantern"), kind="trending")
-    assert spans(cosy, candles, "use") == ["perfect for"]
+    assert spans(cosy, candles, "use") == ["perfect for cosy"]
     fixed = drop_clause(cosy, check_copy(cosy, candles))
     assert fixed is not None and fixed.blurb == "Candles and glass lanterns." and check_copy(fixed, candles) == []
     said = SectionFacts(product_names=("Candle, perfect for cosy nights", "Glass Lantern"), kind="trending")
     assert check_copy(cosy, said) == []
+    # the use is what the data must name, not the words around it
+    table = SectionFacts(product_names=("Kitchen Table Candle", "Glass Lantern"), kind="trending")
+    assert check_copy(SectionCopy(title="Candles", blurb="Candles and glass lanterns, ideal for your kitchen table."),
+                      table) == []  # fmt: skip
+    assert spans(SectionCopy(title="Candles", blurb="Candles and lanterns, perfect for all your shopping needs."),
+                 table, "use") == ["perfect for all your shopping"]  # fmt: skip
 
 
 def test_titles_in_words_no_shop_uses_are_refused():

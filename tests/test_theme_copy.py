@@ -264,6 +264,27 @@ def test_a_kind_theme_reads_its_kind_across_the_catalogue(tmp_path):
     assert {"mug", "enamel", "striped", "folk"} <= set(vocabulary) and "teapot" not in vocabulary
 
 
+def test_theme_words_are_read_once_per_catalogue_not_per_event(tmp_path):
+    """A live shop's events change the data's fingerprint all day; the catalogue's words stay what they were."""
+    from datetime import datetime
+
+    from genpage.copy import generate
+    from genpage.schemas import Event, Product
+
+    shelf = section("s", "for_you", LANTERNS)
+    with Store(tmp_path / "s.sqlite") as store:
+        store.upsert_products(Product(id=str(n), title=t, category=c) for n, (t, c) in enumerate(LANTERNS))
+        theme_vocabulary(store, ["Lighting"], shelf)
+        cached = len(generate._THEME_TITLES)
+        for n in range(3):
+            store.upsert_events([(f"e{n}", Event(user_id="u1", type="view", item_id="0",
+                                                 timestamp=datetime(2026, 11, 1, 9, n)))])  # fmt: skip
+            theme_vocabulary(store, ["Lighting"], shelf)
+        assert len(generate._THEME_TITLES) == cached
+        store.upsert_products([Product(id="new", title="Paper Lantern", category="Lighting")])
+        assert "paper" in theme_vocabulary(store, ["Lighting"], shelf)
+
+
 def test_theme_vocabulary_is_the_same_whatever_the_hash_seed():
     import os
     import subprocess

@@ -22,7 +22,6 @@ build of llama.cpp, several minutes. On a CUDA build of llama-cpp-python, `devic
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import hashlib
 import logging
@@ -151,8 +150,10 @@ class LlamaCppModel(ChatPrompts, TextModel):
             self._ctx = self._model = None
 
     def __del__(self) -> None:
-        with contextlib.suppress(Exception):  # at interpreter exit llama_cpp may be gone first
+        try:  # no module globals (contextlib): at interpreter exit they may be gone before this object
             self.close()
+        except Exception:  # noqa: S110 - llama_cpp may be torn down first; nothing is left to free then
+            pass
 
     # ------------------------------------------------------------------ llama.cpp calls
 

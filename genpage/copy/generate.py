@@ -191,19 +191,23 @@ def prompt_interests(section: Section, plan: PagePlan, copy_level: str) -> list[
     return []
 
 
-ThemeKey = tuple[str, str, tuple[str, ...], str]  # store file, data version, theme label, kind-theme key or ""
+ThemeKey = tuple[str, str, tuple[str, ...], str]  # store file, catalogue version, theme label, kind-theme key or ""
+_THEME_CACHE_SIZE = 512  # themes kept per cache; all three are emptied when one fills (a new catalogue, mostly)
 _THEME_TITLES: dict[ThemeKey, tuple[str, ...]] = {}
 _VOCABULARIES: dict[tuple[ThemeKey, int], tuple[str, ...]] = {}
 _THEME_KINDS: dict[tuple[ThemeKey, int], tuple[str, ...]] = {}
 
 
 def _theme_titles(store: Store, theme: list[str], section: Section) -> tuple[ThemeKey, tuple[str, ...]]:
-    """The catalogue titles of a theme, read once per store file, data version and theme, with that key (the same
-    in every Store object on the file): a category theme's are its categories' titles; a kind theme's ("Hot Water
-    Bottles", planned from titles, not categories) every title of that kind, whatever its category."""
+    """The catalogue titles of a theme, read once per store file, catalogue version and theme, with that key (the
+    same in every Store object on the file, and while events come in): a category theme's are its categories'
+    titles; a kind theme's ("Hot Water Bottles", planned from titles, not categories) every title of that kind."""
     kind = section.theme.key if section.theme is not None and section.theme.level == "kind" else ""
-    key = (str(store.path), store.data_fingerprint(), tuple(theme), kind)
+    key = (str(store.path), store.catalogue_fingerprint(), tuple(theme), kind)
     if key not in _THEME_TITLES:
+        if len(_THEME_TITLES) >= _THEME_CACHE_SIZE:
+            for cache in (_THEME_TITLES, _VOCABULARIES, _THEME_KINDS):
+                cache.clear()
         rows = store.query("SELECT category, title FROM products")
         if kind:
             _THEME_TITLES[key] = tuple(title for _, title in rows if kind_key(product_kind(title)) == kind)

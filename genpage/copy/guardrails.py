@@ -236,8 +236,9 @@ def _among(word: str, grounds: _Grounds, part: int = 3) -> bool:
 
 @lru_cache(maxsize=65536)
 def _class_matches(text: str, lex: Lexicon) -> tuple[tuple[WordClass, str, str, frozenset[int], tuple[str, ...]], ...]:
-    """Every match of a claim class in a text, whatever the section: (class, the term or "" for a pattern, the
-    words as written, the indexes of the tokens covered, the words or kinds that license it)."""
+    """Every match of a claim class in a text, whatever the section: (class, the term, or for a pattern its first
+    group's words or "", the words as written, the indexes of the tokens covered, the words or kinds that license
+    it)."""
     tokens = _tokens(text)
     roots = tuple(token.root for token in tokens)
     single, multi = lex.terms
@@ -250,7 +251,8 @@ def _class_matches(text: str, lex: Lexicon) -> tuple[tuple[WordClass, str, str, 
         for pattern, kinds in cls.patterns:
             for match in pattern.finditer(text):
                 cover = frozenset(n for n, t in enumerate(tokens) if t.start < match.end() and t.end > match.start())
-                matches.append((cls, "", match.group(0).strip(), cover, kinds))
+                claim = match.group(1).lower() if pattern.groups else ""  # a group: the words the data must hold
+                matches.append((cls, claim, match.group(0).strip(), cover, kinds))
     return tuple(matches)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sqlite3
 import sys
 import time
 import webbrowser
@@ -168,9 +169,16 @@ def cmd_models(args: argparse.Namespace, out: _Console) -> int:
         for spec in models.REGISTRY.values():
             print(f"{spec.name:24} {spec.kind:9} {spec.description}\n{'':34}{spec.pip}")
         return 0
+    from genpage.backends.registry import resolve_backend
+
     for name in args.names or [config.encoder, config.generator]:
         started = time.perf_counter()
-        path = models.resolve(name, home=config.home)
+        spec = models.lookup(name)
+        generator = spec is None or spec.kind == "generator"
+        if generator and resolve_backend(config.model_copy(update={"generator": name})) == "llamacpp":
+            path = models.resolve_gguf(name, home=config.home)[0]  # llama.cpp reads the joined GGUF: no conversion
+        else:
+            path = models.resolve(name, home=config.home)
         print(f"{name}: {path} ({time.perf_counter() - started:.1f} s)")
     return 0
 
@@ -302,14 +310,18 @@ def cmd_evaluate_policy(args: argparse.Namespace, out: _Console) -> int:
         pages = store_logs(store, policy=args.logged_by)
     try:
         result = evaluate_policy(pages, get_policy(args.policy, store), bootstrap=args.bootstrap)
-        source = str(args.logs) if args.logs else "store" + (f" (logged by {args.logged_by})" if args.logged_by else "")
-        save_evaluation(store, result, source)  # /dashboard shows each policy's last evaluation
+        print(result.table())
+        if args.json:
+            Path(args.json).write_text(json.dumps(result.as_dict(), indent=2))
+            out.status(f"wrote {args.json}")
+        if not args.logs:  # /dashboard shows each policy's last evaluation of this store's own logs
+            source = "store" + (f" (logged by {args.logged_by})" if args.logged_by else "")
+            try:
+                save_evaluation(store, result, source)
+            except sqlite3.Error as exc:  # a read-only or busy store: the result above stands
+                out.status(f"the evaluation was not saved for /dashboard: {exc}")
     finally:
         store.close()
-    print(result.table())
-    if args.json:
-        Path(args.json).write_text(json.dumps(result.as_dict(), indent=2))
-        out.status(f"wrote {args.json}")
     return 0 if result.supported else 1
 
 

@@ -206,6 +206,7 @@ def test_auto_runs_a_packaged_gguf_on_llama_cpp_when_it_is_installed(monkeypatch
     assert resolve_backend(Config(generator="/models/my-safetensors-folder", **cpu)) == "local"
     assert resolve_backend(Config(generator="qwen2.5-1.5b-instruct+house-style", **cpu)) == "local"  # an adapter
     assert resolve_backend(Config(backend="local", **cpu)) == "local"  # asked for: kept
+    assert resolve_backend(Config(precision="fp32", **cpu)) == "local"  # a precision is transformers' setting
     installed["llama_cpp"] = False
     assert resolve_backend(Config(**cpu)) == "local"
 

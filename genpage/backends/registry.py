@@ -78,15 +78,16 @@ def backend_class(name: str) -> type[TextModel]:
 
 def resolve_backend(config: Config) -> str:
     """The backend `config.backend` names; for "auto", llamacpp where it can run the generator as well as local
-    does (a registry model with a GGUF, or a .gguf path, no adapter, on a CPU, llama-cpp-python installed), else
-    local."""
+    does (a registry model with a GGUF, or a .gguf path, no adapter, precision "auto", on a CPU, llama-cpp-python
+    installed), else local."""
     if config.backend != "auto":
         return config.backend
     from genpage.embed.weights import lookup, pick_device
 
     spec = lookup(config.generator)
     gguf = bool(spec is not None and spec.gguf_pieces) or config.generator.endswith(".gguf")
-    if not gguf or "+" in config.generator or importlib.util.find_spec("llama_cpp") is None:
+    tuned, precision = "+" in config.generator, config.precision != "auto"  # precision: transformers' setting
+    if not gguf or tuned or precision or importlib.util.find_spec("llama_cpp") is None:
         return "local"
     return "llamacpp" if pick_device(config.device) == "cpu" else "local"
 

@@ -54,6 +54,9 @@ MANIFEST = "manifest.json"
 CHECKPOINTS = "checkpoints"
 KEEP_CHECKPOINTS = 2
 FROZEN_STATES = "frozen-states.pt"
+# the frozen layers' output kept in memory (on the CPU, whatever the device): past this, the pairs left over run the
+# whole model every step (the 646-pair corpus on the 1.5B model keeps about 0.6 GB)
+MAX_KEPT_STATES_BYTES = 4 * 1024**3
 RUN_ONLY = ("out", "resume", "progress", "examples", "threads")  # settings of a run, not of the adapter
 # what must not change between a checkpoint and a resumed run (epochs may grow: train longer)
 FIXED_ON_RESUME = ("base", "layers", "rank", "alpha", "learning_rate", "batch_size", "held_out", "seed", "max_tokens")
@@ -332,7 +335,7 @@ def _resume_state(out: Path, settings: TrainSettings, corpus: str, model: Any, o
         raise TrainingError(f"{folder} was trained with other settings ({', '.join(changed)}): resume with the "
                             "same ones, or train afresh into another --out")  # fmt: skip
     set_peft_model_state_dict(model, load_file(str(folder / "adapter_model.safetensors")))
-    optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True))
+    optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True, map_location="cpu"))
     logger.info("resuming from %s (epoch %d, step %d)", folder, state["epoch"] + 1, state["step"])
     return state
 
@@ -344,7 +347,7 @@ def _load_states(out: Path, run: _Run) -> dict[int, Any]:
     file = out / CHECKPOINTS / FROZEN_STATES
     if not file.is_file() or run.start == 0:
         return {}
-    kept = torch.load(file, weights_only=True)
+    kept = torch.load(file, weights_only=True, map_location="cpu")  # a GPU run resumes on a CPU too
     if kept["start"] != run.start or kept["corpus_sha256"] != run.state["corpus_sha256"]:
         return {}
     logger.info("the frozen layers' output of %d pairs is kept from the last run", len(kept["states"]))
@@ -402,6 +405,7 @@ class _Run:
     start: int = 0  # the first layer with LoRA (0: run the whole model every step)
     states: dict[int, Any] = field(default_factory=dict)  # pair -> its hidden states entering layer `start`
     checked: bool | None = None  # whether the cached states give the whole model's loss (None: not yet seen)
+    kept_bytes: int = 0  # the size of `states`
 
     @property
     def steps_per_epoch(self) -> int:
@@ -428,7 +432,11 @@ def _capture_states(run: _Run, chunk: Sequence[int]) -> Iterator[None]:
         hidden = args[0] if args else kwargs["hidden_states"]
         for row, index in enumerate(chunk):
             length = len(run.encoded[index][0])
-            run.states[index] = hidden[row, hidden.shape[1] - length :].detach().clone()
+            size = length * hidden[row].nbytes // hidden.shape[1]
+            if index in run.states or run.kept_bytes + size > MAX_KEPT_STATES_BYTES:
+                continue
+            run.states[index] = hidden[row, hidden.shape[1] - length :].detach().to("cpu", copy=True)
+            run.kept_bytes += size
 
     owner = _layers_owner(run.accelerator.unwrap_model(run.model))
     handle = owner.layers[run.start].register_forward_pre_hook(grab, with_kwargs=True)
@@ -457,6 +465,7 @@ def _check_states(run: _Run, chunk: Sequence[int]) -> None:
         logger.warning("the frozen layers' kept output gives loss %.5f, the whole model %.5f: running the whole "
                        "model every step", cached, whole)  # fmt: skip
         run.states.clear()
+        run.kept_bytes = 0
 
 
 def _pairs_loss(run: _Run, chunk: Sequence[int]) -> Any:
@@ -545,6 +554,7 @@ def _start(settings: TrainSettings, home: Path | None, out: Path) -> tuple[_Run,
     run.start = _first_trained_layer(run)
     if settings.resume:
         run.states = _load_states(out, run)
+        run.kept_bytes = sum(int(t.nbytes) for t in run.states.values())
     return run, base_path, len(pairs)
 
 

@@ -103,3 +103,16 @@ def test_the_bandit_shares_follow_its_counts(tmp_path):
     arms = {a["arm"]: a for a in view["bandit"][0]["arms"]}
     assert arms["buy_again"]["top_share"] > 0.9 > 0.05 > arms["trending"]["top_share"]
     assert arms["buy_again"]["attractiveness"] == pytest.approx(0.4, abs=0.03)
+
+
+def test_reloads_within_seconds_are_served_the_drawn_dashboard(engine, monkeypatch):
+    from genpage.feedback import dashboard, routes
+
+    drawings = []
+    real = dashboard.render_dashboard
+    monkeypatch.setattr(dashboard, "render_dashboard", lambda *a, **k: drawings.append(1) or real(*a, **k))
+    client = TestClient(create_app(engine))
+    assert client.get("/dashboard").text == client.get("/dashboard").text and len(drawings) == 1
+    monkeypatch.setattr(routes, "DASHBOARD_SECONDS", 0.0)
+    client.get("/dashboard")
+    assert len(drawings) == 2

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -31,6 +33,7 @@ from genpage.schemas import Page
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_000_000
+DASHBOARD_SECONDS = 10.0  # how long a drawn /dashboard is served again
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -65,12 +68,19 @@ def tracking_router(engine: Any, *, max_body_bytes: int = MAX_BODY_BYTES) -> API
     """The /r/, /events and /dashboard routes over `engine` (an Engine: `store`, `config`, `record_click`,
     `record_events`)."""
     router = APIRouter()
+    drawn: list[tuple[float, str]] = []  # the last dashboard and when it was drawn
+    drawing = threading.Lock()
 
     @router.api_route("/dashboard", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def dashboard() -> HTMLResponse:
+        """Drawn at most once per DASHBOARD_SECONDS: each drawing aggregates the logs under the store's lock, which
+        page builds and /events wait for, so reloads (or a crawler) must not repeat it."""
         from genpage.feedback.dashboard import render_dashboard
 
-        return HTMLResponse(render_dashboard(engine.store, engine.config.policy), headers=_NO_STORE)
+        with drawing:
+            if not drawn or time.monotonic() - drawn[0][0] > DASHBOARD_SECONDS:
+                drawn[:] = [(time.monotonic(), render_dashboard(engine.store, engine.config.policy))]
+            return HTMLResponse(drawn[0][1], headers=_NO_STORE)
 
     @router.get("/r/{token}")
     def click(token: str) -> Response:

@@ -6,10 +6,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
 from genpage.embed.encoder import content_hash, embed_products, load_encoder, product_text
+from genpage.rank.fitdata import FIT_COLUMNS, fit_events
 from genpage.rank.neighbours import UserNeighbours, build_neighbours, neighbour_mix, with_shoppers
 from genpage.rank.ranker import RankConfig, Ranker
 from genpage.schemas import Campaign, Event, Product, User
@@ -183,6 +185,39 @@ def test_batch_equals_one_by_one(ranker: Ranker) -> None:
         assert [i.item_id for i in single.items] == [i.item_id for i in ranked.items]
         assert np.allclose([i.score for i in single.items], [i.score for i in ranked.items], atol=1e-5)
         assert [i.reason for i in single.items] == [i.reason for i in ranked.items]
+
+
+def test_the_fit_reads_the_store_as_events_frame_does(store: Store) -> None:
+    """genpage.rank.fitdata reads the rows in rowid chunks and puts them in order: the same rows, order (time, then
+    id: every basket here has several lines at one time) and values as Store.events_frame, whatever the chunk."""
+    expected = store.events_frame()[list(FIT_COLUMNS)]
+
+    def values(frame: pd.DataFrame, name: str) -> list[object]:
+        return [None if pd.isna(v) else v for v in frame[name].tolist()]
+
+    for chunk_rows in (7, 100_000):
+        got = fit_events(store, chunk_rows=chunk_rows)
+        assert list(got.columns) == list(FIT_COLUMNS) and len(got) == len(expected) > 400
+        for name in FIT_COLUMNS:
+            assert values(got, name) == values(expected, name), name
+
+
+def test_a_saved_ranker_keeps_aggregates_not_events(ranker: Ranker, store: Store, encoder, tmp_path: Path) -> None:
+    """The raw events are not kept after the fit, so they are not in the saved file (a session id is only in the
+    events); the loaded ranker ranks as the fitted one and still follows new events in the store."""
+    path = tmp_path / "ranker.pkl"
+    ranker.save(path)
+    assert b"inv-3-2" not in path.read_bytes() and b"u3" in path.read_bytes()
+    loaded = Ranker.load(path, store, encoder)
+    assert not [name for name, value in vars(loaded).items() if isinstance(value, pd.DataFrame)]
+    users = ["u1", "u7", "nobody"]
+    assert [[i.item_id for i in r.items] for r in loaded.rank(users)] == [
+        [i.item_id for i in r.items] for r in ranker.rank(users)
+    ]
+    store.upsert_events([("u7-late", Event(user_id="u7", type="purchase", item_id="new-lantern",
+                                           timestamp=START + timedelta(days=60), session_id="late"))])  # fmt: skip
+    assert loaded.rank(["u7"])[0].items and loaded.history is not None
+    assert loaded.history.baskets[loaded.history.user_index["u7"], loaded.item_index["new-lantern"]] == 1
 
 
 def test_new_events_change_the_ranking_at_once(ranker: Ranker, store: Store) -> None:

@@ -119,7 +119,9 @@ class History:
 
     @classmethod
     def build(cls, events: pd.DataFrame, item_ids: list[str]) -> History:
-        events = events[events["user_id"].notna()]
+        known = events["user_id"].notna()
+        if not known.all():  # a copy only when some events have no shopper
+            events = events[known]
         user_ids = sorted(events["user_id"].astype(str).unique())
         user_index = {u: i for i, u in enumerate(user_ids)}
         shape = (len(user_ids), len(item_ids))

@@ -4,10 +4,12 @@
            -> features -> a learned scorer (gradient-boosted trees trained on each user's latest basket held out)
            -> business rules -> diversity (diversity.py) -> RankedList with a Reason per item
 
-`Ranker.fit(store, encoder)` reads the store; `Ranker.fit_frame(events, products, encoder)` is the same thing from an
-events DataFrame (the benchmark uses it). `ranker.rank(user_ids)` is batch first. New events reach the ranking at
-once: `rank` refreshes the user state from the store when the store has changed (product vectors are never
-recomputed), and `ranker.update(events)` does the same from a frame.
+`Ranker.fit(store, encoder)` reads the store (only the columns the fit uses: genpage.rank.fitdata);
+`Ranker.fit_frame(events, products, encoder)` is the same thing from an events DataFrame (the benchmark uses it).
+`ranker.rank(user_ids)` is batch first. New events reach the ranking at once: `rank` refreshes the user state from
+the store when the store has changed (product vectors are never recomputed); genpage.rank.live rebuilds only the
+rows of the shoppers who changed. A fitted ranker keeps the aggregates it ranks from (History), never the raw
+events: they are read again from the store when needed, so a saved ranker does not grow with the event log.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from genpage.rank import rules as policy
 from genpage.rank.catalogue import CandidateBatch, Catalogue
 from genpage.rank.diversity import diversify, interest_groups, product_families
 from genpage.rank.features import FEATURE_GROUPS, FEATURES, History, feature_block
+from genpage.rank.fitdata import fit_events
 from genpage.rank.profile import build_profile, semantic_planes
 from genpage.rank.reasons import explain, theme_words
 from genpage.rank.rules import RankFilters
@@ -44,8 +47,8 @@ logger = logging.getLogger(__name__)
 
 # Part of the key of a saved ranker (`Engine`): bump when what a pickled Ranker holds changes, so files written by
 # an older layout are fitted again instead of loaded (2: the genpage.rank package, `Catalogue`; 3: the History's
-# user-neighbour index instead of its dense transposed user vectors).
-SAVE_FORMAT = 3
+# user-neighbour index instead of its dense transposed user vectors; 4: no raw events frame).
+SAVE_FORMAT = 4
 NON_CANDIDATE = -1.0  # scores of items outside the candidate set sit below every candidate (model scores are >= 0)
 _SECTION_MIN = 8  # at least this many trending / new-arrival items per list, for the planner
 
@@ -97,7 +100,6 @@ class Ranker:
         self.users: dict[str, User] = {}
         self.store: Store | None = None
         self._store_version = -1
-        self._events: pd.DataFrame | None = None
         self._encoder: Encoder | None = None
         self._query_cache: dict[str, np.ndarray] = {}
         self.catalogue: Catalogue | None = None
@@ -113,7 +115,7 @@ class Ranker:
         products = store.products()
         users = [User(id=r["id"], country=r["country"]) for r in store.query("SELECT id, country FROM users")]
         _, vectors = embed_products(store, encoder, products)
-        ranker = cls.fit_frame(store.events_frame(), products, encoder, config, users=users, item_vectors=vectors)
+        ranker = cls.fit_frame(fit_events(store), products, encoder, config, users=users, item_vectors=vectors)
         ranker.store = store
         ranker._store_version = store.version
         return ranker
@@ -146,7 +148,6 @@ class Ranker:
         ranker._items_t = np.ascontiguousarray(ranker.item_vectors.T)
         ranker.users = {u.id: u for u in users or []}
         events = _normalise_events(events)
-        ranker._events = events
         with _threads(ranker.config.threads):
             ranker._prepare_catalogue()
             ranker._train(events)
@@ -181,6 +182,7 @@ class Ranker:
         if len(held_out) > cfg.max_train_users:
             held_out = held_out.iloc[np.sort(rng.choice(len(held_out), cfg.max_train_users, replace=False))]
         history = History.build(before, self.item_ids)
+        del before
         names = cfg.features
         feats, labels, owned, groups = [], [], [], []
         started = time.perf_counter()
@@ -235,12 +237,6 @@ class Ranker:
         return ranker
 
     # ------------------------------------------------------------------ state updates
-    def update(self, events: pd.DataFrame) -> None:
-        """Add new events (a frame like fit_frame's) and rebuild the user state; products are not re-embedded."""
-        events = _normalise_events(events)
-        self._events = pd.concat([self._events, events], ignore_index=True) if self._events is not None else events
-        self.history = History.build(self._events, self.item_ids)
-
     def swap_history(self, history: History, store_version: int | None = None, users: list[User] | None = None
                      ) -> None:  # fmt: skip
         """Replace the user state with `history`, a per-user update of the current one (genpage.rank.live: same
@@ -262,8 +258,7 @@ class Ranker:
     def _refresh_from_store(self) -> None:
         if self.store is None or self.store.version == self._store_version:
             return
-        self._events = _normalise_events(self.store.events_frame())
-        self.history = History.build(self._events, self.item_ids)
+        self.history = History.build(_normalise_events(fit_events(self.store)), self.item_ids)
         for r in self.store.query("SELECT id, country FROM users"):
             self.users[r["id"]] = User(id=r["id"], country=r["country"])
         self._store_version = self.store.version
@@ -562,7 +557,9 @@ def _threads(limit: int) -> Any:
 
 
 def _normalise_events(events: pd.DataFrame) -> pd.DataFrame:
-    frame = events.copy()
+    """`events` with text user and item ids and parsed timestamps: a new frame whose columns share the caller's
+    data where they are already so (no copy of the whole frame)."""
+    frame = events.copy(deep=False)
     frame["user_id"] = frame["user_id"].astype(str)
     if "item_id" in frame:
         frame["item_id"] = frame["item_id"].where(frame["item_id"].isna(), frame["item_id"].astype(str))

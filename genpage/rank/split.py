@@ -3,6 +3,7 @@ held out, everything before it kept."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from genpage.events import basket_keys, to_days
@@ -12,8 +13,9 @@ def split_last_basket(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     """(events before, held-out baskets): each user's latest purchase basket, for users with >= 2 baskets.
 
     The held-out frame has one row per user: user_id, day (float days, the basket's time), timestamp, items (list).
-    Non-purchase events at or after the held-out basket's time are dropped from `before` too."""
-    frame = events.copy()
+    Non-purchase events at or after the held-out basket's time are dropped from `before` too. `before` is the one
+    copy of the events made here (a fit holds it next to `events`)."""
+    frame = events.copy(deep=False)
     frame["user_id"] = frame["user_id"].astype(str)
     buys = frame[frame["type"] == "purchase"]
     key = basket_keys(buys)
@@ -24,16 +26,17 @@ def split_last_basket(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     counts = per_basket.groupby("user_id")["basket"].transform("size")
     last = per_basket[counts >= 2].groupby("user_id").tail(1)
     held_key = set(zip(last["user_id"], last["basket"], strict=False))
-    is_held = pd.Series(
-        [(u, b) in held_key for u, b in zip(buys["user_id"], key, strict=False)], index=buys.index, dtype=bool
-    )
+    is_held = np.fromiter((key_pair in held_key for key_pair in zip(buys["user_id"], key, strict=False)), dtype=bool,
+                          count=len(buys))  # fmt: skip
     held_lines = buys[is_held]
     cut = dict(zip(last["user_id"], last["day"], strict=False))
-    all_days = pd.Series(to_days(frame["timestamp"]), index=frame.index)
-    user_cut = frame["user_id"].map(cut).astype(float)
-    after_cut = user_cut.notna() & (all_days >= user_cut) & (frame["type"] != "purchase")
-    before = frame.drop(index=held_lines.index).loc[lambda f: ~after_cut.reindex(f.index, fill_value=False)]
-    return before.reset_index(drop=True), held_baskets(held_lines, cut)
+    user_cut = frame["user_id"].map(cut).astype(float).to_numpy()
+    is_purchase = (frame["type"] == "purchase").to_numpy(bool)
+    drop = ~np.isnan(user_cut) & (to_days(frame["timestamp"]) >= user_cut) & ~is_purchase
+    drop[np.nonzero(is_purchase)[0][is_held]] = True  # the held-out lines themselves
+    before = frame[~drop]
+    before.index = pd.RangeIndex(len(before))
+    return before, held_baskets(held_lines, cut)
 
 
 def held_baskets(lines: pd.DataFrame, day_of: dict[str, float]) -> pd.DataFrame:

@@ -173,12 +173,12 @@ def cmd_models(args: argparse.Namespace, out: _Console) -> int:
 
     for name in args.names or [config.encoder, config.generator]:
         started = time.perf_counter()
-        spec = models.lookup(name)
-        generator = spec is None or spec.kind == "generator"
+        known = models.lookup(name)
+        generator = known is None or known.kind == "generator"
         if generator and resolve_backend(config.model_copy(update={"generator": name})) == "llamacpp":
-            path = models.resolve_gguf(name, home=config.home)[0]  # llama.cpp reads the joined GGUF: no conversion
+            path = str(models.resolve_gguf(name, home=config.home)[0])  # llama.cpp reads the joined GGUF as it is
         else:
-            path = models.resolve(name, home=config.home)
+            path = str(models.resolve(name, home=config.home))
         print(f"{name}: {path} ({time.perf_counter() - started:.1f} s)")
     return 0
 

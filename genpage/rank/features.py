@@ -308,7 +308,7 @@ def event_arrays(events: pd.DataFrame, item_ids: list[str], user_index: dict[str
         no_session = pd.Series(pd.NA, index=bought.index, dtype="string")
         session = bought["session_id"].astype("string") if "session_id" in bought else no_session
         has_session = (session.notna() & (session != "")).to_numpy(bool)
-        minute = _epoch_ns(bought["timestamp"]) // 60_000_000_000
+        minute = epoch_ns(bought["timestamp"]) // 60_000_000_000
         sessions, _ = pd.factorize(session[has_session])
         minutes, _ = pd.factorize(minute[~has_session])
         label = np.empty(len(bought), dtype=np.int64)
@@ -319,7 +319,7 @@ def event_arrays(events: pd.DataFrame, item_ids: list[str], user_index: dict[str
                        qty=qty.to_numpy(np.float64), basket=basket)  # fmt: skip
 
 
-def _epoch_ns(timestamps: pd.Series) -> np.ndarray:
+def epoch_ns(timestamps: pd.Series) -> np.ndarray:
     """Nanoseconds since the epoch, as genpage.events.to_days reads timestamps (naive ones are UTC)."""
     ts = pd.to_datetime(timestamps)
     if getattr(ts.dt, "tz", None) is not None:

@@ -28,7 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from genpage.events import DAY_SECONDS
-from genpage.rank.features import ALS_ALPHA, ALS_PARAMS, History
+from genpage.rank.features import ALS_ALPHA, ALS_PARAMS, History, epoch_ns
 from genpage.rank.neighbours import with_shoppers
 from genpage.rank.shoppers import PURCHASE, TYPE_CODES, EventArrays, shopper_rows, user_vectors
 from genpage.schemas import User
@@ -62,11 +62,8 @@ def _epoch_ns(timestamps: Sequence[str]) -> np.ndarray:
     """The store's timestamps (ISO text, naive UTC) as nanoseconds since the epoch, as pandas reads them."""
     try:
         return np.array(timestamps, dtype="datetime64[ns]").astype(np.int64)
-    except ValueError:  # not plain ISO text: read as Store.events_frame reads it
-        parsed = pd.to_datetime(pd.Series(timestamps))
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        return parsed.astype("datetime64[ns]").astype("int64").to_numpy()
+    except ValueError:  # not plain ISO text: read as the full build reads it
+        return epoch_ns(pd.Series(timestamps))
 
 
 def shopper_arrays(rows: Sequence[tuple[Any, ...]], user_index: dict[str, int], item_index: dict[str, int]

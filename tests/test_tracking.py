@@ -381,7 +381,8 @@ def test_impressions_log_the_planners_order_so_fixed_can_be_judged(engine):
     pages = [engine.build_page("C03", track=True) for _ in range(30)]
     rows = engine.store.query("SELECT DISTINCT page_id, policy, action, planned FROM impressions")
     assert {r["planned"] for r in rows} == {planner}
-    assert {r["action"] for r in rows if r["policy"] == "random"} > {planner}  # other orders were shown
+    assert {r["action"] for r in rows if r["policy"] == "random"} - {planner}  # other orders were shown (the planner's
+    # own may or may not be among them: 30 random orders of 12 miss it about 7 % of the time)
     logged = store_logs(engine.store, policy="random")
     assert len(logged) == len(pages) and {p.shelves for p in logged} == {tuple(planner.split("|"))}
     result = evaluate_policy(logged, get_policy("fixed"), bootstrap=20)  # without `planned`: LogsError

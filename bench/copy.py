@@ -193,12 +193,27 @@ def own_facts(section: Section, plan: PagePlan) -> SectionFacts:
 
 
 def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
+    """The report of `--model`; with `--blind`, `--blind-model` measured the same way on the same pages (its report
+    under "compared") and the blind file written from both."""
     home = Path(os.environ.get("GENPAGE_HOME", Path.home() / ".cache" / "genpage"))
     by_source, planning = bench_pages(args, tmp)  # each data set's pages use its own catalogue
-    pages = [page for source in by_source.values() for page in source]
-    if not pages:
+    if not any(by_source.values()):
         raise SystemExit("no pages planned")
-    config = Config(home=home, backend=args.backend, generator=args.model, precision=args.precision, device="cpu",
+    report, done = measure(args, args.model, by_source, planning, home, tmp / "first")
+    if args.blind:
+        report["compared"], second = measure(args, args.blind_model, by_source, planning, home, tmp / "second")
+        write_blind(args, done, second)
+    return report
+
+
+def measure(args: argparse.Namespace, model: str, by_source: dict[str, list[PagePlan]],
+            planning: dict[str, dict[str, float]], home: Path, tmp: Path
+            ) -> tuple[dict[str, object], list[PagePlan]]:  # fmt: skip
+    """One generator's pass over every page (batched, then fresh one at a time, then cached): its report and the
+    pages with their copy. The backend is closed before it returns, so a second pass starts from the same memory."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    pages = [page for source in by_source.values() for page in source]
+    config = Config(home=home, backend=args.backend, generator=model, precision=args.precision, device="cpu",
                     copy_level=args.copy_level, copy_candidates=args.candidates)  # fmt: skip
     start = time.perf_counter()
     backend = get_backend(config)
@@ -309,24 +324,14 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
             for s, source in zip(final, source_of, strict=True)
         ],
     }
-    if args.blind:
-        del backend
-        write_blind(args, by_source, done, home, tmp)
-    return report
+    backend.close()
+    return report, done
 
 
-def write_blind(args: argparse.Namespace, by_source: dict[str, list[PagePlan]], done: list[PagePlan], home: Path,
-                tmp: Path) -> None:  # fmt: skip
-    """The same sections with copy from a second configuration (`--blind-model`), both copies in a shuffled order
-    per section and the sections shuffled, to `args.blind`; which copy is which goes to `<blind>.key.json`."""
-    config = Config(home=home, backend=args.backend, generator=args.blind_model, precision=args.precision,
-                    device="cpu", copy_level=args.copy_level, copy_candidates=args.candidates)  # fmt: skip
-    other = get_backend(config)
-    second: list[PagePlan] = []
-    for source, source_pages in by_source.items():
-        with Store(tmp / f"{source}-blind.sqlite") as store:
-            store.upsert_products(CATALOGUES[source].values())
-            second += generate_copy(source_pages, backend=other, store=store, config=config)
+def write_blind(args: argparse.Namespace, done: list[PagePlan], second: list[PagePlan]) -> None:
+    """The same sections with copy from both configurations (`--model`, `--blind-model`), the two copies in a
+    shuffled order per section and the sections shuffled, to `args.blind`; which copy is which goes to
+    `<blind>.key.json`."""
     rng = random.Random(args.seed)
     pairs = [(a, b) for plan_a, plan_b in zip(done, second, strict=True)
              for a, b in zip(plan_a.sections, plan_b.sections, strict=True)]  # fmt: skip
@@ -445,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         report = run(args, Path(tmp))
     print_report(report, args.show)
+    if "compared" in report:
+        print(f"\n=== the same pages, same run: {args.blind_model}")
+        print_report(report["compared"], args.show)  # type: ignore[arg-type]
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
     return 0

@@ -204,7 +204,9 @@ def test_auto_runs_a_packaged_gguf_on_llama_cpp_when_it_is_installed(monkeypatch
     assert resolve_backend(Config(generator="/models/tiny.gguf", **cpu)) == "llamacpp"
     assert resolve_backend(Config(device="cuda")) == "local"  # a GPU: transformers and accelerate
     assert resolve_backend(Config(generator="/models/my-safetensors-folder", **cpu)) == "local"
-    assert resolve_backend(Config(generator="qwen2.5-1.5b-instruct+house-style", **cpu)) == "local"  # an adapter
+    # a tuned writer's adapter runs on the GGUF too (genpage.backends.lora_gguf), but not on a folder's weights
+    assert resolve_backend(Config(generator="qwen2.5-1.5b-instruct+house-style", **cpu)) == "llamacpp"
+    assert resolve_backend(Config(generator="/models/my-safetensors-folder+/adapters/mine", **cpu)) == "local"
     assert resolve_backend(Config(backend="local", **cpu)) == "local"  # asked for: kept
     assert resolve_backend(Config(precision="fp32", **cpu)) == "local"  # a precision is transformers' setting
     installed["llama_cpp"] = False

@@ -123,7 +123,24 @@ def test_adapter_names_and_paths(tmp_path):
     assert adapter_dir("smollm2-135m", home=tmp_path) == tmp_path / "adapters" / SMALL / "house-style"
     assert adapter_dir(SMALL, str(tmp_path / "mine"), home=tmp_path) == tmp_path / "mine"
     with pytest.raises(ModelNotAvailableError, match="genpage train-writer --base qwen2.5-1.5b-instruct"):
-        find_adapter("qwen2.5-1.5b-instruct", "house-style", home=tmp_path)
+        find_adapter("qwen2.5-1.5b-instruct", "a-style-nobody-trained", home=tmp_path)
+
+
+def test_a_packaged_adapter_is_found_unless_the_home_has_one_of_that_name(tmp_path, monkeypatch):
+    import genpage.embed.weights as weights
+
+    packaged = tmp_path / "package" / SMALL / "house-style"
+    packaged.mkdir(parents=True)
+    (packaged / "adapter_config.json").write_text("{}")
+    monkeypatch.setattr(weights, "PACKAGED_ADAPTERS", tmp_path / "package")
+    assert find_adapter(SMALL, "house-style", home=tmp_path / "home") == packaged
+    assert find_adapter("smollm2-135m", "house-style", home=tmp_path / "home") == packaged  # an alias of the model
+    trained = adapter_dir(SMALL, "house-style", home=tmp_path / "home")
+    trained.mkdir(parents=True)
+    (trained / "adapter_config.json").write_text("{}")
+    assert find_adapter(SMALL, "house-style", home=tmp_path / "home") == trained  # the shop's own run wins
+    with pytest.raises(ModelNotAvailableError):  # a folder is taken as given, never swapped for the packaged one
+        find_adapter(SMALL, str(tmp_path / "nowhere" / "house-style"), home=tmp_path / "home")
 
 
 def test_a_fresh_run_does_not_overwrite_a_run_in_progress(tmp_path):
@@ -185,6 +202,41 @@ def test_the_adapter_loads_through_the_registry_and_writes_json(trained, genpage
     assert answer.finish_reason == "stop", answer.text
     copy = json.loads(answer.text)
     assert set(copy) == {"title", "blurb"} and copy["title"] and answer.tokens_generated > 0
+
+
+@pytest.mark.slow
+def test_the_adapter_runs_on_the_gguf_through_llama_cpp(trained, genpage_home):
+    """backend "auto" keeps llama.cpp for a tuned writer: its LoRA, converted once to llama.cpp's adapter GGUF
+    (peft's lora_A as is, lora_B with the query and key rows in the llama converter's order), applied at run time."""
+    pytest.importorskip("llama_cpp")
+    import gguf
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from genpage.backends.lora_gguf import _permute, adapter_digest
+
+    tmp_path, result = trained
+    config = Config(home=genpage_home, backend="auto", generator=f"{SMALL}+{result.adapter}", device="cpu")
+    writer = get_backend(config)
+    assert writer.backend_name == "llamacpp" and writer.name == f"{SMALL}+{result.adapter}"
+    assert writer.identity == get_backend(config.model_copy(update={"backend": "local"})).identity  # one cache key
+    [converted] = (genpage_home / "cache" / "lora-gguf").glob(f"{adapter_digest(result.adapter)[:24]}-v*.gguf")
+    reader = gguf.GGUFReader(str(converted))
+    assert reader.fields["adapter.type"].contents() == "lora" and reader.fields["adapter.lora.alpha"].contents() == 8
+    tensors = {t.name: np.asarray(t.data) for t in reader.tensors}
+    peft = load_file(str(result.adapter / "adapter_model.safetensors"))
+    assert len(tensors) == len(peft) == 14  # 7 projections of the last layer, A and B each
+    peft = {name.removeprefix("base_model.model.model.layers.29."): value for name, value in peft.items()}
+    np.testing.assert_array_equal(tensors["blk.29.ffn_down.weight.lora_a"], peft["mlp.down_proj.lora_A.weight"])
+    np.testing.assert_array_equal(tensors["blk.29.attn_v.weight.lora_b"], peft["self_attn.v_proj.lora_B.weight"])
+    query_b = peft["self_attn.q_proj.lora_B.weight"]
+    np.testing.assert_array_equal(tensors["blk.29.attn_q.weight.lora_b"], _permute(query_b, 9))  # 9 heads
+    assert not np.array_equal(_permute(query_b, 9), query_b)
+    request = GenerationRequest(messages=writer_messages(shelf_of(load_house_style()[1])), json_schema=COPY_SCHEMA,
+                                options=GenerationOptions(max_new_tokens=SCHEMA_MAX_NEW_TOKENS))  # fmt: skip
+    copy = json.loads(writer.generate(request).text)
+    assert set(copy) == {"title", "blurb"} and copy["title"]
+    writer.close()
 
 
 @pytest.mark.slow

@@ -89,11 +89,13 @@ class LlamaCppModel(ChatPrompts, TextModel):
         llama_cpp = _llama_cpp()
         from transformers import AutoTokenizer
 
-        from genpage.embed.weights import lookup, pick_device, resolve_gguf
+        from genpage.embed.weights import find_adapter, lookup, pick_device, resolve_gguf, split_adapter
 
-        spec = lookup(model)
-        gguf, tokenizer_dir = resolve_gguf(model, home=home)
+        base, adapter = split_adapter(model)
+        spec = lookup(base)
+        gguf, tokenizer_dir = resolve_gguf(base, home=home)
         self.name = spec.name if spec else gguf.stem
+        adapter_path = find_adapter(self.name, adapter, home=home) if adapter else None
         self.batch_size = batch_size
         self.prefix_cache_size = prefix_cache_size
         self.context = context
@@ -122,6 +124,10 @@ class LlamaCppModel(ChatPrompts, TextModel):
         if not self._ctx:
             llama_cpp.llama_model_free(self._model)
             raise BackendError(f"llama.cpp could not make a context of {context} cells for {gguf}")
+        self.identity = self.name  # the copy cache's name for the model: a tuned writer's adds its adapter's hash
+        if adapter_path is not None:
+            self.name = f"{self.name}+{adapter}"
+            self._attach_adapter(adapter_path, gguf, home)
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._vocab = llama_cpp.llama_model_get_vocab(self._model)
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
@@ -130,7 +136,8 @@ class LlamaCppModel(ChatPrompts, TextModel):
         self._slots: OrderedDict[tuple[int, ...], int] = OrderedDict()  # cached prefix -> its sequence id
         self.prefix_dir = Path(home) / "cache" / "prefix-kv-llamacpp" if home is not None else None
         stat = gguf.stat()
-        self._identity = (str(gguf), stat.st_size, stat.st_mtime_ns, llama_cpp.__version__, self.device)
+        self._identity = (str(gguf), stat.st_size, stat.st_mtime_ns, llama_cpp.__version__, self.device,
+                          self.identity)  # fmt: skip
         logger.info("loaded %s with llama.cpp in %.1fs", gguf.name, time.perf_counter() - start)
 
     @classmethod
@@ -141,6 +148,23 @@ class LlamaCppModel(ChatPrompts, TextModel):
     def parameters(self) -> int:
         """The model's parameter count, as the GGUF file states it."""
         return int(self._lib.llama_model_n_params(self._model))
+
+    def _attach_adapter(self, folder: Path, gguf: Path, home: Any) -> None:
+        """Apply a LoRA adapter (`genpage train-writer`) at run time over the GGUF base, at peft's scale."""
+        from genpage.backends.lora_gguf import adapter_digest, adapter_gguf
+        from genpage.config import default_home
+
+        lib = self._lib
+        cache = Path(home if home is not None else default_home()) / "cache" / "lora-gguf"
+        path = adapter_gguf(folder, gguf, cache)
+        self._adapter = lib.llama_adapter_lora_init(self._model, str(path).encode())
+        if not self._adapter:
+            raise BackendError(f"llama.cpp could not load the adapter {path} (converted from {folder}) on {gguf}")
+        adapters = (lib.llama_adapter_lora_p_ctypes * 1)(self._adapter)
+        if lib.llama_set_adapters_lora(self._ctx, adapters, 1, (ctypes.c_float * 1)(1.0)) != 0:
+            raise BackendError(f"llama.cpp could not apply the adapter {path}")
+        self.identity = f"{self.name}@{adapter_digest(folder)[:16]}"
+        logger.info("applied the adapter %s through %s", folder, path.name)
 
     def close(self) -> None:
         if getattr(self, "_ctx", None):

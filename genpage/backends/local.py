@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from genpage.backends.base import GenerationOptions, GenerationResult, TextModel
 from genpage.backends.chat import DEFAULT_BATCH_SIZE, ChatPrompts, banned_next, cpu_threads
 from genpage.backends.grammar import RowGrammar, SchemaGrammars
+from genpage.backends.lora_gguf import adapter_digest
 from genpage.errors import BackendError, ConfigError
 
 if TYPE_CHECKING:
@@ -64,8 +65,7 @@ def _merge_adapter(model: Any, folder: Path) -> tuple[Any, str]:
     base; and the sha256 of the adapter's weights."""
     from peft import PeftModel
 
-    files = sorted(folder.glob("*.safetensors"))
-    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+    digest = adapter_digest(folder)
     merged = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
     logger.info("merged the adapter %s (sha256 %s)", folder, digest[:16])
     return merged, digest

@@ -12,7 +12,8 @@ genpage's `pyproject.toml` exactly so. An entry point is imported only when its 
 
 `backend = "auto"` (the default) is not a class: `resolve_backend` picks llama.cpp for a GGUF generator on a CPU
 when llama-cpp-python is installed (the default generator then loads in ~1.5 GB and seconds, from the GGUF file as
-shipped), else the transformers backend, "local" (a GPU, a folder or hub id, a tuned writer "base+adapter").
+shipped; a tuned writer "base+adapter" applies its LoRA at run time), else the transformers backend, "local" (a GPU,
+a folder or hub id).
 """
 
 from __future__ import annotations
@@ -78,16 +79,17 @@ def backend_class(name: str) -> type[TextModel]:
 
 def resolve_backend(config: Config) -> str:
     """The backend `config.backend` names; for "auto", llamacpp where it can run the generator as well as local
-    does (a registry model with a GGUF, or a .gguf path, no adapter, precision "auto", on a CPU, llama-cpp-python
-    installed), else local."""
+    does (a registry model with a GGUF, or a .gguf path, with or without a LoRA adapter, precision "auto", on a CPU,
+    llama-cpp-python installed), else local."""
     if config.backend != "auto":
         return config.backend
-    from genpage.embed.weights import lookup, pick_device
+    from genpage.embed.weights import lookup, pick_device, split_adapter
 
-    spec = lookup(config.generator)
-    gguf = bool(spec is not None and spec.gguf_pieces) or config.generator.endswith(".gguf")
-    tuned, precision = "+" in config.generator, config.precision != "auto"  # precision: transformers' setting
-    if not gguf or tuned or precision or importlib.util.find_spec("llama_cpp") is None:
+    base = split_adapter(config.generator)[0]  # a tuned writer's adapter runs on the GGUF too (backends.lora_gguf)
+    spec = lookup(base)
+    gguf = bool(spec is not None and spec.gguf_pieces) or base.endswith(".gguf")
+    precision = config.precision != "auto"  # precision: transformers' setting
+    if not gguf or precision or importlib.util.find_spec("llama_cpp") is None:
         return "local"
     return "llamacpp" if pick_device(config.device) == "cpu" else "local"
 

@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 ADAPTER_SEPARATOR = "+"  # "<base>+<adapter>": a generator with a LoRA adapter (`genpage train-writer`)
 DEFAULT_ADAPTER = "house-style"
+# adapters shipped inside the package, `<PACKAGED_ADAPTERS>/<base>/<adapter>/`: one trained in the genpage home
+# under the same name wins (a shop's own `genpage train-writer` run replaces the shipped house style)
+PACKAGED_ADAPTERS = Path(__file__).resolve().parent.parent / "adapters"
 
 
 @dataclass(frozen=True)
@@ -272,16 +275,26 @@ def split_adapter(name: str) -> tuple[str, str | None]:
 def adapter_dir(base: str, adapter: str = DEFAULT_ADAPTER, *, home: Path | None = None) -> Path:
     """Where adapter `adapter` of generator `base` lives: a named one in `<home>/adapters/<base>/<adapter>`
     (`genpage train-writer` writes there), a path (one with a slash, or starting with "." or "~") as it is."""
-    if "/" in adapter or os.sep in adapter or adapter.startswith((".", "~")):
+    if _is_path(adapter):
         return Path(adapter).expanduser().resolve()
     spec = lookup(base)
     folder_name = spec.name if spec else Path(base).name or base.replace("/", "--")
     return _models_home(home).parent / "adapters" / folder_name / adapter
 
 
+def _is_path(adapter: str) -> bool:
+    """An adapter given as a folder (one with a slash, or starting with "." or "~"), not a name."""
+    return "/" in adapter or os.sep in adapter or adapter.startswith((".", "~"))
+
+
 def find_adapter(base: str, adapter: str, *, home: Path | None = None) -> Path:
-    """The folder of a trained adapter (peft's `adapter_config.json` in it); a clear error says how to train it."""
+    """The folder of a trained adapter (peft's `adapter_config.json` in it): the genpage home's, else the one shipped
+    in the package under that name; a clear error says how to train it."""
     folder = adapter_dir(base, adapter, home=home)
+    spec = lookup(base)
+    packaged = PACKAGED_ADAPTERS / (spec.name if spec else Path(base).name) / adapter
+    if not (folder / "adapter_config.json").is_file() and not _is_path(adapter):
+        folder = packaged if (packaged / "adapter_config.json").is_file() else folder
     if not (folder / "adapter_config.json").is_file():
         raise ModelNotAvailableError(
             f"no trained adapter {adapter!r} for {base!r} at {folder}: train one with "

@@ -142,12 +142,25 @@ def _read_csv(path: Path, delimiter: str) -> tuple[list[str], Iterator[Chunk]]:
         fh.close()
         raise IngestError(f"{path.name} line 1 (the header) is not UTF-8 text (byte 0x{byte:02x}); re-save the file "
                           f"as UTF-8", source=path.name)
-    return header, _csv_chunks(fh, reader, header, path.name)
+    return header, _chunked(_csv_rows(fh, reader, header, path.name))
 
 
-def _csv_chunks(fh: Any, reader: Any, header: list[str], name: str) -> Iterator[Chunk]:
+def _chunked(outcomes: Iterator[Row | InvalidRow]) -> Iterator[Chunk]:
+    """Rows read and rows refused, `CHUNK_ROWS` of them a chunk (the last one may be empty)."""
     rows: list[Row] = []
     malformed: list[InvalidRow] = []
+    for outcome in outcomes:
+        if isinstance(outcome, InvalidRow):
+            malformed.append(outcome)
+        else:
+            rows.append(outcome)
+        if len(rows) + len(malformed) >= CHUNK_ROWS:
+            yield rows, malformed
+            rows, malformed = [], []
+    yield rows, malformed
+
+
+def _csv_rows(fh: Any, reader: Any, header: list[str], name: str) -> Iterator[Row | InvalidRow]:
     last_line, row = reader.line_num, 0
     with fh:
         while True:
@@ -160,30 +173,20 @@ def _csv_chunks(fh: Any, reader: Any, header: list[str], name: str) -> Iterator[
             finally:
                 csv.field_size_limit(previous)
             if record is None:
-                break
+                return
             start, last_line = last_line + 1, reader.line_num
             if not any(cell.strip() for cell in record):
                 continue
             row += 1
             if len(record) != len(header):
-                malformed.append(InvalidRow(source=name, row=row, line=start,
-                                            message=f"has {len(record)} values but the header has {len(header)}"))
+                yield InvalidRow(source=name, row=row, line=start,
+                                 message=f"has {len(record)} values but the header has {len(header)}")
             else:
                 values = dict(zip(header, record, strict=True))
-                bad = _not_utf8(values, name, row, start)
-                if bad:
-                    malformed.append(bad)
-                else:
-                    rows.append((row, start, values))
-            if len(rows) + len(malformed) >= CHUNK_ROWS:
-                yield rows, malformed
-                rows, malformed = [], []
-    yield rows, malformed
+                yield _not_utf8(values, name, row, start) or (row, start, values)
 
 
-def _jsonl_chunks(path: Path) -> Iterator[Chunk]:
-    rows: list[Row] = []
-    malformed: list[InvalidRow] = []
+def _jsonl_rows(path: Path) -> Iterator[Row | InvalidRow]:
     with _open_text(path) as fh:
         row = 0
         for line_no, line in enumerate(fh, start=1):
@@ -193,22 +196,14 @@ def _jsonl_chunks(path: Path) -> Iterator[Chunk]:
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
-                malformed.append(InvalidRow(source=path.name, row=row, line=line_no,
-                                            message=f"bad JSON: {exc.msg} at column {exc.colno}"))
-                value = None
-            if value is not None and not isinstance(value, dict):
-                malformed.append(InvalidRow(source=path.name, row=row, line=line_no,
-                                            message=f"expected a JSON object, got {type(value).__name__}"))
-            elif isinstance(value, dict):
-                bad = _not_utf8(value, path.name, row, line_no)
-                if bad:
-                    malformed.append(bad)
-                else:
-                    rows.append((row, line_no, value))
-            if len(rows) + len(malformed) >= CHUNK_ROWS:
-                yield rows, malformed
-                rows, malformed = [], []
-    yield rows, malformed
+                yield InvalidRow(source=path.name, row=row, line=line_no,
+                                 message=f"bad JSON: {exc.msg} at column {exc.colno}")
+                continue
+            if not isinstance(value, dict):
+                yield InvalidRow(source=path.name, row=row, line=line_no,
+                                 message=f"expected a JSON object, got {type(value).__name__}")
+            else:
+                yield _not_utf8(value, path.name, row, line_no) or (row, line_no, value)
 
 
 def _read_json(path: Path) -> tuple[list[str], Iterator[Chunk]]:
@@ -299,7 +294,7 @@ def _read_path(path: Path, fmt: str) -> RawSource:
             columns, chunks = _read_csv(path, "\t" if fmt == "tsv" else ",")
             return RawSource(path.name, columns, _guarded(chunks, path, fmt))
         if fmt == "jsonl":
-            return RawSource(path.name, [], _guarded(_jsonl_chunks(path), path, fmt))
+            return RawSource(path.name, [], _guarded(_chunked(_jsonl_rows(path)), path, fmt))
         if fmt == "json":
             columns, chunks = _read_json(path)
             return RawSource(path.name, columns, chunks)

@@ -15,6 +15,7 @@ from genpage.feedback.bandit import (
     ShelfFeedback,
     ThompsonPolicy,
     action_key,
+    arm_of,
     bin_masses,
     chain_probability,
     distinct_orders,
@@ -22,8 +23,11 @@ from genpage.feedback.bandit import (
     get_policy,
     order_for,
     shelf_arm,
+    shelf_theme,
 )
-from genpage.schemas import Section, ShelfTheme
+from genpage.feedback.ope import store_logs
+from genpage.feedback.tracking import IMPRESSION_COLUMNS, ShelfOrder, impression_rows, shelf_views
+from genpage.schemas import Page, PageItem, Product, Reason, Section, ShelfTheme
 from genpage.store import Store
 
 RATES = {"buy_again": 0.30, "because_bought": 0.20, "for_you": 0.12, "theme": 0.08, "trending": 0.04}
@@ -63,6 +67,28 @@ def test_arms_and_orders():
         order_for(["for_you"], ["theme"])
     with pytest.raises(PolicyError, match="unknown policy 'greedy'"):
         get_policy("greedy")
+
+
+def test_one_function_derives_a_shelfs_arm_for_live_pages_logs_and_counts(tmp_path):
+    assert arm_of("for_you", "category:candles") == "theme"
+    assert arm_of("buy_again", None) == arm_of("buy_again", "") == "buy_again"
+    stray = ShelfTheme(key="kind:mug", label="Mugs", level="kind")  # an intent shelf that carries a theme anyway
+    odd = Section(id="odd", kind="because_bought", intent="x", items=[], shelf="intent", theme=stray)
+    assert (shelf_theme(odd), shelf_arm(odd)) == (None, "because_bought")
+    item = PageItem(product=Product(id="p1", title="Mug"), score=1.0, reason=Reason(kind="trending"))
+    shelves = [s.model_copy(update={"items": [item]}) for s in [*page("for_you", "theme", "buy_again"), odd]]
+    shown = Page(user_id="u", shop_name="s", sections=shelves, generated_at="2026-01-01T00:00:00Z")
+    rows = impression_rows(shown, page_id="pv1", shopper="h", segment="seg", campaign="", shown=ShelfOrder("random",
+                           1 / 24, "x"))  # fmt: skip
+    live = [shelf_arm(s) for s in shelves]
+    assert live == ["for_you", "theme", "buy_again", "because_bought"]
+    assert {row[-3] for row in rows} == {action_key(live)}  # the logged action
+    assert sorted(key[1] for key in shelf_views(rows)["random"]) == sorted(live)  # what the counts learn from
+    with Store(tmp_path / "s.sqlite") as store:
+        with store.transaction(data=False) as conn:
+            conn.executemany(f"INSERT INTO impressions ({', '.join(IMPRESSION_COLUMNS)}) VALUES "
+                             f"({', '.join('?' * len(IMPRESSION_COLUMNS))})", rows)  # fmt: skip
+        assert [p.action for p in store_logs(store)] == [tuple(live)]  # what off-policy evaluation reads back
 
 
 def test_config_has_the_policy_setting():

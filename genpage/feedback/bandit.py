@@ -14,10 +14,11 @@ posteriors, and the grids its probabilities are computed on: tens of millisecond
 recomputation; `update` and `reload` recompute at once.
 
 **Arms.** A shelf's arm is its kind ("buy_again", "because_bought", "for_you" ...), or "theme" for a theme shelf
-(`shelf_arm`). Shelves that share an arm are interchangeable for learning and evaluation, and every policy keeps
-them in the planner's order among themselves, so an order of shelves and its sequence of arms (`action_key`: the
-arms joined by "|") determine each other, and `choose`'s probability is the probability of that sequence. The
-planner still decides which shelves (and so which optional kinds) appear; a policy only orders them.
+(`arm_of`, the one place it is derived; `shelf_arm` for a Section). Shelves that share an arm are interchangeable
+for learning and evaluation, and every policy keeps them in the planner's order among themselves, so an order of
+shelves and its sequence of arms (`action_key`: the arms joined by "|") determine each other, and `choose`'s
+probability is the probability of that sequence. The planner still decides which shelves (and so which optional
+kinds) appear; a policy only orders them.
 
 **Click model (position-based).** A page shows shelf s at position k (0 = top). The shopper examines position k with
 probability e(k) and, having looked, clicks the shelf (any of its items) with probability a(arm, segment):
@@ -85,9 +86,20 @@ class PolicyError(GenpageError):
     """An unknown policy name, or a policy asked for something it cannot give."""
 
 
+def arm_of(kind: str, theme: object = None) -> str:
+    """What a shelf is to the policies, from its kind and theme as they are logged (the impressions' shelf_kind and
+    shelf_theme): "theme" for a theme shelf (any theme key), else its kind. The only place an arm is derived."""
+    return "theme" if theme else str(kind)
+
+
+def shelf_theme(section: Section) -> str | None:
+    """The theme key a shelf is logged with: its theme's key for a theme shelf, None for an intent shelf."""
+    return section.theme.key if section.shelf == "theme" and section.theme is not None else None
+
+
 def shelf_arm(section: Section) -> str:
-    """What a shelf is to the policies: its kind, or "theme" for a theme shelf."""
-    return "theme" if section.shelf == "theme" else section.kind
+    """What a shelf is to the policies (`arm_of` its kind and logged theme)."""
+    return arm_of(section.kind, shelf_theme(section))
 
 
 def action_key(arms: Sequence[str]) -> str:
@@ -135,7 +147,7 @@ class ShelfFeedback:
         shown (default 1) and clicks (or clicked)."""
         if isinstance(row, ShelfFeedback):
             return row
-        arm = row.get("arm") or ("theme" if row.get("shelf_theme") else row["shelf_kind"])
+        arm = row.get("arm") or arm_of(row["shelf_kind"], row.get("shelf_theme"))
         position = row["position"] if "position" in row else row["shelf_position"]
         clicks = row["clicks"] if "clicks" in row else row.get("clicked", 0)
         return cls(str(arm), int(position), float(row.get("shown", 1)), float(clicks or 0))

@@ -6,7 +6,7 @@
     save_evaluation(store, result, "store")   # the dashboard shows the last of each policy (last_evaluations)
 
 **What is estimated.** A logged page showed its shelves in an order (the action: the shelves' arms, top first,
-`genpage.feedback.bandit.shelf_arm`) that the logging policy chose with a known probability (the propensity). The
+`genpage.feedback.bandit.arm_of`) that the logging policy chose with a known probability (the propensity). The
 reward of a shelf shown is 1 if it was clicked (any of its items), so a policy's value is its click-through per
 shelf shown: the expected share of shown shelves that get a click.
 
@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from genpage.errors import GenpageError
-from genpage.feedback.bandit import ShelfPolicy
+from genpage.feedback.bandit import ShelfPolicy, arm_of
 from genpage.store import Store, iso_time
 
 logger = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ def store_logs(store: Store, *, policy: str | None = None) -> list[LoggedPage]:
     pages: dict[str, tuple[dict[str, Any], list[str], dict[int, float]]] = {}
     for r in store.query(sql, (policy, policy)):
         head, arms, rewards = pages.setdefault(r["page_id"], (dict(r), [], {}))
-        arms.append("theme" if r["theme"] else r["kind"])
+        arms.append(arm_of(str(r["kind"]), r["theme"]))
         rewards[len(arms) - 1] = float(r["clicked"])
     return [LoggedPage(str(head["segment"] or ""), tuple(arms), rewards, float(head["propensity"]),
                        _split(head["planned"]) if head["planned"] else None, pinned=bool(head["campaign"]))

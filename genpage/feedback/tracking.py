@@ -40,7 +40,15 @@ from pydantic import ValidationError
 
 from genpage.config import Config
 from genpage.errors import GenpageError
-from genpage.feedback.bandit import ShelfPolicy, action_key, get_policy, shelf_arm, write_counts
+from genpage.feedback.bandit import (
+    ShelfPolicy,
+    action_key,
+    arm_of,
+    get_policy,
+    shelf_arm,
+    shelf_theme,
+    write_counts,
+)
 from genpage.ingest.readers import event_key
 from genpage.privacy import install_secret, pseudonym
 from genpage.schemas import INGEST_CONTEXT, Event, Page, PageItem, Section
@@ -102,7 +110,7 @@ def impression_rows(page: Page, *, page_id: str, shopper: str, segment: str, cam
     action = action_key([shelf_arm(section) for section in page.sections])
     rows = []
     for shelf_position, section in enumerate(page.sections):
-        theme = section.theme.key if section.theme is not None else None
+        theme = shelf_theme(section)
         for item_position, item in enumerate(section.items):
             rows.append((page_id, shopper, campaign, segment, section.kind, theme, shelf_position, item_position,
                          item.product.id, shown.policy, shown.propensity, action, when, shown.planned or None))
@@ -117,7 +125,7 @@ def shelf_views(rows: Iterable[Sequence[Any]]) -> dict[str, Counts]:
         values = dict(zip(IMPRESSION_COLUMNS, row, strict=False))
         if values["item_position"] != 0:
             continue
-        arm = "theme" if values["shelf_theme"] else str(values["shelf_kind"])
+        arm = arm_of(str(values["shelf_kind"]), values["shelf_theme"])
         key = (str(values["segment"] or ""), arm, int(values["shelf_position"]))
         by_policy.setdefault(str(values["policy"]), {}).setdefault(key, [0.0, 0.0])[0] += 1.0
     return by_policy
@@ -238,7 +246,7 @@ def record_click(store: Store, click: Click, policies: Iterable[ShelfPolicy] = (
                      (click.page_id, found["shopper"], click.item_id, click.shelf_position, click.item_position,
                       iso_time(now or datetime.now(timezone.utc))))  # fmt: skip
         if not shelf_clicks:  # a shelf is clicked or not (the bandit's model): its first click counts
-            arm = "theme" if found["shelf_theme"] else str(found["shelf_kind"])
+            arm = arm_of(str(found["shelf_kind"]), found["shelf_theme"])
             counted = {str(found["policy"]): {(str(found["segment"] or ""), arm, click.shelf_position): [0.0, 1.0]}}
             write_counts(conn, str(found["policy"]), counted[str(found["policy"])])
     _tell(policies, counted)

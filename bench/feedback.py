@@ -22,6 +22,11 @@ policies; then the off-policy estimates (SNIPS, DR: `genpage.feedback.ope`) of t
 state read back from its store and frozen) computed from the `random` run's logs, against that policy's on-policy
 value (its expected click-through over a fresh `--views` visits, orders drawn from it, no learning).
 
+Bounds (from the simulator's truth, printed beside the ratio; no policy uses them): the expected click-through,
+over the same fresh visits, of ordering every page by its arms' true mean attractiveness in its segment (the best any
+policy that orders arms per segment can reach, so the most Thompson sampling over (segment, arm) can learn) and of
+ordering every page by its own shelves' true attractiveness (knowing the shopper's next basket), each x `fixed`.
+
 Charts (`--charts DIR`, the dashboard's own chart functions, genpage.feedback.dashboard): ctr-over-time.svg (the
 three policies), ctr-per-shelf-kind.svg and ctr-per-position.svg (the thompson run, per window of views) and
 bandit-shares.svg (the final Thompson state: per segment, the chance each shelf kind is put on top).
@@ -157,6 +162,33 @@ def on_policy_value(policy: ShelfPolicy, pages: list[SimPage], visits: np.ndarra
     return clicked / shown
 
 
+def shelf_attractiveness(page: SimPage, shelf: int) -> float:
+    """The simulator's own P(the shelf is clicked | shown at the top): what no policy sees."""
+    return float(1.0 - np.prod(1.0 - page.item_probs[shelf]))
+
+
+def ceilings(pages: list[SimPage], visits: np.ndarray) -> dict[str, float]:
+    """Bounds from the simulator's truth, not policies (expected click-through over `visits`): `segment_order`
+    sorts every page's shelves by their arm's true mean attractiveness in the page's segment (the best a policy
+    that orders arms per segment, as the bandit does, can learn; ties keep the planner's order), `page_order`
+    sorts each page's shelves by their own true attractiveness (what knowing each shopper's next basket gives)."""
+    cells: dict[tuple[str, str], list[float]] = {}
+    for page in pages:
+        for shelf, arm in enumerate(page.arms):
+            cells.setdefault((page.segment, arm), []).append(shelf_attractiveness(page, shelf))
+    mean = {key: float(np.mean(values)) for key, values in cells.items()}
+    orders: dict[str, Callable[[SimPage], list[int]]] = {
+        "fixed": lambda page: list(range(len(page.arms))),
+        "segment_order": lambda page: sorted(range(len(page.arms)), key=lambda i: -mean[(page.segment, page.arms[i])]),
+        "page_order": lambda page: sorted(range(len(page.arms)), key=lambda i: -shelf_attractiveness(page, i)),
+    }
+    out = {}
+    for name, order_of in orders.items():
+        clicked = sum(float(pages[i].shelf_click_probs(order_of(pages[i])).sum()) for i in visits)
+        out[name] = clicked / sum(len(pages[i].arms) for i in visits)
+    return out
+
+
 def ctr_windows(run: Run, windows: int) -> list[tuple[float, float]]:
     """(page views so far, click-through within the window) for `windows` equal windows."""
     edges = np.linspace(0, len(run.clicked), windows + 1).astype(int)
@@ -222,6 +254,7 @@ def bandit_part(args: argparse.Namespace) -> dict[str, Any]:
         ope = evaluate_policy(runs["random"].logs, final, bootstrap=args.bootstrap, seed=args.seed)
         ope_fixed = evaluate_policy(runs["random"].logs, get_policy("fixed"), bootstrap=args.bootstrap, seed=args.seed)
         print(f"on-policy values and OPE in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    bounds = ceilings(pages, fresh)
     half = args.views // 2
     last_half = {name: float(r.clicked[half:].sum() / r.shown[half:].sum()) for name, r in runs.items()}
     estimates = {e.name: e.value for e in ope.estimates}
@@ -238,6 +271,9 @@ def bandit_part(args: argparse.Namespace) -> dict[str, Any]:
         "thompson_on_policy_value": truth,
         "ope_thompson_from_random": ope.as_dict(),
         "fixed_on_policy_value": fixed_truth,
+        "ceiling_segment_order_vs_fixed": bounds["segment_order"] / bounds["fixed"],
+        "ceiling_page_order_vs_fixed": bounds["page_order"] / bounds["fixed"],
+        "thompson_on_policy_vs_fixed": truth / fixed_truth,
         "ope_fixed_from_random": ope_fixed.as_dict(),
         "ctr_over_time": over_time,
         "bandit_top_shares": shares,
@@ -283,6 +319,10 @@ def print_bandit(result: dict[str, Any]) -> None:
         print(f"{'  up to ' + str(int(views)) + ' views':24}{row}")
     print(f"{'  last half':24}" + "".join(f"{result['ctr_last_half'][n]:>10.4f}" for n in POLICY_NAMES))
     print(f"thompson / fixed over the last half: {result['ctr_ratio_thompson_vs_fixed']:.3f} (goal >= 1.2)")
+    print(f"  bounds (the simulator's truth, expected over fresh visits), x fixed: best order of arms per segment "
+          f"{result['ceiling_segment_order_vs_fixed']:.3f}, best order per page "
+          f"{result['ceiling_page_order_vs_fixed']:.3f}; final thompson frozen "
+          f"{result['thompson_on_policy_vs_fixed']:.3f}")
     print(f"\nthompson (final state, frozen): on-policy value {result['thompson_on_policy_value']:.4f}")
     ope = result["ope_thompson_from_random"]
     print(f"OPE from the random run's logs (ESS {ope['ess']:.0f} of {ope['pages']} views) {ope['message']}")

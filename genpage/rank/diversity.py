@@ -8,6 +8,7 @@ interest cluster when the catalogue has no categories) pays a tunable penalty.
 
 from __future__ import annotations
 
+import heapq
 import logging
 
 import numpy as np
@@ -124,6 +125,25 @@ def interest_groups(vectors: np.ndarray, n_groups: int = 40, iterations: int = 8
     return assign
 
 
+WINDOW = 100  # `diversify` re-ranks this many of the best items; the rest keep their order
+
+
+def top_order(scores: np.ndarray, n: int) -> np.ndarray:
+    """The `n` best finite scores' indices in the order of `np.argsort(-scores, kind="stable")` (ties: lower index
+    first), without sorting the whole row: what `diversify` and a page of `n` items need."""
+    finite = np.flatnonzero(np.isfinite(scores))
+    negated = -scores[finite]
+    if len(finite) > n > 0:
+        kth = np.partition(negated, n - 1)[n - 1]
+        better = np.flatnonzero(negated < kth)
+        tied = np.flatnonzero(negated == kth)[: n - len(better)]
+        keep = np.sort(np.concatenate([better, tied]))  # in index order, so the stable sort keeps ties by index
+        finite, negated = finite[keep], negated[keep]
+    elif n <= 0:
+        return finite[:0]
+    return finite[np.argsort(negated, kind="stable")]
+
+
 def diversify(
     order: np.ndarray,
     scores: np.ndarray,
@@ -132,7 +152,7 @@ def diversify(
     *,
     page: int = 10,
     group_penalty: float = 0.1,
-    window: int = 100,
+    window: int = WINDOW,
 ) -> np.ndarray:
     """Re-rank `order` (item indices, best first) so the first `page` slots hold no two items of one family and
     pay `group_penalty` x (score range of the window) per item already shown from the same group.
@@ -143,20 +163,72 @@ def diversify(
         return order
     head_scores = scores[head].astype(np.float64)
     spread = float(head_scores.max() - head_scores.min()) or 1.0
-    head_families = families[head]
-    head_groups = groups[head]
+    step = group_penalty * spread
+    if np.isfinite(head_scores).all() and 0 <= step < np.inf and not (np.diff(head_scores) > 0).any():
+        chosen = _greedy_sorted(head_scores.tolist(), families[head].tolist(), groups[head].tolist(), page, step)
+    else:
+        chosen = _greedy_arrays(head_scores, families[head], groups[head], page, step)
+    picked = np.zeros(len(head), dtype=bool)
+    picked[chosen] = True
+    rest = head[~picked]  # pushed-down duplicates and the remainder, in their original order
+    return np.concatenate([head[chosen], rest, tail]).astype(order.dtype, copy=False)
+
+
+def _greedy_sorted(scores: list[float], families: list[int], groups: list[int], page: int, step: float
+                   ) -> list[int]:  # fmt: skip
+    """`_greedy_arrays`' picks, the same arithmetic, for finite scores best first and `step` >= 0, with a heap of
+    each group's best available item instead of a scan of all. The best value of a group is its first available
+    item's (a later one never beats it, and never ties it at an earlier place), so the pick is the heap's top:
+    highest value, then first place. An entry is stale once its item left or its group was shown again; it is
+    then replaced by the group's current best, never better, so the heap stays right."""
+    members: dict[int, list[int]] = {}  # family -> places
+    places: dict[int, list[int]] = {}  # group -> places, in order
+    for i, (family, group) in enumerate(zip(families, groups, strict=True)):
+        members.setdefault(family, []).append(i)
+        places.setdefault(group, []).append(i)
+    available = [True] * len(scores)
+    shown = dict.fromkeys(places, 0.0)
+    first = dict.fromkeys(places, 0)  # group -> index into places[group] of its first available item
+    heap = [(-(scores[p[0]] - step * 0.0), p[0], g, 0.0) for g, p in places.items()]
+    heapq.heapify(heap)
+    chosen: list[int] = []
+    while len(chosen) < page and heap:
+        _, place, group, at_shown = heapq.heappop(heap)
+        if not available[place] or at_shown != shown[group]:
+            _push_group(heap, scores, places[group], first, group, available, shown[group], step)
+            continue
+        chosen.append(place)
+        for i in members[families[place]]:  # its whole family leaves the page
+            available[i] = False
+        shown[group] += 1
+        _push_group(heap, scores, places[group], first, group, available, shown[group], step)
+    return chosen
+
+
+def _push_group(heap: list[tuple[float, int, int, float]], scores: list[float], places: list[int],
+                first: dict[int, int], group: int, available: list[bool], shown: float, step: float
+                ) -> None:  # fmt: skip
+    """Push `group`'s first available item (if any) with its value at `shown` items shown."""
+    at = first[group]
+    while at < len(places) and not available[places[at]]:
+        at += 1
+    first[group] = at
+    if at < len(places):
+        heapq.heappush(heap, (-(scores[places[at]] - step * shown), places[at], group, shown))
+
+
+def _greedy_arrays(head_scores: np.ndarray, head_families: np.ndarray, head_groups: np.ndarray, page: int,
+                   step: float) -> list[int]:  # fmt: skip
+    """The greedy page: each pick is the best score less `step` per item already shown from its group."""
     _, group_codes = np.unique(head_groups, return_inverse=True)
     shown_per_group = np.zeros(group_codes.max() + 1)
-    available = np.ones(len(head), dtype=bool)
+    available = np.ones(len(head_scores), dtype=bool)
     chosen: list[int] = []
     while len(chosen) < page and available.any():
-        value = head_scores - group_penalty * spread * shown_per_group[group_codes]
+        value = head_scores - step * shown_per_group[group_codes]
         value[~available] = -np.inf
         best = int(np.argmax(value))
         chosen.append(best)
         available &= head_families != head_families[best]  # its whole family leaves the page
         shown_per_group[group_codes[best]] += 1
-    picked = np.zeros(len(head), dtype=bool)
-    picked[chosen] = True
-    rest = head[~picked]  # pushed-down duplicates and the remainder, in their original order
-    return np.concatenate([head[chosen], rest, tail]).astype(order.dtype, copy=False)
+    return chosen

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import sys
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -25,20 +26,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import TypeAdapter
 
 from genpage.embed.encoder import Encoder, embed_products
 from genpage.events import to_days
 from genpage.rank import rules as policy
 from genpage.rank.catalogue import CandidateBatch, Catalogue
-from genpage.rank.diversity import diversify, interest_groups, product_families
+from genpage.rank.diversity import WINDOW, diversify, interest_groups, product_families, top_order
 from genpage.rank.features import FEATURE_GROUPS, FEATURES, History, feature_block
 from genpage.rank.fitdata import fit_events
+from genpage.rank.lists import collector_paused, interests, with_sections
 from genpage.rank.profile import build_profile, semantic_planes
-from genpage.rank.reasons import explain, theme_words
+from genpage.rank.reasons import PageContext, TitleWords, explain
 from genpage.rank.rules import RankFilters
 from genpage.rank.scorer import fit_scorer, predict
 from genpage.rank.split import split_last_basket
-from genpage.schemas import Campaign, Product, RankedList, User
+from genpage.schemas import Campaign, Product, RankedItem, RankedList, User
 
 if TYPE_CHECKING:
     from genpage.store import Store
@@ -50,7 +53,7 @@ logger = logging.getLogger(__name__)
 # user-neighbour index instead of its dense transposed user vectors; 4: no raw events frame).
 SAVE_FORMAT = 4
 NON_CANDIDATE = -1.0  # scores of items outside the candidate set sit below every candidate (model scores are >= 0)
-_SECTION_MIN = 8  # at least this many trending / new-arrival items per list, for the planner
+_ITEMS = TypeAdapter(list[RankedItem])  # a list's items from dicts: checked, and faster than model_construct
 
 
 @dataclass
@@ -106,6 +109,8 @@ class Ranker:
         self._country_cache: dict[str, np.ndarray] = {}  # country -> `rules.country_popularity`
         self._cold_cache: tuple[History, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self._trend_cache: dict[bytes, np.ndarray] = {}
+        self._arrivals_cache: tuple[History, tuple[float, float], np.ndarray] | None = None  # `_new_arrivals`
+        self._title_words: TitleWords | None = None  # `_words`: made on first use, not saved
         self.fit_seconds = 0.0
 
     # ------------------------------------------------------------------ fitting
@@ -213,7 +218,8 @@ class Ranker:
     # ------------------------------------------------------------------ saving a fitted ranker
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.update(store=None, _encoder=None, _query_cache={}, _store_version=-1, _items_t=None)  # made by load()
+        state.update(store=None, _encoder=None, _query_cache={}, _store_version=-1, _items_t=None,  # made by load()
+                     _arrivals_cache=None, _title_words=None)  # fmt: skip
         return state
 
     def save(self, path: Path) -> None:
@@ -443,86 +449,75 @@ class Ranker:
         scores, batches = self.score_matrix(user_ids, now=now)
         days = self._now_days(history, len(user_ids), now)
         catalogue = self._catalogue()
-        allowed = policy.allowed(catalogue, rules)
-        campaign_items = policy.campaign_items(catalogue, campaign)
-        new_items = policy.new_arrivals(catalogue, history, days[0] if len(days) else history.now,
-                                        self.config.new_arrival_days)  # fmt: skip
+        day = days[0] if len(days) else history.now
         trend_all = history.trend_counts(days[:1] if len(days) else np.array([history.now]))[0]
+        context = PageContext.build(catalogue, campaign, self._new_arrivals(history, day), trend_all)
+        boost = np.zeros(len(self.item_ids))
+        if campaign is not None and context.in_campaign.any():
+            boost[context.in_campaign] = campaign.boost + 1.0
+        allowed = policy.allowed(catalogue, rules)
         results: list[RankedList] = []
-        row = 0
-        for batch in batches:
-            for r in range(len(batch.rows)):
-                uid = user_ids[row]
-                cold = batch.rows[r] < 0 or not (
-                    batch.planes["ui_baskets"][r].any() or batch.planes["ui_interact"][r].any()
-                )
-                if cold:
-                    user_scores = policy.cold_scores(history, trend_all, self._country_popularity(uid, history))
-                else:
-                    user_scores = scores[row].astype(np.float64)
-                keep = allowed & policy.user_rules(catalogue, history, batch, r,
-                                                   just_bought_days=self.config.just_bought_days,
-                                                   repurchasable_rate=self.config.repurchasable_rate)  # fmt: skip
-                boost = np.zeros(len(self.item_ids))
-                if campaign is not None and len(campaign_items):
-                    boost[campaign_items] = campaign.boost + 1.0
-                user_scores = np.where(keep, user_scores + boost, -np.inf)
-                fresh_to_user = keep & (batch.planes["ui_baskets"][r] == 0)
-                picked, forced = self._pick(user_scores, k, keep, fresh_to_user, new_items, trend_all, campaign_items)
-                items = explain(
-                    catalogue,
-                    history,
-                    batch,
-                    r,
-                    picked,
-                    user_scores,
-                    forced,
-                    cold=cold,
-                    campaign=campaign,
-                    new_items=new_items,
-                    trend=trend_all,
-                    user=self.users.get(uid),
-                )
-                for before, item in zip(
-                    items, items[1:], strict=False
-                ):  # diversity may lift an item: scores stay sorted
-                    item.score = min(item.score, before.score)
-                results.append(
-                    RankedList(
-                        user_id=uid, items=items, cold_start=bool(cold), interests=self._interests(history, batch, r)
-                    )
-                )
-                row += 1
+        with collector_paused():  # the lists are some 100 objects a shopper, all kept: nothing to collect
+            for batch in batches:
+                at = slice(len(results), len(results) + len(batch.rows))
+                results += self._rank_batch(history, batch, user_ids[at], scores[at], allowed, boost, context, k)
         return results
 
-    def _pick(
-        self,
-        scores: np.ndarray,
-        k: int,
-        keep: np.ndarray,
-        fresh_to_user: np.ndarray,
-        new_items: np.ndarray,
-        trend: np.ndarray,
-        campaign_items: np.ndarray,
-    ) -> tuple[np.ndarray, dict[int, str]]:
-        """The top k (diversified), plus campaign items and _SECTION_MIN new arrivals and trending items that are
-        not already on the list (they take the places of the lowest), each with the kind of section it is for."""
-        order = np.argsort(-scores, kind="stable")
-        order = self.page_order(scores, page=min(k, 30), order=order[np.isfinite(scores[order])])
-        top = [int(i) for i in order[:k]]
-        forced: dict[int, str] = {int(i): "campaign" for i in campaign_items if keep[i]}
-        for kind, pool in (("new_arrival", new_items), ("trending", self._trend_order(trend))):
-            fresh = [int(i) for i in pool[: 20 * _SECTION_MIN] if fresh_to_user[i] and int(i) not in forced]
-            for i in fresh[:_SECTION_MIN]:
-                forced[i] = kind
-        top = [i for i in top if i not in forced][: max(0, k - len(forced))]
-        waiting = sorted(forced, key=lambda i: -scores[i])
-        merged: list[int] = []
-        for item in top:  # forced items go where their score puts them; the diversified order stays
-            while waiting and scores[waiting[0]] > scores[item]:
-                merged.append(waiting.pop(0))
-            merged.append(item)
-        return np.array(merged + waiting, dtype=np.int64), forced
+    def _rank_batch(self, history: History, batch: CandidateBatch, user_ids: list[str], scores: np.ndarray,
+                    allowed: np.ndarray, boost: np.ndarray, context: PageContext, k: int
+                    ) -> list[RankedList]:  # fmt: skip
+        """The lists of one batch: rules and boosts on the whole (users, items) block, then each user's picks."""
+        planes, catalogue = batch.planes, self._catalogue()
+        cold = (batch.rows < 0) | ~(planes["ui_baskets"].any(axis=1) | planes["ui_interact"].any(axis=1))
+        user_scores = scores.astype(np.float64)
+        for r in np.flatnonzero(cold).tolist():
+            user_scores[r] = policy.cold_scores(history, context.trend, self._country_popularity(user_ids[r], history))
+        keep = allowed & policy.user_rules(catalogue, history, batch, just_bought_days=self.config.just_bought_days,
+                                           repurchasable_rate=self.config.repurchasable_rate)  # fmt: skip
+        user_scores = np.where(keep, user_scores + boost, -np.inf)
+        fresh_to_user = keep & (planes["ui_baskets"] == 0)
+        campaign_items = np.flatnonzero(context.in_campaign)
+        out = []
+        for r, uid in enumerate(user_ids):
+            row_scores = user_scores[r]
+            picked, forced = self._pick(row_scores, k, keep[r], fresh_to_user[r], context.new_items, context.trend,
+                                        campaign_items)  # fmt: skip
+            row = int(batch.rows[r])
+            own = history.user_item_weights(row) if row >= 0 else None
+            reasons = explain(catalogue, history, batch, r, picked, row_scores, forced, cold=bool(cold[r]),
+                              context=context, user=self.users.get(uid), own=own)  # fmt: skip
+            # diversity may lift an item: scores stay sorted
+            sorted_scores = np.minimum.accumulate(row_scores[picked]).tolist() if len(picked) else []
+            items = [{"item_id": self.item_ids[i], "score": s, "reason": reason}
+                     for i, s, reason in zip(picked.tolist(), sorted_scores, reasons, strict=True)]  # fmt: skip
+            out.append(RankedList(user_id=uid, items=_ITEMS.validate_python(items), cold_start=bool(cold[r]),
+                                  interests=interests(catalogue.categories, self._words(), own)))  # fmt: skip
+        return out
+
+    def _new_arrivals(self, history: History, day: float) -> np.ndarray:
+        """`rules.new_arrivals` of the catalogue on `day` (cached for the history and day: pages of one day share
+        it)."""
+        key = (float(day), self.config.new_arrival_days)
+        cached = getattr(self, "_arrivals_cache", None)
+        if cached is None or cached[0] is not history or cached[1] != key:
+            arrivals = policy.new_arrivals(self._catalogue(), history, day, self.config.new_arrival_days)
+            cached = self._arrivals_cache = (history, key, arrivals)
+        return cached[2]
+
+    def _words(self) -> TitleWords:
+        """The catalogue's title words (`genpage.rank.lists.interests`), tokenised on first use after a fit or load."""
+        words = getattr(self, "_title_words", None)  # a ranker saved before it had one
+        if words is None or len(words.indptr) != len(self.products) + 1:
+            words = self._title_words = TitleWords.build([p.title for p in self.products])
+        return words
+
+    def _pick(self, scores: np.ndarray, k: int, keep: np.ndarray, fresh_to_user: np.ndarray, new_items: np.ndarray,
+              trend: np.ndarray, campaign_items: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:  # fmt: skip
+        """The top k (diversified), plus campaign items and SECTION_MIN new arrivals and trending items that are
+        not already on the list (genpage.rank.lists.with_sections), each with the kind of section it is for."""
+        order = self.page_order(scores, page=min(k, 30), order=top_order(scores, max(k, WINDOW)))
+        pools = (("new_arrival", new_items), ("trending", self._trend_order(trend)))
+        return with_sections(order[:k].tolist(), scores, k, fresh_to_user, pools, campaign_items[keep[campaign_items]])
 
     def _trend_order(self, trend: np.ndarray) -> np.ndarray:
         cache = self._trend_cache
@@ -532,28 +527,20 @@ class Ranker:
             cache[key] = np.argsort(-trend, kind="stable")
         return cache[key]
 
-    def _interests(self, history: History, batch: CandidateBatch, r: int, top: int = 3) -> list[str]:
-        """The user's top categories, or (without categories) the most telling words of their products."""
-        row = int(batch.rows[r])
-        if row < 0:
-            return []
-        items, weights = history.user_item_weights(row)
-        if not len(items):
-            return []
-        categories = self._catalogue().categories
-        if any(categories[items]):
-            totals: dict[str, float] = {}
-            for category, weight in zip(categories[items].tolist(), weights.tolist(), strict=True):
-                if category:
-                    totals[category] = totals.get(category, 0.0) + weight
-            return sorted(totals, key=lambda c: (-totals[c], c))[:top]
-        return theme_words([self.products[i].title for i in items], weights, top)
-
 
 def _threads(limit: int) -> Any:
-    from threadpoolctl import threadpool_limits
+    """A context that limits native thread pools (BLAS, OpenMP) to `limit` threads. The libraries are looked up
+    once, not on every call (a look-up reads every loaded library: 6 ms on the benchmark, a third of a one-user
+    page), and again only after new modules were imported, which may have loaded new libraries."""
+    from threadpoolctl import ThreadpoolController
 
-    return threadpool_limits(limits=limit)
+    global _CONTROLLER
+    if _CONTROLLER is None or _CONTROLLER[0] != len(sys.modules):
+        _CONTROLLER = (len(sys.modules), ThreadpoolController())
+    return _CONTROLLER[1].limit(limits=limit)
+
+
+_CONTROLLER: tuple[int, Any] | None = None
 
 
 def _normalise_events(events: pd.DataFrame) -> pd.DataFrame:

@@ -49,17 +49,19 @@ def allowed(catalogue: Catalogue, rules: RankFilters) -> np.ndarray:
     return keep
 
 
-def user_rules(catalogue: Catalogue, history: History, batch: CandidateBatch, r: int, *, just_bought_days: float,
+def user_rules(catalogue: Catalogue, history: History, batch: CandidateBatch, *, just_bought_days: float,
                repurchasable_rate: float) -> np.ndarray:  # fmt: skip
-    """Not returned; not bought in the last `just_bought_days` unless shoppers rebuy the item."""
-    keep = np.ones(len(catalogue), dtype=bool)
-    row = int(batch.rows[r])
-    if row < 0:
+    """(batch, items): not returned; not bought in the last `just_bought_days` unless shoppers rebuy the item
+    (all items for users the history has never seen)."""
+    rows = np.asarray(batch.rows)
+    keep = np.ones((len(rows), len(catalogue)), dtype=bool)
+    known = np.flatnonzero(rows >= 0)
+    if not len(known):
         return keep
-    keep[history.returned[row].indices] = False
-    since = batch.planes["ui_days_since"][r]
-    just = np.nan_to_num(since, nan=np.inf) < just_bought_days
-    keep &= ~(just & (history.i_rebuy_rate < repurchasable_rate))
+    returned = history.returned[rows[known]]
+    keep[np.repeat(known, np.diff(returned.indptr)), returned.indices] = False
+    just = batch.planes["ui_days_since"][known] < just_bought_days  # NaN (never bought) is not recent
+    keep[known] &= ~(just & (history.i_rebuy_rate < repurchasable_rate))
     return keep
 
 

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from genpage.rank.catalogue import CandidateBatch, Catalogue
 from genpage.rank.diversity import diversify, top_order
 from genpage.rank.lists import collector_paused, with_sections
+from genpage.rank.profile import ITEMS_PER_INTEREST, MAX_INTERESTS, interest_vectors
 from genpage.rank.reasons import TitleWords, theme_words
 from genpage.rank.rules import user_rules
 
@@ -126,3 +127,38 @@ def test_the_collector_is_back_on_after_the_block() -> None:
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
+
+def _plain_interests(vectors, weights, iterations=4):
+    """interest_vectors as it was: every iteration run, also after the assignment stopped changing."""
+    n = len(vectors)
+    k = int(min(MAX_INTERESTS, max(1, n // ITEMS_PER_INTEREST)))
+    seeds = [int(np.argmax(weights))]
+    for _ in range(1, k):
+        seeds.append(int(np.argmin((vectors @ vectors[seeds].T).max(axis=1))))
+    centroids = vectors[seeds].copy()
+    assign = np.zeros(n, dtype=np.int64)
+    for _ in range(iterations):
+        assign = np.argmax(vectors @ centroids.T, axis=1)
+        for c in range(k):
+            members = assign == c
+            if members.any():
+                total = (vectors[members] * weights[members, None]).sum(axis=0)
+                norm = float(np.linalg.norm(total))
+                if norm > 0:
+                    centroids[c] = total / norm
+    shares = np.bincount(assign, weights=weights, minlength=k)
+    return centroids.astype(np.float32), (shares / max(shares.sum(), 1e-9)).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_interest_vectors_stop_early_with_the_same_result(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 40))
+    vectors = rng.standard_normal((n, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    weights = rng.random(n).astype(np.float32)
+    for iterations in (1, 2, 4, 8):
+        centroids, shares = interest_vectors(vectors, weights, iterations=iterations)
+        plain_centroids, plain_shares = _plain_interests(vectors, weights, iterations)
+        assert centroids.tobytes() == plain_centroids.tobytes() and shares.tobytes() == plain_shares.tobytes()

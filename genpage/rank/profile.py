@@ -52,8 +52,11 @@ def interest_vectors(
         seeds.append(int(np.argmin(closest)))
     centroids = vectors[seeds].copy()
     assign = np.zeros(n, dtype=np.int64)
-    for _ in range(iterations):
-        assign = np.argmax(vectors @ centroids.T, axis=1)
+    for step in range(iterations):
+        new = np.argmax(vectors @ centroids.T, axis=1) if k > 1 else assign  # one interest: every item in it
+        if step and np.array_equal(new, assign):
+            break  # the same assignment gives the same centroids again, to the last iteration
+        assign = new
         for c in range(k):
             members = assign == c
             if members.any():

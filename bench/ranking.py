@@ -14,7 +14,9 @@ Every time-aware feature and baseline counts only days strictly before the held-
 
 Methods rank the whole catalogue; baselines with hyper-parameters are tuned on a validation split of the training
 data (each training customer's latest invoice). Prints one table per split (all held-out items | explore slice |
-cold-item slice) and writes {"splits": {"last-basket": {...}, "global": {...}}}.
+cold-item slice) and writes {"splits": {"last-basket": {...}, "global": {...}}}. The "genpage -x" rows are genpage
+with one feature group or step switched off, "genpage +x" with one it leaves off switched on
+(`genpage.evaluation.run.ABLATIONS`; `--ablations=-diversity,+recency` runs some of them, `--no-ablations` none).
 """
 
 from __future__ import annotations
@@ -109,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--finetune-pairs", type=int, default=4000)
     parser.add_argument("--no-ablations", action="store_true")
+    parser.add_argument("--ablations", default=None,
+                        help="comma-separated ablation rows to run, e.g. --ablations=-diversity,+recency "
+                        "(default: all of genpage.evaluation.run.ABLATIONS)")
     parser.add_argument("--quick", action="store_true", help="skip the ALS/BPR grid search (first grid point)")
     parser.add_argument("--split", choices=("both", "last-basket", "global"), default="both",
                         help="last-basket: each shopper's latest basket held out; global: everything before a cut "
@@ -162,7 +167,7 @@ def run_split(kind: str, args: argparse.Namespace, products: list[Product], even
         finetune=finetune,
         finetune_pairs=args.finetune_pairs,
         tune_baselines=not args.quick,
-        ablations=not args.no_ablations,
+        ablations=False if args.no_ablations else (args.ablations.split(",") if args.ablations else True),
         home=home,
         split_kind=kind,
     )

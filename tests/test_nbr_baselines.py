@@ -109,3 +109,45 @@ def test_rebuy_breaks_ties_by_popularity_not_recency():
     scores = scores_of(rebuy(split()), ["A"])[0]
     # A bought x twice, y and z once each; y has two buyers, z one (z is A's latest item: recency would put it first)
     assert [ITEMS[i] for i in np.argsort(-scores, kind="stable")] == ["x", "y", "z", "w"]
+
+
+def test_recency_features_by_hand():
+    """genpage's TIFU-style features: A's decayed baskets (0.9 ** baskets since) over what all of A's baskets sum to,
+    and over A's largest; the week's trend counts the 7 days strictly before the day."""
+    from genpage.rank.features import History, feature_block
+
+    history = History.build(split().train, ITEMS)
+    semantic = {n: np.zeros((1, len(ITEMS)), np.float32) for n in ("sem_interest", "sem_mean", "sem_last_basket",
+                                                                     "sem_query")}  # fmt: skip
+    day6 = to_days(pd.Series([START + timedelta(days=6)]))[0]
+    planes = feature_block(history, history.rows(["A"]), np.array([day6]), semantic, np.ones(len(ITEMS)))
+    decay = {"x": 0.9 + 0.81, "y": 0.81, "z": 1.0, "w": 0.0}  # A: day 1 {x, y}, day 3 {x}, day 5 {z}
+    total = 1.0 + 0.9 + 0.81
+    np.testing.assert_allclose(planes["ui_decay_share"][0], [decay[i] / total for i in ITEMS], rtol=1e-6)
+    np.testing.assert_allclose(planes["ui_decay_rel"][0], [decay[i] / 1.71 for i in ITEMS], rtol=1e-6)
+    np.testing.assert_allclose(planes["i_trend_week"][0], np.log1p([2, 3, 1, 1]), rtol=1e-6)  # days 1..5
+
+
+def test_each_training_basket_is_predicted_from_what_came_before_it(monkeypatch):
+    """With train_baskets=2 the scorer learns from each shopper's latest basket and the one before it, each from a
+    history that ends before that basket's day (leak-free), as distinct queries."""
+    from genpage.rank.ranker import RankConfig, Ranker
+    from genpage.schemas import Product
+
+    seen: list[tuple[float, list[float], int]] = []
+    original = Ranker._training_rows
+
+    def spy(self, history, held_out, offset):
+        seen.append((history.now, held_out["day"].tolist(), offset))
+        return original(self, history, held_out, offset)
+
+    monkeypatch.setattr(Ranker, "_training_rows", spy)
+    rows = [{"user_id": f"U{u}", "type": "purchase", "item_id": ITEMS[(u + d) % 4], "timestamp":
+             START + timedelta(days=d, hours=u), "session_id": f"U{u}-{d}"} for u in range(6) for d in range(4)]
+    products = [Product(id=i, title=f"item {i}", price=1.0) for i in ITEMS]
+    Ranker.fit_frame(pd.DataFrame(rows), products, None, RankConfig(train_baskets=2, min_train_users=2),
+                     item_vectors=np.eye(len(ITEMS), dtype=np.float32))  # fmt: skip
+    assert len(seen) == 2 and seen[0][2] == 0 and seen[1][2] == 6  # 6 shoppers per step, numbered apart
+    for now, days, _ in seen:
+        assert now < min(days)
+    assert max(seen[1][1]) < min(seen[0][1])  # the second step holds out the baskets before the first step's

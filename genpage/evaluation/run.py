@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,17 @@ import pandas as pd
 from genpage.evaluation.protocol import Method, SliceResult, Split, evaluate_methods
 
 logger = logging.getLogger(__name__)
+
+# The "genpage LABEL" rows: the default RankConfig with these switches changed, one feature group or step each
+# ("-x": a part genpage uses, switched off; "+x": one it leaves off by default, switched on).
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "-semantic": {"use_semantic": False},
+    "-co-purchase": {"use_copurchase": False},
+    "-repurchase": {"use_repurchase": False},
+    "-diversity": {"use_diversity": False},
+    "+recency": {"use_recency": True},  # the TIFU-style decayed-frequency shares and the week's trend
+}
+
 
 def results_json(results: dict[str, dict[str, SliceResult]], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The benchmark's JSON shape: rows (all held-out items), explore and cold_items by method name."""
@@ -98,7 +109,7 @@ def run_evaluation(
     finetune_pairs: int = 4000,
     baselines: bool = True,
     tune_baselines: bool = True,
-    ablations: bool = True,
+    ablations: bool | Sequence[str] = True,
     timing: bool = True,
     k: int = 10,
     home: Any = None,
@@ -110,6 +121,10 @@ def run_evaluation(
     `embed(encoder) -> (items, dim) vectors` lets the caller cache product embeddings (store or .npy)."""
     from genpage.embed.encoder import embed_products, load_encoder
     from genpage.rank.ranker import RankConfig, ablated
+
+    unknown = (set() if isinstance(ablations, bool) else set(ablations)) - set(ABLATIONS)
+    if unknown:
+        raise ValueError(f"unknown ablations {sorted(unknown)}; choose from {', '.join(ABLATIONS)}")
 
     started = time.perf_counter()
     embed = embed or (lambda enc: embed_products(None, enc, products)[1])
@@ -126,16 +141,11 @@ def run_evaluation(
     config = RankConfig()
     main, ranker = genpage_method(split, products, base_encoder, config, item_vectors=base_vectors, users=users, k=k)
     methods.append(main)
-    if ablations:
-        for label, switches in (
-            ("semantic", {"use_semantic": False}),
-            ("co-purchase", {"use_copurchase": False}),
-            ("repurchase", {"use_repurchase": False}),
-            ("diversity", {"use_diversity": False}),
-        ):
-            method, _ = genpage_method(split, products, base_encoder, ablated(config, **switches),
-                                       item_vectors=base_vectors, users=users, name=f"genpage -{label}", k=k)
-            methods.append(method)
+    chosen = list(ABLATIONS) if ablations is True else list(ablations or [])
+    for label in chosen:
+        method, _ = genpage_method(split, products, base_encoder, ablated(config, **ABLATIONS[label]),
+                                   item_vectors=base_vectors, users=users, name=f"genpage {label}", k=k)
+        methods.append(method)
     finetuned_name = None
     if finetune:
         from genpage.embed.finetune import ensure_finetuned

@@ -5,7 +5,9 @@ it was last and first bought, a basket-recency-decayed vector in the spirit of T
 per-user and per-item statistics (rhythm of visits, rebuy rates and gaps, daily sales for trends) and two item-item
 neighbourhoods (shoppers who bought i also bought j; bought in the same basket) and implicit-ALS latent factors of the
 basket counts (the "als" feature: it helps most on items new to the user). `feature_block` turns a batch of
-users at their own "now" into dense (users x items) feature planes; nothing here calls a model.
+users at their own "now" into dense (users x items) feature planes; nothing here calls a model. Besides the raw
+signals: TIFU-kNN's normalised decayed frequency (the "recency" group: decayed baskets over what all the shopper's
+baskets sum to, and over their largest item's) and the week's trend.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ import scipy.sparse as sp
 
 from genpage.events import to_days
 from genpage.rank.neighbours import UserNeighbours, build_neighbours, neighbour_mix
-from genpage.rank.shoppers import TYPE_CODES, EventArrays, ShopperRows, shopper_rows
+from genpage.rank.shoppers import BASKET_DECAY, TYPE_CODES, EventArrays, ShopperRows, shopper_rows
 from genpage.rank.shoppers import user_vectors as unit_user_vectors
 
 logger = logging.getLogger(__name__)
 
 TREND_DAYS = 30
+WEEK_DAYS = 7  # the short trend window (recent popularity, the "i_trend_week" feature)
 NEIGHBOURS_PER_ITEM = 200
 ALS_PARAMS = {"factors": 64, "regularization": 1.0, "iterations": 15}  # implicit ALS, the latent-factor feature
 ALS_ALPHA = 2.0  # confidence = 1 + ALS_ALPHA * log1p(baskets)
@@ -47,6 +50,7 @@ FEATURE_GROUPS: dict[str, list[str]] = {
     "item": ["i_buyers", "i_trend", "i_trend_ratio", "i_rebuy_rate", "i_rebuy_gap", "i_is_new", "i_price"],
     "copurchase": ["knn_user", "knn_basket", "knn_last_basket", "uknn", "ui_interact", "als"],
     "semantic": ["sem_interest", "sem_mean", "sem_last_basket", "sem_query"],
+    "recency": ["ui_decay_share", "ui_decay_rel", "i_trend_week"],
 }
 FEATURES: list[str] = [name for names in FEATURE_GROUPS.values() for name in names]
 
@@ -242,6 +246,8 @@ def feature_block(
         trend = history.trend_counts(days)
         overall = history.daily_cum[:, -1] / max(history.daily_cum.shape[1] - 1, 1) * TREND_DAYS
         decay = dense(history.decay)
+        # TIFU-style time-decayed frequency: the decayed baskets over what every basket holding the item would sum to
+        decay_total = (1.0 - BASKET_DECAY ** u_baskets) / (1.0 - BASKET_DECAY)
         knn_user = _product(_rows_of(history.decay, safe), history.sim_user)
         knn_basket = _product(_rows_of(history.decay, safe), history.sim_basket)
         knn_last = _product(_rows_of(history.last_basket, safe), history.sim_basket)
@@ -273,6 +279,9 @@ def feature_block(
             "knn_last_basket": np.where(known, knn_last, 0.0),
             "uknn": history.neighbour_scores(rows),
             "ui_interact": dense(history.interact),
+            "ui_decay_share": decay / np.maximum(decay_total, 1e-9)[:, None],
+            "ui_decay_rel": decay / np.maximum(decay.max(axis=1, keepdims=True), 1e-9),
+            "i_trend_week": np.log1p(history.trend_counts(days, WEEK_DAYS)),
             "als": (
                 np.where(known, history.user_factors[safe] @ history.item_factors.T, 0.0)
                 if history.user_factors is not None and history.item_factors is not None

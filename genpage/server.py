@@ -392,6 +392,7 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
             campaign_errors=folder.errors,
             cold_start_url=_user_url(COLD_START_DEMO_USER, campaign or None),
             cold_start_json_url=_user_url(COLD_START_DEMO_USER, campaign or None, ".json"),
+            dashboard=bool(tracking),  # /dashboard is served only where pages are tracked
         )
         return HTMLResponse(html, headers=_NO_STORE)
 

@@ -53,6 +53,7 @@ def test_index_lists_sample_users_per_segment_and_campaigns(client: TestClient):
     for country in ("United Kingdom", "France", "Germany"):
         assert f">{country}</h2>" in html
     assert '<a href="/u/U1">U1</a> <span>6 events</span>' in html
+    assert '<a href="/review">review page</a>' in html and '<a href="/dashboard">dashboard</a>' in html
     assert '<option value="Winter sale">Winter sale</option>' in html
     assert 'role="search"' in html and 'name="q"' in html
     assert "<strong>broken.yaml</strong>: " in html and "field &#39;boost&#39;" in html  # bad file shown, not fatal

@@ -317,3 +317,13 @@ def test_ids_with_separator_controls_or_over_the_url_limit_are_refused():
     assert User.model_validate({"id": " abc \n"}, context=INGEST_CONTEXT).id == "abc"  # plain whitespace: stripped
     assert Product.model_validate({"id": "p" * MAX_ID_CHARS, "title": "t"}, context=INGEST_CONTEXT)
     assert MAX_USER_ID_LENGTH == MAX_ID_CHARS
+
+
+def test_a_jsonl_line_that_is_not_an_object_is_refused_by_its_json_type(store: Store, tmp_path: Path) -> None:
+    """A `null` line was once dropped without a word; every line that is not an object is now refused by name."""
+    lines = {"null": "got null", "[1, 2]": "got an array", '"p1"': "got a string", "7": "got a number"}
+    for line, said in lines.items():
+        path = tmp_path / "events.jsonl"
+        path.write_text(json.dumps(EVENT) + "\n" + line + "\n", encoding="utf-8")
+        err = refused(store, path)
+        assert err.row == 2 and f"expected a JSON object, {said}" in str(err), str(err)

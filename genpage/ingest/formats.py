@@ -186,6 +186,10 @@ def _csv_rows(fh: Any, reader: Any, header: list[str], name: str) -> Iterator[Ro
                 yield _not_utf8(values, name, row, start) or (row, start, values)
 
 
+_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false",
+               type(None): "null"}  # fmt: skip
+
+
 def _jsonl_rows(path: Path) -> Iterator[Row | InvalidRow]:
     with _open_text(path) as fh:
         row = 0
@@ -201,7 +205,7 @@ def _jsonl_rows(path: Path) -> Iterator[Row | InvalidRow]:
                 continue
             if not isinstance(value, dict):
                 yield InvalidRow(source=path.name, row=row, line=line_no,
-                                 message=f"expected a JSON object, got {type(value).__name__}")
+                                 message=f"expected a JSON object, got {_JSON_TYPES.get(type(value), 'a value')}")
             else:
                 yield _not_utf8(value, path.name, row, line_no) or (row, line_no, value)
 

@@ -129,6 +129,40 @@ def test_the_collector_is_back_on_after_the_block() -> None:
         gc.enable()
 
 
+def test_the_collector_pause_holds_across_overlapping_threads() -> None:
+    """A enters, B enters, A leaves (still paused: B is inside), B leaves: the collector is back as it was."""
+    import gc
+    import threading
+
+    steps = {name: threading.Event() for name in ("a_in", "b_in", "a_out", "b_may_leave")}
+    seen: dict[str, bool] = {}
+
+    def a() -> None:
+        with collector_paused():
+            steps["a_in"].set()
+            steps["b_in"].wait(5)
+        seen["after_a"] = gc.isenabled()
+        steps["a_out"].set()
+
+    def b() -> None:
+        steps["a_in"].wait(5)
+        with collector_paused():
+            steps["b_in"].set()
+            steps["b_may_leave"].wait(5)
+
+    assert gc.isenabled()
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    assert steps["a_out"].wait(5)
+    seen["between"] = gc.isenabled()
+    steps["b_may_leave"].set()
+    for t in threads:
+        t.join(5)
+    assert seen == {"after_a": False, "between": False}  # B still inside: paused after A left
+    assert gc.isenabled()  # the last to leave turned it back on
+
+
 def _plain_interests(vectors, weights, iterations=4):
     """interest_vectors as it was: every iteration run, also after the assignment stopped changing."""
     n = len(vectors)

@@ -9,6 +9,7 @@ per shopper that it need not).
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -65,11 +66,23 @@ def interests(categories: np.ndarray, words: TitleWords, own: tuple[np.ndarray, 
 def collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while a block runs (then on again, if it was on). The lists of 1,000
     shoppers are some 400,000 new objects that all live on: each collection their allocations trigger would walk
-    them, and a full one the whole heap (about a second of the 1,000 users' time, more in a bigger process)."""
-    enabled = gc.isenabled()
-    gc.disable()
+    them, and a full one the whole heap (about a second of the 1,000 users' time, more in a bigger process).
+
+    Safe across threads (the server ranks from a thread pool): the first block to enter records whether the
+    collector was on and turns it off, the last to leave puts it back as recorded, whatever order they leave in."""
+    with _PAUSE_LOCK:
+        if _PAUSE["depth"] == 0:
+            _PAUSE["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _PAUSE["depth"] += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _PAUSE_LOCK:
+            _PAUSE["depth"] -= 1
+            if _PAUSE["depth"] == 0 and _PAUSE["was_enabled"]:
+                gc.enable()
+
+
+_PAUSE_LOCK = threading.Lock()
+_PAUSE = {"depth": 0, "was_enabled": False}  # `collector_paused`: blocks inside, and the collector's state before

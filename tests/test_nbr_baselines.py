@@ -126,6 +126,12 @@ def test_recency_features_by_hand():
     np.testing.assert_allclose(planes["ui_decay_share"][0], [decay[i] / total for i in ITEMS], rtol=1e-6)
     np.testing.assert_allclose(planes["ui_decay_rel"][0], [decay[i] / 1.71 for i in ITEMS], rtol=1e-6)
     np.testing.assert_allclose(planes["i_trend_week"][0], np.log1p([2, 3, 1, 1]), rtol=1e-6)  # days 1..5
+    assert all(planes[n].dtype == np.float32 for n in ("ui_decay_share", "ui_decay_rel", "i_trend_week"))
+    without = feature_block(history, history.rows(["A"]), np.array([day6]), semantic, np.ones(len(ITEMS)),
+                            recency=False)  # fmt: skip
+    assert set(planes) - set(without) == {"ui_decay_share", "ui_decay_rel", "i_trend_week"}
+    for name, plane in without.items():  # the other planes as before
+        np.testing.assert_array_equal(plane, planes[name])
 
 
 def test_each_training_basket_is_predicted_from_what_came_before_it(monkeypatch):

@@ -333,3 +333,19 @@ def test_a_live_change_updates_the_neighbour_index_as_a_new_build_would() -> Non
     others = [row for row in range(60) if row not in changed]
     assert [row for row in others if len(before[row]) == 5 and {4, 17} & set(before[row]) - set(after[row])]
     assert [row for row in others if {4, 17, 60, 61} & set(after[row]) - set(before[row])]
+
+
+def test_a_swapped_out_history_is_not_kept_alive_by_the_ranker(ranker: Ranker) -> None:
+    """The day's new-arrivals cache holds its history weakly: after swap_history the old one can be freed."""
+    import copy
+    import gc
+    import weakref
+
+    before = ranker.rank(["u1", "nobody"], k=10)
+    old = ranker.history
+    gone = weakref.ref(old)
+    ranker.swap_history(copy.copy(old))
+    del old
+    gc.collect()
+    assert gone() is None
+    assert ranker.rank(["u1", "nobody"], k=10) == before  # the same state: the cache made again gives the same

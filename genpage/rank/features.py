@@ -216,14 +216,29 @@ def _product(rows: sp.csr_matrix, matrix: sp.csr_matrix | np.ndarray) -> np.ndar
     return np.asarray(result.toarray() if sp.issparse(result) else result, dtype=np.float32)
 
 
+def _recency_planes(history: History, days: np.ndarray, decay: np.ndarray, u_baskets: np.ndarray
+                    ) -> dict[str, np.ndarray]:  # fmt: skip
+    """The "recency" group, float32: TIFU-style time-decayed frequency (`decay`, the users' decayed baskets, over
+    what every one of their `u_baskets` baskets holding the item would sum to, and over their largest) and the
+    week's trend."""
+    decay_total = ((1.0 - BASKET_DECAY ** u_baskets) / (1.0 - BASKET_DECAY)).astype(np.float32)
+    return {
+        "ui_decay_share": decay / np.maximum(decay_total, np.float32(1e-9))[:, None],
+        "ui_decay_rel": decay / np.maximum(decay.max(axis=1, keepdims=True), np.float32(1e-9)),
+        "i_trend_week": np.log1p(history.trend_counts(days, WEEK_DAYS)).astype(np.float32),
+    }
+
+
 def feature_block(
     history: History,
     rows: np.ndarray,
     days: np.ndarray,
     semantic: dict[str, np.ndarray],
     item_price: np.ndarray,
+    recency: bool = True,
 ) -> dict[str, np.ndarray]:
-    """Dense (batch, items) float32 planes, one per name in FEATURES, for users `rows` at their `days`."""
+    """Dense (batch, items) float32 planes, one per name in FEATURES, for users `rows` at their `days`; without
+    `recency`, the "recency" group's planes are not made (a ranker that does not use them saves their time)."""
     n, m = len(rows), history.n_items
     safe = np.where(rows >= 0, rows, 0)
     known = (rows >= 0)[:, None]
@@ -246,8 +261,6 @@ def feature_block(
         trend = history.trend_counts(days)
         overall = history.daily_cum[:, -1] / max(history.daily_cum.shape[1] - 1, 1) * TREND_DAYS
         decay = dense(history.decay)
-        # TIFU-style time-decayed frequency: the decayed baskets over what every basket holding the item would sum to
-        decay_total = (1.0 - BASKET_DECAY ** u_baskets) / (1.0 - BASKET_DECAY)
         knn_user = _product(_rows_of(history.decay, safe), history.sim_user)
         knn_basket = _product(_rows_of(history.decay, safe), history.sim_basket)
         knn_last = _product(_rows_of(history.last_basket, safe), history.sim_basket)
@@ -279,9 +292,6 @@ def feature_block(
             "knn_last_basket": np.where(known, knn_last, 0.0),
             "uknn": history.neighbour_scores(rows),
             "ui_interact": dense(history.interact),
-            "ui_decay_share": decay / np.maximum(decay_total, 1e-9)[:, None],
-            "ui_decay_rel": decay / np.maximum(decay.max(axis=1, keepdims=True), 1e-9),
-            "i_trend_week": np.log1p(history.trend_counts(days, WEEK_DAYS)),
             "als": (
                 np.where(known, history.user_factors[safe] @ history.item_factors.T, 0.0)
                 if history.user_factors is not None and history.item_factors is not None
@@ -289,8 +299,10 @@ def feature_block(
             ),
         }
     planes.update(semantic)
+    if recency:
+        planes.update(_recency_planes(history, days, decay, u_baskets))
     out = {}
-    for name in FEATURES:
+    for name in FEATURES if recency else [f for f in FEATURES if f not in FEATURE_GROUPS["recency"]]:
         plane = np.asarray(planes[name], dtype=np.float32)
         if not np.isfinite(plane).all():
             plane = np.where(np.isinf(plane), np.nan, plane)

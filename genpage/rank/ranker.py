@@ -19,6 +19,7 @@ import os
 import pickle
 import sys
 import time
+import weakref
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -118,7 +119,7 @@ class Ranker:
         self._country_cache: dict[str, np.ndarray] = {}  # country -> `rules.country_popularity`
         self._cold_cache: tuple[History, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self._trend_cache: dict[bytes, np.ndarray] = {}
-        self._arrivals_cache: tuple[History, tuple[float, float], np.ndarray] | None = None  # `_new_arrivals`
+        self._arrivals_cache: tuple[weakref.ref[History], tuple[float, float], np.ndarray] | None = None  # arrivals
         self._title_words: TitleWords | None = None  # `_words`: made on first use, not saved
         self.fit_seconds = 0.0
 
@@ -314,7 +315,7 @@ class Ranker:
             profile.queries = self._query_vectors(history.queries.get(uid, []))
             profiles.append(profile)
         planes = feature_block(history, rows, days, semantic_planes(profiles, self._items_transposed()),
-                              self._catalogue().price)  # fmt: skip
+                               self._catalogue().price, recency=self.config.use_recency)  # fmt: skip
         return CandidateBatch(rows, days, profiles, planes, self._candidates(planes))
 
     def _items_transposed(self) -> np.ndarray:
@@ -523,12 +524,12 @@ class Ranker:
 
     def _new_arrivals(self, history: History, day: float) -> np.ndarray:
         """`rules.new_arrivals` of the catalogue on `day` (cached for the history and day: pages of one day share
-        it)."""
+        it; the cache holds the history by a weak reference, so a swapped-out one is not kept alive by it)."""
         key = (float(day), self.config.new_arrival_days)
         cached = getattr(self, "_arrivals_cache", None)
-        if cached is None or cached[0] is not history or cached[1] != key:
+        if cached is None or cached[0]() is not history or cached[1] != key:
             arrivals = policy.new_arrivals(self._catalogue(), history, day, self.config.new_arrival_days)
-            cached = self._arrivals_cache = (history, key, arrivals)
+            cached = self._arrivals_cache = (weakref.ref(history), key, arrivals)
         return cached[2]
 
     def _words(self) -> TitleWords:

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ablations", action="store_true")
     parser.add_argument("--ablations", default=None,
                         help="comma-separated ablation rows to run, e.g. --ablations=-diversity,+recency "
-                        "(default: all of genpage.evaluation.run.ABLATIONS)")
+                        "(default: all of genpage.evaluation.run.ABLATIONS; --ablations= runs none)")
     parser.add_argument("--quick", action="store_true", help="skip the ALS/BPR grid search (first grid point)")
     parser.add_argument("--split", choices=("both", "last-basket", "global"), default="both",
                         help="last-basket: each shopper's latest basket held out; global: everything before a cut "
@@ -167,7 +167,7 @@ def run_split(kind: str, args: argparse.Namespace, products: list[Product], even
         finetune=finetune,
         finetune_pairs=args.finetune_pairs,
         tune_baselines=not args.quick,
-        ablations=False if args.no_ablations else (args.ablations.split(",") if args.ablations else True),
+        ablations=False if args.no_ablations else (True if args.ablations is None else args.ablations),
         home=home,
         split_kind=kind,
     )

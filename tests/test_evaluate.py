@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from genpage.errors import ConfigError
 from genpage.evaluation.metrics import (
     coverage,
     hit_rate_at_k,
@@ -17,7 +18,7 @@ from genpage.evaluation.metrics import (
     reciprocal_rank,
 )
 from genpage.evaluation.protocol import Method, Split, evaluate_methods
-from genpage.evaluation.run import format_table, results_json
+from genpage.evaluation.run import ABLATIONS, ablation_names, format_table, results_json
 from genpage.rank.split import split_last_basket
 
 
@@ -142,3 +143,13 @@ def test_evaluate_a_store_end_to_end(tmp_path) -> None:
     assert 0.0 <= genpage["ndcg@10"] <= 1.0 and 0.0 <= genpage["recall@10"] <= 1.0
     assert set(doc["explore"]) == set(names) and set(doc["cold_items"]) == set(names)
     assert "genpage" in doc["table"] and doc["timings"]["one_user_ms_median"] > 0
+
+
+def test_ablation_names_are_stripped_deduplicated_and_checked() -> None:
+    assert ablation_names(True) == list(ABLATIONS)
+    assert ablation_names(False) == []
+    assert ablation_names("") == []  # bench/ranking.py --ablations= : none, not all
+    assert ablation_names(" +recency, -diversity,+recency,") == ["+recency", "-diversity"]
+    assert ablation_names(["-semantic", " -semantic "]) == ["-semantic"]
+    with pytest.raises(ConfigError, match=r"'\+recenc'.*-semantic.*\+recency"):
+        ablation_names("+recenc")

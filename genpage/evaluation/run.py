@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from genpage.errors import ConfigError
 from genpage.evaluation.protocol import Method, SliceResult, Split, evaluate_methods
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,19 @@ ABLATIONS: dict[str, dict[str, Any]] = {
     "-diversity": {"use_diversity": False},
     "+recency": {"use_recency": True},  # the TIFU-style decayed-frequency shares and the week's trend
 }
+
+
+def ablation_names(ablations: bool | str | Sequence[str]) -> list[str]:
+    """The ablation rows to run: True every one, False none; else names (a list, or one comma-separated string)
+    stripped of spaces, empty ones dropped, each once in the order given."""
+    if isinstance(ablations, bool):
+        return list(ABLATIONS) if ablations else []
+    names = ablations.split(",") if isinstance(ablations, str) else ablations
+    chosen = list(dict.fromkeys(n.strip() for n in names if n.strip()))
+    unknown = [n for n in chosen if n not in ABLATIONS]
+    if unknown:
+        raise ConfigError(f"unknown ablations {unknown}; choose from {', '.join(ABLATIONS)}")
+    return chosen
 
 
 def results_json(results: dict[str, dict[str, SliceResult]], extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -109,7 +123,7 @@ def run_evaluation(
     finetune_pairs: int = 4000,
     baselines: bool = True,
     tune_baselines: bool = True,
-    ablations: bool | Sequence[str] = True,
+    ablations: bool | str | Sequence[str] = True,
     timing: bool = True,
     k: int = 10,
     home: Any = None,
@@ -122,9 +136,7 @@ def run_evaluation(
     from genpage.embed.encoder import embed_products, load_encoder
     from genpage.rank.ranker import RankConfig, ablated
 
-    unknown = (set() if isinstance(ablations, bool) else set(ablations)) - set(ABLATIONS)
-    if unknown:
-        raise ValueError(f"unknown ablations {sorted(unknown)}; choose from {', '.join(ABLATIONS)}")
+    chosen = ablation_names(ablations)
 
     started = time.perf_counter()
     embed = embed or (lambda enc: embed_products(None, enc, products)[1])
@@ -141,7 +153,6 @@ def run_evaluation(
     config = RankConfig()
     main, ranker = genpage_method(split, products, base_encoder, config, item_vectors=base_vectors, users=users, k=k)
     methods.append(main)
-    chosen = list(ABLATIONS) if ablations is True else list(ablations or [])
     for label in chosen:
         method, _ = genpage_method(split, products, base_encoder, ablated(config, **ABLATIONS[label]),
                                    item_vectors=base_vectors, users=users, name=f"genpage {label}", k=k)

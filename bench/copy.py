@@ -210,8 +210,9 @@ def measure(args: argparse.Namespace, model: str, by_source: dict[str, list[Page
             planning: dict[str, dict[str, float]], home: Path, tmp: Path
             ) -> tuple[dict[str, object], list[PagePlan]]:  # fmt: skip
     """One generator's pass over every page (batched, then fresh one at a time, then cached): its report and the
-    pages with their copy. The backend is closed before it returns, so a second pass starts from the same memory."""
+    pages with their copy. The backend is closed before it returns; the peak RSS counts from the pass's start."""
     tmp.mkdir(parents=True, exist_ok=True)
+    reset_peak_rss()
     pages = [page for source in by_source.values() for page in source]
     config = Config(home=home, backend=args.backend, generator=model, precision=args.precision, device="cpu",
                     copy_level=args.copy_level, copy_candidates=args.candidates)  # fmt: skip
@@ -226,7 +227,7 @@ def measure(args: argparse.Namespace, model: str, by_source: dict[str, list[Page
 
         torch.set_num_threads(args.threads)
     load_s = time.perf_counter() - start
-    load_rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # the generator loaded (peak so far)
+    load_rss_gb = peak_rss_gb()  # the generator loaded (peak since this pass began)
     stats = CopyStats()
     page_seconds: list[float] = []
     cached_ms: list[float] = []
@@ -299,7 +300,7 @@ def measure(args: argparse.Namespace, model: str, by_source: dict[str, list[Page
         "cached_page_ms": statistics.median(cached_ms) if cached_ms else None,
         "load_s": load_s,
         "load_rss_gb": load_rss_gb,
-        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,  # Linux: KiB
+        "peak_rss_gb": peak_rss_gb(),
         "batch_size": getattr(backend, "batch_size", None),
         "threads": _threads(),
         "llamacpp_tokens_per_s": llamacpp_tokens_per_s(backend, jobs, args, home) if args.llamacpp else None,
@@ -328,6 +329,25 @@ def measure(args: argparse.Namespace, model: str, by_source: dict[str, list[Page
     return report, done
 
 
+def reset_peak_rss() -> None:
+    """Start the peak-RSS count afresh (Linux: /proc/self/clear_refs), so a second pass reports its own peak."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        logging.warning("cannot reset the peak RSS: a second pass's peak includes the first's")
+
+
+def peak_rss_gb() -> float:
+    """The process's peak RSS since the last reset (VmHWM), else since it started (ru_maxrss), in GB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e9
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9  # Linux: KiB
+
+
 def write_blind(args: argparse.Namespace, done: list[PagePlan], second: list[PagePlan]) -> None:
     """The same sections with copy from both configurations (`--model`, `--blind-model`), the two copies in a
     shuffled order per section and the sections shuffled, to `args.blind`; which copy is which goes to
@@ -344,7 +364,7 @@ def write_blind(args: argparse.Namespace, done: list[PagePlan], second: list[Pag
         anchor = f" ({a.anchor_label})" if a.anchor_label else ""
         theme = f"theme: {a.theme.label}" if a.theme else f"intent: {a.kind}{anchor}"
         products = "; ".join(clean_name(i.product.title) for i in a.items)
-        lines += [f"## {n}. {a.shelf} shelf, {theme}", f"Products: {products}", ""]
+        lines += [f"## {n}. {a.shelf} shelf ({a.kind}), {theme}", f"Products: {products}", ""]
         for label, section in (("X", first), ("Y", second_)):
             lines.append(f"- {label}: **{section.copy_.title}**: {section.copy_.blurb}")  # type: ignore[union-attr]
         lines.append("")

@@ -374,12 +374,9 @@ def create_app(engine: PageEngine, *, campaigns_dir: str | Path | None = None) -
         query = q.strip()
         if campaign:
             folder.get(campaign)  # 404 for an unknown name, 422 for a file that does not validate
-        groups: list[dict[str, Any]]
-        if query:
-            found = search_users(engine.store, query)
-            groups = [{"name": f"Shoppers matching “{query}”", "size": None, "users": found}]
-        else:
-            groups = samples.get()
+        groups: list[dict[str, Any]] = (
+            [{"name": f"Shoppers matching “{query}”", "size": None, "users": search_users(engine.store, query)}]
+            if query else samples.get())  # fmt: skip
         for group in groups:
             for user in group["users"]:
                 user["url"] = _user_url(user["id"], campaign or None)

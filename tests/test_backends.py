@@ -186,6 +186,28 @@ def test_unknown_backend_names_the_choices():
         get_backend(Config(backend="nope"))
 
 
+def test_auto_runs_an_adapter_llama_cpp_cannot_apply_on_transformers(tmp_path, monkeypatch):
+    import importlib.util
+
+    from genpage.backends.lora_gguf import unsupported
+    from genpage.backends.registry import resolve_backend
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: object() if n == "llama_cpp" else real(n, *a))
+    plain = {"peft_type": "LORA", "r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "v_proj"]}
+    for name, changes in {"plain": {}, "dora": {"use_dora": True}, "head": {"target_modules": ["lm_head"]}}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "adapter_config.json").write_text(json.dumps({**plain, **changes}))
+        (tmp_path / name / "adapter_model.safetensors").write_bytes(b"")
+    assert unsupported(tmp_path / "plain") is None
+    assert "not a plain LoRA" in unsupported(tmp_path / "dora")
+    assert "other than the attention and MLP projections" in unsupported(tmp_path / "head")
+    cpu = {"device": "cpu", "home": tmp_path}
+    assert resolve_backend(Config(generator=f"qwen2.5-1.5b-instruct+{tmp_path / 'plain'}", **cpu)) == "llamacpp"
+    assert resolve_backend(Config(generator=f"qwen2.5-1.5b-instruct+{tmp_path / 'dora'}", **cpu)) == "local"
+    assert resolve_backend(Config(generator=f"qwen2.5-1.5b-instruct+{tmp_path / 'head'}", **cpu)) == "local"
+
+
 def test_auto_runs_a_packaged_gguf_on_llama_cpp_when_it_is_installed(monkeypatch):
     import importlib.util
 

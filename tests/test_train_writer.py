@@ -30,7 +30,7 @@ from genpage.copy.train import (
     train_writer,
     training_pairs,
 )
-from genpage.embed.weights import adapter_dir, find_adapter, split_adapter
+from genpage.embed.weights import adapter_dir, find_adapter, resolve, resolve_gguf, split_adapter
 from genpage.errors import ModelNotAvailableError
 
 SMALL = "smollm2-135m-instruct"
@@ -213,14 +213,17 @@ def test_the_adapter_runs_on_the_gguf_through_llama_cpp(trained, genpage_home):
     import numpy as np
     from safetensors.numpy import load_file
 
-    from genpage.backends.lora_gguf import _permute, adapter_digest
+    from genpage.backends.lora_gguf import _permute, adapter_gguf
 
     tmp_path, result = trained
     config = Config(home=genpage_home, backend="auto", generator=f"{SMALL}+{result.adapter}", device="cpu")
     writer = get_backend(config)
     assert writer.backend_name == "llamacpp" and writer.name == f"{SMALL}+{result.adapter}"
     assert writer.identity == get_backend(config.model_copy(update={"backend": "local"})).identity  # one cache key
-    [converted] = (genpage_home / "cache" / "lora-gguf").glob(f"{adapter_digest(result.adapter)[:24]}-v*.gguf")
+    cache = genpage_home / "cache" / "lora-gguf"
+    before = set(cache.iterdir())
+    converted = adapter_gguf(result.adapter, resolve_gguf(SMALL, home=genpage_home)[0], cache)
+    assert converted in before and set(cache.iterdir()) == before  # converted once, by the backend
     reader = gguf.GGUFReader(str(converted))
     assert reader.fields["adapter.type"].contents() == "lora" and reader.fields["adapter.lora.alpha"].contents() == 8
     tensors = {t.name: np.asarray(t.data) for t in reader.tensors}
@@ -231,7 +234,16 @@ def test_the_adapter_runs_on_the_gguf_through_llama_cpp(trained, genpage_home):
     np.testing.assert_array_equal(tensors["blk.29.attn_v.weight.lora_b"], peft["self_attn.v_proj.lora_B.weight"])
     query_b = peft["self_attn.q_proj.lora_B.weight"]
     np.testing.assert_array_equal(tensors["blk.29.attn_q.weight.lora_b"], _permute(query_b, 9))  # 9 heads
-    assert not np.array_equal(_permute(query_b, 9), query_b)
+    # the reordering is the one llama.cpp's converter gave the base: the GGUF's own query and key weights are the
+    # Hugging Face ones (transformers' un-reordered copy of the same file) in that order, exactly
+    wanted = ("blk.29.attn_q.weight", "blk.29.attn_k.weight")
+    base_file = gguf.GGUFReader(str(resolve_gguf(SMALL, home=genpage_home)[0]))
+    base = {t.name: gguf.quants.dequantize(t.data, t.tensor_type) for t in base_file.tensors if t.name in wanted}
+    hf = load_file(str(Path(resolve(SMALL, kind="generator", home=genpage_home)) / "model.safetensors"))
+    for name, heads in (("q", 9), ("k", 3)):
+        weight = hf[f"model.layers.29.self_attn.{name}_proj.weight"].astype(np.float32)
+        np.testing.assert_array_equal(_permute(weight, heads), base[f"blk.29.attn_{name}.weight"])
+        assert not np.array_equal(weight, base[f"blk.29.attn_{name}.weight"])
     request = GenerationRequest(messages=writer_messages(shelf_of(load_house_style()[1])), json_schema=COPY_SCHEMA,
                                 options=GenerationOptions(max_new_tokens=SCHEMA_MAX_NEW_TOKENS))  # fmt: skip
     copy = json.loads(writer.generate(request).text)

@@ -95,7 +95,8 @@ class LlamaCppModel(ChatPrompts, TextModel):
         spec = lookup(base)
         gguf, tokenizer_dir = resolve_gguf(base, home=home)
         self.name = spec.name if spec else gguf.stem
-        adapter_path = find_adapter(self.name, adapter, home=home) if adapter else None
+        adapter_path = find_adapter(base, adapter, home=home) if adapter else None
+        lora = self._converted(adapter_path, gguf, home) if adapter_path is not None else None  # before any load
         self.batch_size = batch_size
         self.prefix_cache_size = prefix_cache_size
         self.context = context
@@ -122,12 +123,16 @@ class LlamaCppModel(ChatPrompts, TextModel):
         params.n_threads = params.n_threads_batch = threads or cpu_threads()
         self._ctx = llama_cpp.llama_init_from_model(self._model, params)
         if not self._ctx:
-            llama_cpp.llama_model_free(self._model)
+            self.close()
             raise BackendError(f"llama.cpp could not make a context of {context} cells for {gguf}")
         self.identity = self.name  # the copy cache's name for the model: a tuned writer's adds its adapter's hash
-        if adapter_path is not None:
+        if adapter_path is not None and lora is not None:
             self.name = f"{self.name}+{adapter}"
-            self._attach_adapter(adapter_path, gguf, home)
+            try:
+                self._attach_adapter(adapter_path, lora)
+            except BaseException:
+                self.close()
+                raise
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._vocab = llama_cpp.llama_model_get_vocab(self._model)
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
@@ -149,29 +154,39 @@ class LlamaCppModel(ChatPrompts, TextModel):
         """The model's parameter count, as the GGUF file states it."""
         return int(self._lib.llama_model_n_params(self._model))
 
-    def _attach_adapter(self, folder: Path, gguf: Path, home: Any) -> None:
-        """Apply a LoRA adapter (`genpage train-writer`) at run time over the GGUF base, at peft's scale."""
-        from genpage.backends.lora_gguf import adapter_digest, adapter_gguf
+    @staticmethod
+    def _converted(folder: Path, gguf: Path, home: Any) -> Path:
+        """A tuned writer's LoRA in llama.cpp's adapter format (`genpage.backends.lora_gguf`), converted once."""
+        from genpage.backends.lora_gguf import adapter_gguf
         from genpage.config import default_home
 
+        return adapter_gguf(folder, gguf, Path(home if home is not None else default_home()) / "cache" / "lora-gguf")
+
+    def _attach_adapter(self, folder: Path, lora: Path) -> None:
+        """Apply a LoRA adapter (`genpage train-writer`) at run time over the GGUF base, at peft's scale."""
+        from genpage.backends.lora_gguf import adapter_digest
+
         lib = self._lib
-        cache = Path(home if home is not None else default_home()) / "cache" / "lora-gguf"
-        path = adapter_gguf(folder, gguf, cache)
-        self._adapter = lib.llama_adapter_lora_init(self._model, str(path).encode())
+        self._adapter = lib.llama_adapter_lora_init(self._model, str(lora).encode())
         if not self._adapter:
-            raise BackendError(f"llama.cpp could not load the adapter {path} (converted from {folder}) on {gguf}")
+            raise BackendError(f"llama.cpp could not load the adapter {lora} (converted from {folder})")
         adapters = (lib.llama_adapter_lora_p_ctypes * 1)(self._adapter)
         if lib.llama_set_adapters_lora(self._ctx, adapters, 1, (ctypes.c_float * 1)(1.0)) != 0:
-            raise BackendError(f"llama.cpp could not apply the adapter {path}")
+            raise BackendError(f"llama.cpp could not apply the adapter {lora}")
         self.identity = f"{self.name}@{adapter_digest(folder)[:16]}"
-        logger.info("applied the adapter %s through %s", folder, path.name)
+        logger.info("applied the adapter %s through %s", folder, lora.name)
 
     def close(self) -> None:
-        if getattr(self, "_ctx", None):
+        """Free the batch, context and model (each only if it was made: a failed load frees what it had)."""
+        if getattr(self, "_batch", None) is not None:
             self._lib.llama_batch_free(self._batch)
+            self._batch = None
+        if getattr(self, "_ctx", None):
             self._lib.llama_free(self._ctx)
-            self._lib.llama_model_free(self._model)
-            self._ctx = self._model = None
+            self._ctx = None
+        if getattr(self, "_model", None):
+            self._lib.llama_model_free(self._model)  # frees its adapters too
+            self._model = None
 
     def __del__(self) -> None:
         try:  # no module globals (contextlib): at interpreter exit they may be gone before this object

@@ -6,19 +6,20 @@ own `convert_lora_to_gguf.py`: `general.type = "adapter"`, `adapter.type = "lora
 scales each product by alpha / rank, as peft does), and per adapted weight two tensors named after the base
 tensor's GGUF name, `<name>.lora_a` (rank x in, peft's `lora_A`) and `<name>.lora_b` (out x rank, `lora_B`).
 
-The file is written once, under `<home>/cache/lora-gguf/` and keyed by the adapter's weights (sha256) and the
-converter's version, so a packaged adapter in a read-only install converts too and a retrained adapter never reads a
-stale file. Checked against transformers: on smollm2-135m (a llama model, query and key rows reordered) with a
-random adapter on the query and key projections, llama.cpp's change of the next-token logits correlates 0.992 with
-the merged model's in fp32 (the base models' logits: 0.9995).
+The file is written once, under `<home>/cache/lora-gguf/`, keyed by the adapter's weights (sha256) and settings,
+the base file and the converter's version: a packaged adapter in a read-only install converts too, and a retrained
+adapter never reads a stale file. Checked against transformers by hand (not a test: it needs the fp32 model): on
+smollm2-135m (a llama model, query and key rows reordered) with a random adapter on the query and key projections,
+llama.cpp's change of the next-token logits correlates 0.992 with the merged model's in fp32 (the base models'
+logits: 0.9995). `tests/test_train_writer.py` checks the reordering against the base GGUF's own query weights.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,25 +30,47 @@ from genpage.errors import ConfigError
 # architectures whose query and key rows llama.cpp's convert_hf_to_gguf.py reorders (LlamaModel.permute); others
 # (qwen2 among them) keep the Hugging Face order
 PERMUTED = frozenset({"llama"})
-CONVERTER_VERSION = 1  # part of the file's name: a fixed converter writes every adapter again
+CONVERTER_VERSION = 2  # part of the file's key: a fixed converter writes every adapter again
+PROJECTIONS = frozenset({"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"})
 _PEFT_NAME = re.compile(r"^(?:base_model\.model\.)?(?P<base>.+)\.lora_(?P<part>[AB])(?:\.[^.]+)?\.weight$")
 
 
+def unsupported(adapter: Path) -> str | None:
+    """Why this converter cannot give llama.cpp the adapter in folder `adapter` (None: it can). `backend = "auto"`
+    runs such an adapter on transformers instead, which merges any peft LoRA."""
+    if not (adapter / "adapter_model.safetensors").is_file():
+        return "it has no adapter_model.safetensors"
+    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    if config.get("peft_type", "LORA") != "LORA":
+        return f"it is a {config.get('peft_type')} adapter, not LoRA"
+    if any(config.get(key) for key in ("use_rslora", "use_dora", "rank_pattern", "alpha_pattern", "modules_to_save")):
+        return "it is not a plain LoRA (one rank and alpha, no rsLoRA, DoRA or modules saved whole)"
+    targets = config.get("target_modules") or []
+    if isinstance(targets, str) or not set(targets) <= PROJECTIONS:
+        return f"it adapts modules other than the attention and MLP projections ({targets})"
+    return None
+
+
 def adapter_gguf(adapter: Path, base_gguf: Path, cache: Path) -> Path:
-    """The GGUF file of the peft adapter in folder `adapter` for the base model `base_gguf`, written on first use."""
-    weights = adapter / "adapter_model.safetensors"
-    if not weights.is_file():
-        raise ConfigError(f"{adapter} has no adapter_model.safetensors: llama.cpp runs only peft's safetensors")
-    out = cache / f"{adapter_digest(adapter)[:24]}-v{CONVERTER_VERSION}.gguf"
+    """The GGUF file of the peft adapter in folder `adapter` for the base model `base_gguf`, written on first use
+    (named by the adapter's weights and settings, the base file and the converter's version)."""
+    problem = unsupported(adapter)
+    if problem is not None:
+        raise ConfigError(f"{adapter}: llama.cpp cannot run this adapter: {problem}; use backend 'local'")
+    config = (adapter / "adapter_config.json").read_text(encoding="utf-8")
+    key = json.dumps([adapter_digest(adapter), json.loads(config), base_gguf.name, base_gguf.stat().st_size,
+                      CONVERTER_VERSION], sort_keys=True)  # fmt: skip
+    out = cache / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.gguf"
     if out.is_file():
         return out
-    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
-    if config.get("use_rslora") or config.get("use_dora"):
-        raise ConfigError(f"{adapter}: llama.cpp runs plain LoRA adapters, not rsLoRA or DoRA")
     cache.mkdir(parents=True, exist_ok=True)
-    part = out.with_suffix(f".{os.getpid()}.part")
-    _write(weights, float(config["lora_alpha"]), base_gguf, part)
-    part.replace(out)  # whole or absent
+    with tempfile.NamedTemporaryFile(dir=cache, suffix=".part", delete=False) as handle:
+        part = Path(handle.name)
+    try:
+        _write(adapter / "adapter_model.safetensors", float(json.loads(config)["lora_alpha"]), base_gguf, part)
+        part.replace(out)  # whole or absent
+    finally:
+        part.unlink(missing_ok=True)
     return out
 
 
@@ -59,12 +82,13 @@ def adapter_digest(adapter: Path) -> str:
 
 def _write(weights: Path, alpha: float, base_gguf: Path, out: Path) -> None:
     import gguf
-    from safetensors.numpy import load_file
+    from safetensors.torch import load_file
 
     arch, blocks, heads = _architecture(base_gguf)
     names = gguf.get_tensor_name_map(arch, blocks)
     pairs: dict[str, dict[str, np.ndarray]] = {}
-    for key, value in load_file(str(weights)).items():
+    for key, tensor in load_file(str(weights)).items():
+        value = tensor.float().numpy()  # bf16 and fp16 weights too
         match = _PEFT_NAME.match(key)
         if match is None:
             raise ConfigError(f"{weights}: tensor {key!r} is not a LoRA weight llama.cpp can apply")

@@ -85,13 +85,29 @@ def resolve_backend(config: Config) -> str:
         return config.backend
     from genpage.embed.weights import lookup, pick_device, split_adapter
 
-    base = split_adapter(config.generator)[0]  # a tuned writer's adapter runs on the GGUF too (backends.lora_gguf)
+    base, adapter = split_adapter(config.generator)
     spec = lookup(base)
     gguf = bool(spec is not None and spec.gguf_pieces) or base.endswith(".gguf")
     precision = config.precision != "auto"  # precision: transformers' setting
     if not gguf or precision or importlib.util.find_spec("llama_cpp") is None:
         return "local"
+    if adapter is not None and not _lora_runs_on_llamacpp(base, adapter, config):
+        return "local"
     return "llamacpp" if pick_device(config.device) == "cpu" else "local"
+
+
+def _lora_runs_on_llamacpp(base: str, adapter: str, config: Config) -> bool:
+    """Whether a tuned writer's adapter converts for llama.cpp (genpage.backends.lora_gguf: a plain LoRA on the
+    projections); a missing one is reported by the backend that loads it."""
+    from genpage.backends.lora_gguf import unsupported
+    from genpage.embed.weights import find_adapter
+    from genpage.errors import ModelNotAvailableError
+
+    try:
+        folder = find_adapter(base, adapter, home=config.home)
+    except ModelNotAvailableError:
+        return True
+    return unsupported(folder) is None
 
 
 def get_backend(config: Config) -> TextModel:

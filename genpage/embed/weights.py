@@ -277,9 +277,13 @@ def adapter_dir(base: str, adapter: str = DEFAULT_ADAPTER, *, home: Path | None 
     (`genpage train-writer` writes there), a path (one with a slash, or starting with "." or "~") as it is."""
     if _is_path(adapter):
         return Path(adapter).expanduser().resolve()
+    return _models_home(home).parent / "adapters" / _adapter_folder_name(base) / adapter
+
+
+def _adapter_folder_name(base: str) -> str:
+    """The folder a base model's named adapters live in: its registry name, else its path's last part."""
     spec = lookup(base)
-    folder_name = spec.name if spec else Path(base).name or base.replace("/", "--")
-    return _models_home(home).parent / "adapters" / folder_name / adapter
+    return spec.name if spec else Path(base).name or base.replace("/", "--")
 
 
 def _is_path(adapter: str) -> bool:
@@ -291,8 +295,7 @@ def find_adapter(base: str, adapter: str, *, home: Path | None = None) -> Path:
     """The folder of a trained adapter (peft's `adapter_config.json` in it): the genpage home's, else the one shipped
     in the package under that name; a clear error says how to train it."""
     folder = adapter_dir(base, adapter, home=home)
-    spec = lookup(base)
-    packaged = PACKAGED_ADAPTERS / (spec.name if spec else Path(base).name) / adapter
+    packaged = PACKAGED_ADAPTERS / _adapter_folder_name(base) / adapter
     if not (folder / "adapter_config.json").is_file() and not _is_path(adapter):
         folder = packaged if (packaged / "adapter_config.json").is_file() else folder
     if not (folder / "adapter_config.json").is_file():

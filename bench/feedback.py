@@ -168,10 +168,12 @@ def shelf_attractiveness(page: SimPage, shelf: int) -> float:
 
 
 def ceilings(pages: list[SimPage], visits: np.ndarray) -> dict[str, float]:
-    """Bounds from the simulator's truth, not policies (expected click-through over `visits`): `segment_order`
-    sorts every page's shelves by their arm's true mean attractiveness in the page's segment (the best a policy
-    that orders arms per segment, as the bandit does, can learn; ties keep the planner's order), `page_order`
-    sorts each page's shelves by their own true attractiveness (what knowing each shopper's next basket gives)."""
+    """Reference orders from the simulator's truth, not policies (expected click-through over `visits`):
+    `segment_order` sorts every page's shelves by their arm's true mean attractiveness in the page's segment (what
+    a policy that orders arms per segment, as the bandit does, aims at; ties keep the planner's order); a heuristic,
+    not a proven optimum (the mean is over pages, not visits, and a shelf's click chance is not linear in its
+    attractiveness); `page_order` sorts each page's shelves by their own true attractiveness (what knowing each
+    shopper's next basket gives)."""
     cells: dict[tuple[str, str], list[float]] = {}
     for page in pages:
         for shelf, arm in enumerate(page.arms):
@@ -319,7 +321,7 @@ def print_bandit(result: dict[str, Any]) -> None:
         print(f"{'  up to ' + str(int(views)) + ' views':24}{row}")
     print(f"{'  last half':24}" + "".join(f"{result['ctr_last_half'][n]:>10.4f}" for n in POLICY_NAMES))
     print(f"thompson / fixed over the last half: {result['ctr_ratio_thompson_vs_fixed']:.3f} (goal >= 1.2)")
-    print(f"  bounds (the simulator's truth, expected over fresh visits), x fixed: best order of arms per segment "
+    print(f"  reference orders (the simulator's truth, over fresh visits), x fixed: arms by true mean per segment "
           f"{result['ceiling_segment_order_vs_fixed']:.3f}, best order per page "
           f"{result['ceiling_page_order_vs_fixed']:.3f}; final thompson frozen "
           f"{result['thompson_on_policy_vs_fixed']:.3f}")

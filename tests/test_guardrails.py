@@ -262,6 +262,27 @@ def test_only_new_arrivals_are_just_added():
     assert spans(in_time, SectionFacts(categories=("Bags",), kind="trending"), "recency") == []
 
 
+def test_only_a_trending_shelf_is_what_shoppers_are_choosing():
+    """Read blind in bench/copy.py's sections: the tuned writer put the trending shelves' words on new arrivals."""
+    choosing = SectionCopy(title="New In", blurb="Bags and cushion covers that shoppers are choosing this week.")
+    facts = {"product_names": ("Cotton Drawstring Gym Bag", "Velvet Cushion Cover")}
+    assert spans(choosing, SectionFacts(**facts, kind="new_arrivals"), "popularity") == ["shoppers are choosing"]
+    assert spans(choosing, SectionFacts(**facts, kind="trending"), "popularity") == []
+    fixed = drop_clause(choosing, check_copy(choosing, SectionFacts(**facts, kind="new_arrivals")))
+    assert fixed is None or "choosing" not in fixed.blurb
+
+
+def test_a_range_of_sizes_is_said_only_where_the_data_shows_one():
+    sizes = SectionCopy(title="Hot Water Bottles", blurb="Hot water bottles in a range of sizes, picked for you.")
+    bottles = SectionFacts(product_names=("Love Hot Water Bottle", "Scottie Dog Hot Water Bottle"), kind="for_you")
+    assert spans(sizes, bottles, "variety") == ["in a range of sizes"]
+    styles = SectionCopy(title="Home Decor", blurb="Baskets and doormats in a range of home decor styles.")
+    assert spans(styles, SectionFacts(product_names=("Seagrass Basket", "Jute Doormat"), kind="for_you"),
+                 "variety") == ["in a range of home decor styles"]  # fmt: skip
+    shown = SectionFacts(product_names=("Hot Water Bottle, 3 Sizes", "Scottie Dog Hot Water Bottle"), kind="for_you")
+    assert spans(sizes, shown, "variety") == []
+
+
 def test_a_use_is_said_only_where_the_data_says_it():
     cosy = SectionCopy(title="Candles", blurb="Candles and glass lanterns, perfect for cosy nights.")
     candles = SectionFacts(product_names=("Candle", "Glass Lantern"), kind="trending")

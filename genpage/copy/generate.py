@@ -84,7 +84,7 @@ SCHEMA_MAX_NEW_TOKENS = 96
 SAMPLE_OPTIONS = GenerationOptions(max_new_tokens=48, temperature=0.6, top_p=0.9, repetition_penalty=1.1, seed=7)
 # Part of every copy cache key: bump it when parsing, repair or the choice between candidates changes, so that
 # copy (and fallbacks) cached by an older genpage are written again rather than served.
-COPY_PIPELINE_VERSION = 12
+COPY_PIPELINE_VERSION = 13
 GREEDY_BONUS = 0.5  # the greedy answer wins ties: it is the model's most likely copy
 
 

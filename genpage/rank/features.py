@@ -316,13 +316,13 @@ def event_arrays(events: pd.DataFrame, item_ids: list[str], user_index: dict[str
     """An events frame (its shoppers all in `user_index`, `days` its timestamps) as genpage.rank.shoppers takes
     it: a basket is a purchase's session id, else its minute."""
     n = len(events)
-    item_pos = {item: i for i, item in enumerate(item_ids)}
-    items = events["item_id"].map(item_pos) if "item_id" in events else pd.Series(np.nan, index=events.index)
-    kind = events["type"].map(TYPE_CODES)
+    item = np.full(n, -1, dtype=np.int64)
+    if "item_id" in events:
+        item = _codes(events["item_id"], {item_id: i for i, item_id in enumerate(item_ids)})
+    kind = _codes(events["type"], TYPE_CODES)
     qty = events["quantity"].fillna(1) if "quantity" in events else pd.Series(1.0, index=events.index)
-    user = events["user_id"].astype(str).map(user_index).to_numpy(np.int64)
-    item = items.fillna(-1).to_numpy(np.int64)
-    buy = (item >= 0) & (kind == TYPE_CODES["purchase"]).to_numpy()
+    user = _codes(events["user_id"].astype(str), user_index)
+    buy = (item >= 0) & (kind == TYPE_CODES["purchase"])
     basket = np.full(n, -1, dtype=np.int64)
     if buy.any():
         bought = events[buy]
@@ -336,8 +336,16 @@ def event_arrays(events: pd.DataFrame, item_ids: list[str], user_index: dict[str
         label[has_session] = sessions
         label[~has_session] = (sessions.max() + 1 if len(sessions) else 0) + minutes
         basket[buy] = user[buy] * (int(label.max()) + 1) + label
-    return EventArrays(user=user, item=item, kind=kind.fillna(-1).to_numpy(np.int64), day=np.asarray(days, np.float64),
-                       qty=qty.to_numpy(np.float64), basket=basket)  # fmt: skip
+    return EventArrays(user=user, item=item, kind=kind, day=np.asarray(days, np.float64), qty=qty.to_numpy(np.float64),
+                       basket=basket)  # fmt: skip
+
+
+def _codes(values: pd.Series, codes: dict[str, int]) -> np.ndarray:
+    """`values.map(codes)` as int64, -1 where a value (or a missing one) has no code: one hash lookup a row, not a
+    Python call (`map` with a dict calls back into Python for every row of an Arrow string column)."""
+    at = pd.Index(list(codes)).get_indexer(values)
+    known = np.fromiter(codes.values(), dtype=np.int64, count=len(codes))
+    return np.where(at >= 0, known[np.maximum(at, 0)] if len(known) else -1, -1).astype(np.int64)
 
 
 def epoch_ns(timestamps: pd.Series) -> np.ndarray:

@@ -53,6 +53,7 @@ logger = logging.getLogger(__name__)
 # an older layout are fitted again instead of loaded (2: the genpage.rank package, `Catalogue`; 3: the History's
 # user-neighbour index instead of its dense transposed user vectors; 4: no raw events frame).
 SAVE_FORMAT = 4
+BATCH_CELLS = 256 * 4096  # shopper x item cells of one batch's feature planes (users_per_batch)
 NON_CANDIDATE = -1.0  # scores of items outside the candidate set sit below every candidate (model scores are >= 0)
 _ITEMS = TypeAdapter(list[RankedItem])  # a list's items from dicts: checked, and faster than model_construct
 
@@ -97,6 +98,12 @@ class RankConfig:
         if not self.use_recency:
             off |= set(FEATURE_GROUPS["recency"])
         return [f for f in FEATURES if f not in off]
+
+
+def users_per_batch(n_items: int, users: int = 256) -> int:
+    """Shoppers whose dense (shoppers, items) feature planes are made at once: `users`, fewer for a large catalogue, so
+    a batch's planes stay near BATCH_CELLS cells each (about 30 planes of float32 and their temporaries: ~0.3 GB)."""
+    return max(8, min(users, BATCH_CELLS // max(n_items, 1)))
 
 
 class Ranker:
@@ -229,8 +236,9 @@ class Ranker:
         each at their basket's day, from `history` (what came before)."""
         names = self.config.features
         feats, labels, owned, groups = [], [], [], []
-        for start in range(0, len(held_out), 256):
-            chunk = held_out.iloc[start : start + 256]
+        step = users_per_batch(len(self.item_ids))
+        for start in range(0, len(held_out), step):
+            chunk = held_out.iloc[start : start + step]
             batch = self._batch(history, list(chunk["user_id"]), chunk["day"].to_numpy())
             truth = np.zeros_like(batch.candidates)
             for r, items in enumerate(chunk["items"]):
@@ -398,6 +406,7 @@ class Ranker:
     ) -> tuple[dict[str, np.ndarray], list[CandidateBatch]]:
         history = self._history()
         days = self._now_days(history, len(user_ids), now)
+        chunk = users_per_batch(len(self.item_ids), chunk)
         out = {h: np.empty((len(user_ids), len(self.item_ids)), dtype=np.float32) for h in heads}
         batches = []
         for start in range(0, len(user_ids), chunk):

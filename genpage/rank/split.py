@@ -25,9 +25,8 @@ def split_last_basket(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     per_basket = per_basket.sort_values(["user_id", "day", "basket"])
     counts = per_basket.groupby("user_id")["basket"].transform("size")
     last = per_basket[counts >= 2].groupby("user_id").tail(1)
-    held_key = set(zip(last["user_id"], last["basket"], strict=False))
-    is_held = np.fromiter((key_pair in held_key for key_pair in zip(buys["user_id"], key, strict=False)), dtype=bool,
-                          count=len(buys))  # fmt: skip
+    held_key = pd.MultiIndex.from_arrays([last["user_id"].to_numpy(object), last["basket"].to_numpy(object)])
+    is_held = pd.MultiIndex.from_arrays([buys["user_id"].to_numpy(object), key.to_numpy(object)]).isin(held_key)
     held_lines = buys[is_held]
     cut = dict(zip(last["user_id"], last["day"], strict=False))
     user_cut = frame["user_id"].map(cut).astype(float).to_numpy()

@@ -95,6 +95,21 @@ def test_click_through_is_per_day_over_longer_spans(tmp_path):
     assert table["totals"][0] == {"name": "buy_again", "shown": 20, "clicked": 6, "ctr": 0.3}
 
 
+def test_theme_shelves_of_any_theme_are_one_arm(tmp_path):
+    """shelf_rows sums the logged (kind, theme) pairs into arms as the policies do (bandit.arm_of)."""
+    with Store(tmp_path / "s.sqlite") as store:
+        when = "2026-03-10 12:00:00"
+        shelves = [("for_you", "mugs"), ("for_you", "candles"), ("trending", "mugs"), ("for_you", ""), ("for_you", None)]
+        rows = [(f"p{n}", "x", None, "", kind, theme, 0, 0, "i", "fixed", 1.0, "a", when, "a")
+                for n, (kind, theme) in enumerate(shelves)]  # fmt: skip
+        with store.transaction() as conn:
+            conn.executemany("INSERT INTO impressions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            conn.execute("INSERT INTO clicks VALUES (?,?,?,?,?,?)", ("p1", "x", "i", 0, 0, when))
+        summed = shelf_rows(store, datetime(2026, 3, 1))
+    by_arm = {r["arm"]: (r["shown"], r["clicked"]) for r in summed}
+    assert by_arm == {"theme": (3, 1), "for_you": (2, 0)}
+
+
 def test_the_bandit_shares_follow_its_counts(tmp_path):
     with Store(tmp_path / "s.sqlite") as store:
         policy = get_policy("thompson", store)

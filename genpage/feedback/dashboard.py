@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from genpage.feedback.bandit import ThompsonPolicy
+from genpage.feedback.bandit import ThompsonPolicy, arm_of
 from genpage.feedback.charts import line_chart, share_bars
 from genpage.feedback.ope import last_evaluations
 from genpage.page import render_template
@@ -52,18 +52,24 @@ def shares_chart(shares: Mapping[str, Mapping[str, float]], *, what: str = "") -
 
 # ---------------------------------------------------------------------- data
 def shelf_rows(store: Store, since: datetime) -> list[dict[str, Any]]:
-    """Shelves shown since `since`, summed per (hour, arm, position): shown and clicked (any item of the shelf)."""
+    """Shelves shown since `since`, summed per (hour, arm, position): shown and clicked (any item of the shelf). The
+    arm is `arm_of` the logged kind and theme, summed here rather than derived a second way in SQL."""
     rows = store.query(
-        """SELECT substr(i.created_at, 1, 13) AS hour,
-                  CASE WHEN i.shelf_theme IS NOT NULL AND i.shelf_theme != '' THEN 'theme' ELSE i.shelf_kind END AS arm,
+        """SELECT substr(i.created_at, 1, 13) AS hour, i.shelf_kind AS kind, i.shelf_theme AS theme,
                   i.shelf_position AS position, COUNT(*) AS shown,
                   SUM(EXISTS (SELECT 1 FROM clicks c WHERE c.page_id = i.page_id
                                                       AND c.shelf_position = i.shelf_position)) AS clicked
            FROM impressions i WHERE i.item_position = 0 AND i.created_at >= ?
-           GROUP BY hour, arm, position ORDER BY hour""",
+           GROUP BY hour, kind, theme, position ORDER BY hour""",
         (iso_time(since),),
     )
-    return [dict(r) for r in rows]
+    summed: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for r in rows:
+        key = (r["hour"], arm_of(r["kind"], r["theme"]), r["position"])
+        row = summed.setdefault(key, {"hour": key[0], "arm": key[1], "position": key[2], "shown": 0, "clicked": 0})
+        row["shown"] += r["shown"]
+        row["clicked"] += r["clicked"]
+    return list(summed.values())
 
 
 def _buckets(rows: list[dict[str, Any]]) -> tuple[list[str], Callable[[dict[str, Any]], int], str]:

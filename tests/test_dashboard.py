@@ -99,7 +99,8 @@ def test_theme_shelves_of_any_theme_are_one_arm(tmp_path):
     """shelf_rows sums the logged (kind, theme) pairs into arms as the policies do (bandit.arm_of)."""
     with Store(tmp_path / "s.sqlite") as store:
         when = "2026-03-10 12:00:00"
-        shelves = [("for_you", "mugs"), ("for_you", "candles"), ("trending", "mugs"), ("for_you", ""), ("for_you", None)]
+        shelves = [("for_you", "mugs"), ("for_you", "candles"), ("trending", "mugs"), ("for_you", ""),
+                   ("for_you", None)]
         rows = [(f"p{n}", "x", None, "", kind, theme, 0, 0, "i", "fixed", 1.0, "a", when, "a")
                 for n, (kind, theme) in enumerate(shelves)]  # fmt: skip
         with store.transaction() as conn:

@@ -196,3 +196,44 @@ def test_interest_vectors_stop_early_with_the_same_result(seed: int) -> None:
         centroids, shares = interest_vectors(vectors, weights, iterations=iterations)
         plain_centroids, plain_shares = _plain_interests(vectors, weights, iterations)
         assert centroids.tobytes() == plain_centroids.tobytes() and shares.tobytes() == plain_shares.tobytes()
+
+
+def _plain_cosine_topk(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """_cosine_topk as it was: the whole item x item product at once."""
+    binary = matrix.copy().tocsc().astype(np.float32)
+    binary.data[:] = 1.0
+    norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
+    norms[norms == 0] = 1.0
+    co = (binary.T @ binary).tocsr().astype(np.float32)
+    co.setdiag(0.0)
+    co.eliminate_zeros()
+    co = (sp.diags(1.0 / norms) @ co @ sp.diags(1.0 / norms)).tocsr()
+    rows, cols, vals = [], [], []
+    for i in range(co.shape[0]):
+        data, idx = co.data[co.indptr[i] : co.indptr[i + 1]], co.indices[co.indptr[i] : co.indptr[i + 1]]
+        if len(data) > k:
+            keep = np.argpartition(-data, k)[:k]
+            data, idx = data[keep], idx[keep]
+        rows.append(np.full(len(idx), i))
+        cols.append(idx)
+        vals.append(data)
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=co.shape)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cosine_neighbours_in_blocks_are_the_whole_products(seed: int, monkeypatch) -> None:
+    """Item-item neighbours made a block of items at a time keep the same k per item, ties included."""
+    from genpage.rank import features
+
+    matrix = sp.random(300, 120, density=0.05, random_state=seed, format="lil")
+    matrix[:, 5] = 0  # an item nobody bought
+    matrix = matrix.tocsr()
+    matrix.data[:] = 1.0  # binary: many equal cosines, so ties decide which neighbours are kept
+    for cells in (4_000_000, 1_000, 1):  # one block, several, one item a block
+        monkeypatch.setattr(features, "COSINE_BLOCK_CELLS", cells)
+        for k in (3, 10, 200):
+            fast, plain = features._cosine_topk(matrix, k), _plain_cosine_topk(matrix, k)
+            fast.sort_indices()
+            plain.sort_indices()
+            assert (fast.indptr.tolist(), fast.indices.tolist()) == (plain.indptr.tolist(), plain.indices.tolist())
+            assert np.array_equal(fast.data, plain.data.astype(np.float32))

@@ -32,6 +32,7 @@ WEEK_DAYS = 7  # the short trend window (recent popularity, the "i_trend_week" f
 NEIGHBOURS_PER_ITEM = 200
 ALS_PARAMS = {"factors": 64, "regularization": 1.0, "iterations": 15}  # implicit ALS, the latent-factor feature
 ALS_ALPHA = 2.0  # confidence = 1 + ALS_ALPHA * log1p(baskets)
+COSINE_BLOCK_CELLS = 4_000_000  # item pairs of the co-occurrence product made at once (_cosine_topk)
 DENSE_LIMIT = 60_000_000  # keep the item-item matrices dense (fast batch products) below this many cells
 
 FEATURE_GROUPS: dict[str, list[str]] = {
@@ -56,33 +57,41 @@ FEATURES: list[str] = [name for names in FEATURE_GROUPS.values() for name in nam
 
 
 def _cosine_topk(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Item-item cosine over the rows of `matrix` (rows = users or baskets, cols = items), top k per item."""
+    """Item-item cosine over the rows of `matrix` (rows = users or baskets, cols = items), top k per item.
+
+    The co-occurrence counts are made COSINE_BLOCK_CELLS item pairs at a time, so the whole item x item product (on
+    16 x Online Retail, gigabytes) is never held at once; each block is the full product's rows, in its order."""
     binary = matrix.copy().tocsc().astype(np.float32)
     binary.data[:] = 1.0
     norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
     norms[norms == 0] = 1.0
-    co = (binary.T @ binary).tocsr().astype(np.float32)
-    co.setdiag(0.0)
-    co.eliminate_zeros()
-    co = sp.diags(1.0 / norms) @ co @ sp.diags(1.0 / norms)
-    co = co.tocsr()
+    scale = 1.0 / norms
+    by_item = binary.T.tocsr()
+    n = binary.shape[1]
+    step = max(1, COSINE_BLOCK_CELLS // max(n, 1))
     rows, cols, vals = [], [], []
-    for i in range(co.shape[0]):
-        start, end = co.indptr[i], co.indptr[i + 1]
-        if end == start:
-            continue
-        data, idx = co.data[start:end], co.indices[start:end]
-        if end - start > k:
-            keep = np.argpartition(-data, k)[:k]
-            data, idx = data[keep], idx[keep]
-        rows.append(np.full(len(idx), i))
-        cols.append(idx)
-        vals.append(data)
+    for start in range(0, n, step):
+        block = (by_item[start : start + step] @ binary).tocsr().astype(np.float32)
+        row = np.repeat(np.arange(start, start + block.shape[0]), np.diff(block.indptr))
+        keep = block.indices != row  # not the item itself
+        row, col = row[keep], block.indices[keep]
+        value = block.data[keep] * scale[row] * scale[col]  # the order of diag(scale) @ co @ diag(scale)
+        ends = np.searchsorted(row, np.arange(start, start + block.shape[0] + 1))
+        for i in range(block.shape[0]):
+            a, b = ends[i], ends[i + 1]
+            if a == b:
+                continue
+            data, idx = value[a:b], col[a:b]
+            if b - a > k:
+                top = np.argpartition(-data, k)[:k]
+                data, idx = data[top], idx[top]
+            rows.append(np.full(len(idx), start + i))
+            cols.append(idx)
+            vals.append(data)
     if not rows:
-        return sp.csr_matrix(co.shape, dtype=np.float32)
-    return sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=co.shape, dtype=np.float32
-    )
+        return sp.csr_matrix((n, n), dtype=np.float32)
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n),
+                         dtype=np.float32)  # fmt: skip
 
 
 @dataclass

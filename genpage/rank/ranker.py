@@ -102,7 +102,9 @@ class RankConfig:
 
 def users_per_batch(n_items: int, users: int = 256) -> int:
     """Shoppers whose dense (shoppers, items) feature planes are made at once: `users`, fewer for a large catalogue, so
-    a batch's planes stay near BATCH_CELLS cells each (about 30 planes of float32 and their temporaries: ~0.3 GB)."""
+    a batch's planes stay near BATCH_CELLS cells each (about 30 planes of float32 and their temporaries: ~0.3 GB).
+    A shopper's features do not depend on the batch, up to the last bits of the dense products (BLAS sums in another
+    order for another batch size): on 4 x Online Retail 5 of 2.8 M candidate cells changed, no top 10."""
     return max(8, min(users, BATCH_CELLS // max(n_items, 1)))
 
 

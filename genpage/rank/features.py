@@ -32,6 +32,10 @@ WEEK_DAYS = 7  # the short trend window (recent popularity, the "i_trend_week" f
 NEIGHBOURS_PER_ITEM = 200
 ALS_PARAMS = {"factors": 64, "regularization": 1.0, "iterations": 15}  # implicit ALS, the latent-factor feature
 ALS_ALPHA = 2.0  # confidence = 1 + ALS_ALPHA * log1p(baskets)
+# Shopper x item matrices kept in float32 (half a saved ranker's largest part): counts and days, whose every use casts
+# them to float32 first (feature_block's planes, _product) or reads only their pattern, so no feature changes. The
+# decayed and interaction weights stay float64: a profile sums them in float64 (History.user_item_weights).
+STORED_FLOAT32 = ("baskets", "last_t", "first_t", "qty", "last_basket", "returned")
 COSINE_BLOCK_CELLS = 4_000_000  # item pairs of the co-occurrence product made at once (_cosine_topk)
 DENSE_LIMIT = 60_000_000  # keep the item-item matrices dense (fast batch products) below this many cells
 
@@ -151,7 +155,7 @@ class History:
         return cls(
             user_index=user_index,
             item_ids=list(item_ids),
-            **matrices,
+            **{name: m.astype(np.float32) if name in STORED_FLOAT32 else m for name, m in matrices.items()},
             **rows.stats,
             **_item_stats(rows, shape[1]),
             **_daily_sales(rows, shape[1]),

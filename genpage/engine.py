@@ -106,6 +106,12 @@ class Engine:
             return self._encoder
 
     @property
+    def encoder_name(self) -> str:
+        """The encoder's name without loading it (what the saved ranker and the page record): a page served from a
+        saved ranker needs the model only to embed a search query it has not seen."""
+        return self._encoder.name if self._encoder is not None else self.config.encoder
+
+    @property
     def backend(self) -> TextModel:
         with self._load_lock:
             if self._backend is None:
@@ -132,7 +138,7 @@ class Engine:
                 ranker = None
                 if path.is_file():
                     try:
-                        ranker = Ranker.load(path, self.store, self.encoder)
+                        ranker = Ranker.load(path, self.store, lambda: self.encoder)  # loaded if a query needs it
                         logger.info("loaded the fitted ranker %s in %.1f s", path.name, time.perf_counter() - started)
                     except Exception as exc:  # noqa: BLE001 - a stale or broken cache file: fit again
                         logger.warning("could not load %s (%s); fitting the ranker again", path, exc)
@@ -157,7 +163,7 @@ class Engine:
         from genpage.version import __version__
 
         key = json.dumps([__version__, SAVE_FORMAT, str(self.store.path.resolve()), self.store.data_fingerprint(),
-                          self.encoder.name, repr(RankConfig())])  # fmt: skip
+                          self.encoder_name, repr(RankConfig())])  # fmt: skip
         return self.config.rankers_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pkl"
 
     def close(self) -> None:
@@ -272,7 +278,7 @@ class Engine:
                 campaign=shown,
                 cold_start=plan.cold_start,
                 generator=getattr(self.backend, "model_name", self.config.generator),
-                encoder=self.encoder.name,
+                encoder=self.encoder_name,
                 generated_at=now,
                 timings_ms=dict(timings),
                 page_id=new_page_id(),

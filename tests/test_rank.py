@@ -188,15 +188,16 @@ def test_batch_equals_one_by_one(ranker: Ranker) -> None:
 
 
 def test_smaller_feature_batches_fit_and_score_the_same(store: Store, encoder, monkeypatch) -> None:
-    """A large catalogue makes its feature planes for fewer shoppers at a time (users_per_batch): the same rows."""
-    import genpage.rank.ranker as ranker_module
+    """A large catalogue makes its feature planes for fewer shoppers at a time (users_per_batch): the same rows here
+    (on a large catalogue, up to the last bits of the BLAS sums: see users_per_batch)."""
+    import genpage.rank.features as features_module
 
     users = [f"u{u}" for u in range(40)] + ["nobody"]
     whole = Ranker.fit(store, encoder)
     assert whole.models  # a learned scorer: its training rows were made in batches too
-    assert ranker_module.users_per_batch(len(whole.item_ids)) == 256
-    monkeypatch.setattr(ranker_module, "BATCH_CELLS", 1)  # 8 shoppers a batch, the floor
-    assert ranker_module.users_per_batch(len(whole.item_ids)) == 8
+    assert features_module.users_per_batch(len(whole.item_ids)) == 256
+    monkeypatch.setattr(features_module, "BATCH_CELLS", 1)  # 8 shoppers a batch, the floor
+    assert features_module.users_per_batch(len(whole.item_ids)) == 8
     split = Ranker.fit(store, encoder)
     assert np.array_equal(whole.score_matrix(users)[0], split.score_matrix(users)[0])
     assert [[i.item_id for i in r.items] for r in whole.rank(users)] == [

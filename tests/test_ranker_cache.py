@@ -42,8 +42,11 @@ def test_a_second_engine_loads_the_fitted_ranker(shop_db, tmp_path, genpage_home
 
     monkeypatch.setattr(Ranker, "fit", classmethod(no_fit))
     second = Engine(config)
+    assert second.ranker.store is second.store
+    assert second._encoder is None  # a saved ranker is loaded without the encoder ...
     assert _ranked(second, users) == expected
-    assert second.ranker.store is second.store and second.ranker._encoder is second.encoder
+    second.ranker._query_vectors(["a query no shopper searched"])
+    assert second._encoder is not None and second.ranker.encoder is second.encoder  # ... until a query needs it
     second.close()
 
 

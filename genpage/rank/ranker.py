@@ -20,6 +20,7 @@ import pickle
 import sys
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from genpage.events import to_days
 from genpage.rank import rules as policy
 from genpage.rank.catalogue import CandidateBatch, Catalogue
 from genpage.rank.diversity import WINDOW, diversify, interest_groups, product_families, top_order
-from genpage.rank.features import FEATURE_GROUPS, FEATURES, History, feature_block
+from genpage.rank.features import FEATURE_GROUPS, FEATURES, History, feature_block, users_per_batch
 from genpage.rank.fitdata import fit_events
 from genpage.rank.lists import collector_paused, interests, with_sections
 from genpage.rank.profile import build_profile, semantic_planes
@@ -53,7 +54,6 @@ logger = logging.getLogger(__name__)
 # an older layout are fitted again instead of loaded (2: the genpage.rank package, `Catalogue`; 3: the History's
 # user-neighbour index instead of its dense transposed user vectors; 4: no raw events frame).
 SAVE_FORMAT = 4
-BATCH_CELLS = 256 * 4096  # shopper x item cells of one batch's feature planes (users_per_batch)
 NON_CANDIDATE = -1.0  # scores of items outside the candidate set sit below every candidate (model scores are >= 0)
 _ITEMS = TypeAdapter(list[RankedItem])  # a list's items from dicts: checked, and faster than model_construct
 
@@ -100,14 +100,6 @@ class RankConfig:
         return [f for f in FEATURES if f not in off]
 
 
-def users_per_batch(n_items: int, users: int = 256) -> int:
-    """Shoppers whose dense (shoppers, items) feature planes are made at once: `users`, fewer for a large catalogue, so
-    a batch's planes stay near BATCH_CELLS cells each (about 30 planes of float32 and their temporaries: ~0.3 GB).
-    A shopper's features do not depend on the batch, up to the last bits of the dense products (BLAS sums in another
-    order for another batch size): on 4 x Online Retail 5 of 2.8 M candidate cells changed, no top 10."""
-    return max(8, min(users, BATCH_CELLS // max(n_items, 1)))
-
-
 class Ranker:
     def __init__(self, config: RankConfig | None = None):
         self.config = config or RankConfig()
@@ -122,7 +114,7 @@ class Ranker:
         self.users: dict[str, User] = {}
         self.store: Store | None = None
         self._store_version = -1
-        self._encoder: Encoder | None = None
+        self._encoder: Encoder | Callable[[], Encoder] | None = None  # a loader until `encoder` first needs it
         self._query_cache: dict[str, np.ndarray] = {}
         self.catalogue: Catalogue | None = None
         self._country_cache: dict[str, np.ndarray] = {}  # country -> `rules.country_popularity`
@@ -269,8 +261,9 @@ class Ranker:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path, store: Store | None, encoder: Encoder | None) -> Ranker:
-        """A ranker saved by `save`, attached to `store` and `encoder`. Only load files genpage wrote: pickle."""
+    def load(cls, path: Path, store: Store | None, encoder: Encoder | Callable[[], Encoder] | None) -> Ranker:
+        """A ranker saved by `save`, attached to `store` and `encoder` (or a function that loads it, called when a
+        search query first needs embedding). Only load files genpage wrote: pickle."""
         with path.open("rb") as fh:
             ranker = pickle.load(fh)  # noqa: S301 - our own cache file under GENPAGE_HOME
         if not isinstance(ranker, cls):
@@ -309,10 +302,18 @@ class Ranker:
         logger.info("user state refreshed from the store")
 
     # ------------------------------------------------------------------ scoring
+    @property
+    def encoder(self) -> Encoder | None:
+        """The encoder search queries are embedded with (loaded now if `load` was given a loader)."""
+        if callable(self._encoder):
+            self._encoder = self._encoder()
+        return self._encoder
+
     def _query_vectors(self, queries: list[str]) -> np.ndarray:
         missing = [q for q in queries if q not in self._query_cache]
-        if missing and self._encoder is not None:
-            for q, v in zip(missing, self._encoder.encode_queries(missing), strict=False):
+        encoder = self.encoder if missing else None
+        if missing and encoder is not None:
+            for q, v in zip(missing, encoder.encode_queries(missing), strict=False):
                 self._query_cache[q] = v
         found = [self._query_cache[q] for q in queries if q in self._query_cache]
         return np.vstack(found) if found else np.zeros((0, self.item_vectors.shape[1]), np.float32)

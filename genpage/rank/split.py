@@ -17,7 +17,9 @@ def split_last_basket(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     copy of the events made here (a fit holds it next to `events`)."""
     frame = events.copy(deep=False)
     frame["user_id"] = frame["user_id"].astype(str)
-    buys = frame[frame["type"] == "purchase"]
+    is_purchase = (frame["type"] == "purchase").to_numpy(bool)
+    line_columns = [c for c in ("user_id", "item_id", "timestamp", "session_id") if c in frame.columns]
+    buys = frame.loc[is_purchase, line_columns]  # only what the baskets need: no copy of the other columns
     key = basket_keys(buys)
     day = pd.Series(to_days(buys["timestamp"]), index=buys.index)
     baskets = pd.DataFrame({"user_id": buys["user_id"], "basket": key, "day": day})
@@ -25,17 +27,28 @@ def split_last_basket(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     per_basket = per_basket.sort_values(["user_id", "day", "basket"])
     counts = per_basket.groupby("user_id")["basket"].transform("size")
     last = per_basket[counts >= 2].groupby("user_id").tail(1)
-    held_key = pd.MultiIndex.from_arrays([last["user_id"].to_numpy(object), last["basket"].to_numpy(object)])
-    is_held = pd.MultiIndex.from_arrays([buys["user_id"].to_numpy(object), key.to_numpy(object)]).isin(held_key)
+    # (user, basket) pairs as integers: a held-out line is one whose pair is a shopper's last (no string per line)
+    user_codes, user_names = pd.factorize(buys["user_id"])
+    key_codes, key_names = pd.factorize(key)
+    width = max(len(key_names), 1)
+    line_pair = user_codes.astype(np.int64) * width + key_codes
+    held_pair = _positions(last["user_id"], user_names).astype(np.int64) * width + _positions(last["basket"], key_names)
+    is_held = np.isin(line_pair, held_pair)
     held_lines = buys[is_held]
     cut = dict(zip(last["user_id"], last["day"], strict=False))
-    user_cut = frame["user_id"].map(cut).astype(float).to_numpy()
-    is_purchase = (frame["type"] == "purchase").to_numpy(bool)
+    at = _positions(frame["user_id"], pd.Index(list(cut)))
+    cut_days = np.fromiter(cut.values(), dtype=np.float64, count=len(cut))
+    user_cut = np.where(at >= 0, cut_days[np.maximum(at, 0)] if len(cut) else np.nan, np.nan)
     drop = ~np.isnan(user_cut) & (to_days(frame["timestamp"]) >= user_cut) & ~is_purchase
     drop[np.nonzero(is_purchase)[0][is_held]] = True  # the held-out lines themselves
     before = frame[~drop]
     before.index = pd.RangeIndex(len(before))
     return before, held_baskets(held_lines, cut)
+
+
+def _positions(values: pd.Series, index: pd.Index) -> np.ndarray:
+    """Each value's position in `index` (unique), -1 where absent."""
+    return pd.Index(index).get_indexer(values)
 
 
 def held_baskets(lines: pd.DataFrame, day_of: dict[str, float]) -> pd.DataFrame:

@@ -328,6 +328,17 @@ def test_neighbour_index_is_the_product_against_everyone() -> None:
         assert np.allclose(out, expected, atol=1e-6)
 
 
+def test_neighbour_lists_of_some_shoppers_are_theirs_in_the_full_index() -> None:
+    """A fit's training history builds the lists of the shoppers it learns from only: the same lists."""
+    vectors = _unit_rows(np.random.default_rng(2), 600, 30)  # more shoppers than one search chunk
+    full = build_neighbours(vectors, k=5)
+    some = np.array([599, 3, 3, 300, 0, 257])
+    part = build_neighbours(vectors, k=5, only=some)
+    assert np.array_equal(part.rows[some], full.rows[some]) and np.array_equal(part.sims[some], full.sims[some])
+    others = np.setdiff1d(np.arange(600), some)
+    assert (part.rows[others] == -1).all() and not part.sims[others].any()
+
+
 def test_a_live_change_updates_the_neighbour_index_as_a_new_build_would() -> None:
     """Full lists (k=5 of 60 shoppers): changed shoppers enter, move in and leave the others' lists, and a list
     a changed shopper left is searched again; new shoppers get rows at the end."""

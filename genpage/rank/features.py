@@ -136,7 +136,9 @@ class History:
         return len(self.item_ids)
 
     @classmethod
-    def build(cls, events: pd.DataFrame, item_ids: list[str]) -> History:
+    def build(cls, events: pd.DataFrame, item_ids: list[str], neighbours_for: list[str] | None = None) -> History:
+        """From an events frame; `neighbours_for`: the only shoppers whose user-kNN lists are wanted (a fit's
+        training history; see build_neighbours), None for all."""
         known = events["user_id"].notna()
         if not known.all():  # a copy only when some events have no shopper
             events = events[known]
@@ -163,7 +165,8 @@ class History:
             sim_user=sim_user,
             sim_basket=sim_basket,
             user_vectors=user_vectors,
-            neighbours=build_neighbours(user_vectors),
+            neighbours=build_neighbours(user_vectors, only=None if neighbours_for is None else np.array(
+                [user_index[u] for u in neighbours_for if u in user_index], dtype=np.int64)),
             user_factors=factors[0],
             item_factors=factors[1],
             queries=_recent_queries(events),

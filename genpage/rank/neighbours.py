@@ -67,11 +67,20 @@ def _search(vectors: sp.csr_matrix, own: np.ndarray, k: int, by_item: sp.csr_mat
     return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
 
-def build_neighbours(user_vectors: sp.csr_matrix, k: int = NEIGHBOUR_USERS) -> UserNeighbours:
-    """Every shopper's k nearest shoppers by the cosine of their unit vectors."""
+def build_neighbours(user_vectors: sp.csr_matrix, k: int = NEIGHBOUR_USERS, only: np.ndarray | None = None
+                     ) -> UserNeighbours:  # fmt: skip
+    """Every shopper's k nearest shoppers by the cosine of their unit vectors; with `only` (rows), just those
+    shoppers' lists (each the list a full build gives it), the others left empty: a ranker fit's training history
+    needs the lists of the shoppers it learns from, a few thousand, not of every shopper."""
     vectors = _float32(user_vectors)
-    rows, sims = _search(vectors, np.arange(vectors.shape[0]), k, vectors.T.tocsr())
-    return UserNeighbours(rows, sims)
+    own = np.arange(vectors.shape[0]) if only is None else np.unique(np.asarray(only, dtype=np.int64))
+    found, sims = _search(vectors, own, k, vectors.T.tocsr())
+    if only is None:
+        return UserNeighbours(found, sims)
+    rows = np.full((vectors.shape[0], k), -1, dtype=np.int32)
+    best = np.zeros((vectors.shape[0], k), dtype=np.float32)
+    rows[own], best[own] = found, sims
+    return UserNeighbours(rows, best)
 
 
 def _float32(matrix: sp.csr_matrix) -> sp.csr_matrix:

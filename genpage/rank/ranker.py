@@ -206,7 +206,7 @@ class Ranker:
                 break
             if len(held_out) > cfg.max_train_users:
                 held_out = held_out.iloc[np.sort(rng.choice(len(held_out), cfg.max_train_users, replace=False))]
-            history = History.build(before, self.item_ids)
+            history = History.build(before, self.item_ids, neighbours_for=list(held_out["user_id"]))
             rest = before if step + 1 < cfg.train_baskets else None  # the last step's copy is not kept
             del before
             parts.append(self._training_rows(history, held_out, users_seen))

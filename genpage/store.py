@@ -403,11 +403,14 @@ class Store:
         return rows[0] if rows else None
 
     def categories(self) -> list[tuple[str, int]]:
-        """Categories with product counts, largest first."""
-        rows = self.query(
-            "SELECT category, COUNT(*) n FROM products WHERE category != '' GROUP BY category ORDER BY n DESC, category"
-        )
-        return [(r["category"], r["n"]) for r in rows]
+        """Categories with product counts, largest first. Cached per `version`: every page shows them, and counting
+        them scans the catalogue (15 ms a page at 31 k products)."""
+        cached = getattr(self, "_categories", None)
+        if cached is None or cached[0] != self.version:
+            rows = self.query("SELECT category, COUNT(*) n FROM products WHERE category != '' "
+                              "GROUP BY category ORDER BY n DESC, category")  # fmt: skip
+            cached = self._categories = (self.version, [(r["category"], r["n"]) for r in rows])
+        return list(cached[1])
 
     # ------------------------------------------------------------------ users and events
     def upsert_users(self, users: Iterable[User]) -> int:

@@ -66,3 +66,14 @@ def test_version_counts_committed_writes(tmp_path):
     before = store.version
     store.upsert_products([Product(id="a", title="A")])
     assert store.version == before + 1
+
+
+def test_categories_are_counted_again_after_the_catalogue_changes(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        store.upsert_products([Product(id=f"m{i}", title=f"mug {i}", category="Kitchen") for i in range(3)]
+                              + [Product(id="c1", title="candle", category="Home")])  # fmt: skip
+        assert store.categories() == [("Kitchen", 3), ("Home", 1)]
+        store.categories().clear()  # a caller's copy: the cached list is not changed
+        assert store.categories() == [("Kitchen", 3), ("Home", 1)]
+        store.upsert_products([Product(id=f"c{i}", title=f"candle {i}", category="Home") for i in range(2, 6)])
+        assert store.categories() == [("Home", 5), ("Kitchen", 3)]

@@ -9,7 +9,7 @@ pandas sees the first: on Online Retail (405 k events) that raised a process's p
 33 MB, and it grows with the event log. Here the order is read first (the rowids by time, then id, as one text),
 then the rows in rowid chunks of CHUNK_ROWS, each chunk turned into Arrow columns at once; the chunks are put in
 order in one take. At most it holds the Arrow columns twice (before and after that take), one chunk's Python
-rows and a few integers an event.
+rows and a few integers an event; the memory Arrow's allocator kept for them is given back at the end.
 """
 
 from __future__ import annotations
@@ -56,7 +56,12 @@ def fit_events(store: Store, chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
                                 for name in FIT_COLUMNS}))  # fmt: skip
     merged = pa.concat_tables(chunks)
     del chunks
-    return _frame(merged.take(pa.array(np.argsort(np.concatenate(places), kind="stable"))))
+    frame = _frame(merged.take(pa.array(np.argsort(np.concatenate(places), kind="stable"))))
+    del merged
+    # Arrow's allocator keeps the pages the chunks and the unordered table were in, and the fit's numpy arrays come
+    # on top of them: give them back (on 4 x Online Retail the process falls from 0.62 to 0.34 GB after the read).
+    pa.default_memory_pool().release_unused()
+    return frame
 
 
 def _frame(table: pa.Table) -> pd.DataFrame:

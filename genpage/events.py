@@ -3,6 +3,9 @@ purchases grouped into baskets. Shared by ranking, evaluation and encoder fine-t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -24,3 +27,11 @@ def basket_keys(purchases: pd.DataFrame) -> pd.Series:
         sid = purchases["session_id"].astype("string")
         return sid.where(sid.notna() & (sid != ""), "t:" + minute).astype(str)
     return "t:" + minute
+
+
+def lookup(values: pd.Series, mapping: Mapping[Any, Any], missing: Any) -> np.ndarray:
+    """`values.map(mapping)` as an array, `missing` where a value (or a missing one) is not a key: one hash lookup a
+    row, not a Python call (`Series.map` with a dict calls back into Python for every row of an Arrow string column)."""
+    at = pd.Index(list(mapping)).get_indexer(values)
+    found = np.array(list(mapping.values()))
+    return np.where(at >= 0, found[np.maximum(at, 0)] if len(found) else missing, missing)

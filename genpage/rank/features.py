@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from genpage.events import to_days
+from genpage.events import lookup, to_days
 from genpage.rank.neighbours import UserNeighbours, build_neighbours, neighbour_mix
 from genpage.rank.shoppers import BASKET_DECAY, TYPE_CODES, EventArrays, ShopperRows, shopper_rows
 from genpage.rank.shoppers import user_vectors as unit_user_vectors
@@ -155,6 +155,9 @@ class History:
         if shape[1] * shape[1] <= DENSE_LIMIT:
             sim_user, sim_basket = sim_user.toarray(), sim_basket.toarray()
         factors = _als_factors(matrices["baskets"])
+        listed = None  # the shoppers whose neighbour lists are built: all
+        if neighbours_for is not None:
+            listed = np.array([user_index[u] for u in neighbours_for if u in user_index], dtype=np.int64)
         return cls(
             user_index=user_index,
             item_ids=list(item_ids),
@@ -165,8 +168,7 @@ class History:
             sim_user=sim_user,
             sim_basket=sim_basket,
             user_vectors=user_vectors,
-            neighbours=build_neighbours(user_vectors, only=None if neighbours_for is None else np.array(
-                [user_index[u] for u in neighbours_for if u in user_index], dtype=np.int64)),
+            neighbours=build_neighbours(user_vectors, only=listed),
             user_factors=factors[0],
             item_factors=factors[1],
             queries=_recent_queries(events),
@@ -343,10 +345,10 @@ def event_arrays(events: pd.DataFrame, item_ids: list[str], user_index: dict[str
     n = len(events)
     item = np.full(n, -1, dtype=np.int64)
     if "item_id" in events:
-        item = _codes(events["item_id"], {item_id: i for i, item_id in enumerate(item_ids)})
-    kind = _codes(events["type"], TYPE_CODES)
+        item = lookup(events["item_id"], {item_id: i for i, item_id in enumerate(item_ids)}, -1).astype(np.int64)
+    kind = lookup(events["type"], TYPE_CODES, -1).astype(np.int64)
     qty = events["quantity"].fillna(1) if "quantity" in events else pd.Series(1.0, index=events.index)
-    user = _codes(events["user_id"].astype(str), user_index)
+    user = lookup(events["user_id"].astype(str), user_index, -1).astype(np.int64)
     buy = (item >= 0) & (kind == TYPE_CODES["purchase"])
     basket = np.full(n, -1, dtype=np.int64)
     if buy.any():
@@ -363,14 +365,6 @@ def event_arrays(events: pd.DataFrame, item_ids: list[str], user_index: dict[str
         basket[buy] = user[buy] * (int(label.max()) + 1) + label
     return EventArrays(user=user, item=item, kind=kind, day=np.asarray(days, np.float64), qty=qty.to_numpy(np.float64),
                        basket=basket)  # fmt: skip
-
-
-def _codes(values: pd.Series, codes: dict[str, int]) -> np.ndarray:
-    """`values.map(codes)` as int64, -1 where a value (or a missing one) has no code: one hash lookup a row, not a
-    Python call (`map` with a dict calls back into Python for every row of an Arrow string column)."""
-    at = pd.Index(list(codes)).get_indexer(values)
-    known = np.fromiter(codes.values(), dtype=np.int64, count=len(codes))
-    return np.where(at >= 0, known[np.maximum(at, 0)] if len(known) else -1, -1).astype(np.int64)
 
 
 def epoch_ns(timestamps: pd.Series) -> np.ndarray:

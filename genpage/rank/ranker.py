@@ -311,8 +311,7 @@ class Ranker:
 
     def _query_vectors(self, queries: list[str]) -> np.ndarray:
         missing = [q for q in queries if q not in self._query_cache]
-        encoder = self.encoder if missing else None
-        if missing and encoder is not None:
+        if missing and (encoder := self.encoder) is not None:
             for q, v in zip(missing, encoder.encode_queries(missing), strict=False):
                 self._query_cache[q] = v
         found = [self._query_cache[q] for q in queries if q in self._query_cache]

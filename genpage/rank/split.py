@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from genpage.events import basket_keys, to_days
+from genpage.events import basket_keys, lookup, to_days
 
 
 def split_last_basket(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -32,23 +32,16 @@ def split_last_basket(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     key_codes, key_names = pd.factorize(key)
     width = max(len(key_names), 1)
     line_pair = user_codes.astype(np.int64) * width + key_codes
-    held_pair = _positions(last["user_id"], user_names).astype(np.int64) * width + _positions(last["basket"], key_names)
+    held_pair = user_names.get_indexer(last["user_id"]).astype(np.int64) * width + key_names.get_indexer(last["basket"])
     is_held = np.isin(line_pair, held_pair)
     held_lines = buys[is_held]
     cut = dict(zip(last["user_id"], last["day"], strict=False))
-    at = _positions(frame["user_id"], pd.Index(list(cut)))
-    cut_days = np.fromiter(cut.values(), dtype=np.float64, count=len(cut))
-    user_cut = np.where(at >= 0, cut_days[np.maximum(at, 0)] if len(cut) else np.nan, np.nan)
+    user_cut = lookup(frame["user_id"], cut, np.nan).astype(np.float64)
     drop = ~np.isnan(user_cut) & (to_days(frame["timestamp"]) >= user_cut) & ~is_purchase
     drop[np.nonzero(is_purchase)[0][is_held]] = True  # the held-out lines themselves
     before = frame[~drop]
     before.index = pd.RangeIndex(len(before))
     return before, held_baskets(held_lines, cut)
-
-
-def _positions(values: pd.Series, index: pd.Index) -> np.ndarray:
-    """Each value's position in `index` (unique), -1 where absent."""
-    return pd.Index(index).get_indexer(values)
 
 
 def held_baskets(lines: pd.DataFrame, day_of: dict[str, float]) -> pd.DataFrame:

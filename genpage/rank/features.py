@@ -136,17 +136,23 @@ class History:
         return len(self.item_ids)
 
     @classmethod
-    def build(cls, events: pd.DataFrame, item_ids: list[str], neighbours_for: list[str] | None = None) -> History:
-        """From an events frame; `neighbours_for`: the only shoppers whose user-kNN lists are wanted (a fit's
-        training history; see build_neighbours), None for all."""
-        known = events["user_id"].notna()
-        if not known.all():  # a copy only when some events have no shopper
-            events = events[known]
-        user_ids = sorted(events["user_id"].astype(str).unique())
+    def build(cls, events: pd.DataFrame, item_ids: list[str], neighbours_for: list[str] | None = None,
+              keep: np.ndarray | None = None) -> History:  # fmt: skip
+        """From an events frame, or only the events where `keep` is true (a boolean mask: a split's training part, with no
+        copy of the frame; see genpage.rank.split.last_basket_rows); `neighbours_for`: the only shoppers whose
+        user-kNN lists are wanted (a fit's training history; see build_neighbours), None for all."""
+        use = events["user_id"].notna().to_numpy(bool)  # events without a shopper are left out
+        if keep is not None:
+            use = use & keep
+        at = None if use.all() else np.flatnonzero(use)
+        users = events["user_id"] if at is None else events["user_id"].take(at)
+        user_ids = sorted(users.astype(str).unique())
+        del users
         user_index = {u: i for i, u in enumerate(user_ids)}
         shape = (len(user_ids), len(item_ids))
         days = to_days(events["timestamp"]) if len(events) else np.zeros(0)
-        rows = shopper_rows(event_arrays(events, item_ids, user_index, days), *shape)
+        days = days if at is None else days[at]
+        rows = shopper_rows(event_arrays(events, item_ids, user_index, days, at), *shape)
         matrices = rows.matrices
         interactions = (matrices["baskets"] + matrices["interact"]).tocsr()
         user_vectors = unit_user_vectors(matrices)
@@ -158,10 +164,12 @@ class History:
         listed = None  # the shoppers whose neighbour lists are built: all
         if neighbours_for is not None:
             listed = np.array([user_index[u] for u in neighbours_for if u in user_index], dtype=np.int64)
+        stored = {name: m.astype(np.float32) if name in STORED_FLOAT32 else m for name, m in matrices.items()}
+        _share_pattern([*stored.values(), user_vectors])
         return cls(
             user_index=user_index,
             item_ids=list(item_ids),
-            **{name: m.astype(np.float32) if name in STORED_FLOAT32 else m for name, m in matrices.items()},
+            **stored,
             **rows.stats,
             **_item_stats(rows, shape[1]),
             **_daily_sales(rows, shape[1]),
@@ -171,9 +179,20 @@ class History:
             neighbours=build_neighbours(user_vectors, only=listed),
             user_factors=factors[0],
             item_factors=factors[1],
-            queries=_recent_queries(events),
+            queries=_recent_queries(events, use),
             now=float(days.max()) if len(days) else 0.0,
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        # Each day's sales instead of their running total: mostly zeros, so a third of the size in a saved ranker.
+        state["daily_cum"] = sp.csr_matrix(np.diff(self.daily_cum, axis=1, prepend=np.float32(0)))
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if sp.issparse(state["daily_cum"]):  # the same float32 sums as _daily_sales made: whole numbers, exact
+            state["daily_cum"] = np.cumsum(state["daily_cum"].toarray(), axis=1)
+        self.__dict__.update(state)
 
     # ------------------------------------------------------------------ per-batch pieces
     def user_item_weights(self, row: int) -> tuple[np.ndarray, np.ndarray]:
@@ -339,32 +358,36 @@ def feature_block(
 
 # ---------------------------------------------------------------------- History.build's pieces
 def event_arrays(events: pd.DataFrame, item_ids: list[str], user_index: dict[str, int],
-                 days: np.ndarray) -> EventArrays:  # fmt: skip
-    """An events frame (its shoppers all in `user_index`, `days` its timestamps) as genpage.rank.shoppers takes
-    it: a basket is a purchase's session id, else its minute."""
-    n = len(events)
+                 days: np.ndarray, at: np.ndarray | None = None) -> EventArrays:  # fmt: skip
+    """An events frame, or its rows at positions `at` (their shoppers all in `user_index`, `days` their
+    timestamps), as genpage.rank.shoppers takes it: a basket is a purchase's session id, else its minute. One
+    column's rows are copied at a time, never the frame's."""
+
+    def column(name: str) -> pd.Series:
+        return events[name] if at is None else events[name].take(at)
+
+    n = len(events) if at is None else len(at)
     item = np.full(n, -1, dtype=np.int64)
     if "item_id" in events:
-        item = lookup(events["item_id"], {item_id: i for i, item_id in enumerate(item_ids)}, -1).astype(np.int64)
-    kind = lookup(events["type"], TYPE_CODES, -1).astype(np.int64)
-    qty = events["quantity"].fillna(1) if "quantity" in events else pd.Series(1.0, index=events.index)
-    user = lookup(events["user_id"].astype(str), user_index, -1).astype(np.int64)
+        item = lookup(column("item_id"), {item_id: i for i, item_id in enumerate(item_ids)}, -1).astype(np.int64)
+    kind = lookup(column("type"), TYPE_CODES, -1).astype(np.int64)
+    qty = column("quantity").fillna(1).to_numpy(np.float64) if "quantity" in events else np.ones(n)
+    user = lookup(column("user_id").astype(str), user_index, -1).astype(np.int64)
     buy = (item >= 0) & (kind == TYPE_CODES["purchase"])
     basket = np.full(n, -1, dtype=np.int64)
     if buy.any():
-        bought = events[buy]
-        no_session = pd.Series(pd.NA, index=bought.index, dtype="string")
-        session = bought["session_id"].astype("string") if "session_id" in bought else no_session
+        bought = np.flatnonzero(buy) if at is None else at[buy]  # positions in `events`
+        no_session = pd.Series(pd.NA, index=range(len(bought)), dtype="string")
+        session = events["session_id"].take(bought).astype("string") if "session_id" in events else no_session
         has_session = (session.notna() & (session != "")).to_numpy(bool)
-        minute = epoch_ns(bought["timestamp"]) // 60_000_000_000
+        minute = epoch_ns(events["timestamp"].take(bought)) // 60_000_000_000
         sessions, _ = pd.factorize(session[has_session])
         minutes, _ = pd.factorize(minute[~has_session])
         label = np.empty(len(bought), dtype=np.int64)
         label[has_session] = sessions
         label[~has_session] = (sessions.max() + 1 if len(sessions) else 0) + minutes
         basket[buy] = user[buy] * (int(label.max()) + 1) + label
-    return EventArrays(user=user, item=item, kind=kind, day=np.asarray(days, np.float64), qty=qty.to_numpy(np.float64),
-                       basket=basket)  # fmt: skip
+    return EventArrays(user=user, item=item, kind=kind, day=np.asarray(days, np.float64), qty=qty, basket=basket)
 
 
 def epoch_ns(timestamps: pd.Series) -> np.ndarray:
@@ -398,17 +421,31 @@ def _daily_sales(rows: ShopperRows, n_items: int) -> dict[str, Any]:
     return {"day0": day0, "daily_cum": np.cumsum(daily, axis=1)}
 
 
+def _share_pattern(matrices: list[sp.csr_matrix]) -> None:
+    """Make the matrices that store exactly the first one's (user, item) pairs (counts, days, quantities, decayed
+    baskets, user vectors: every pair a shopper bought) use its index arrays, so memory and a saved ranker (pickle
+    keeps shared objects once) hold them once. Safe because nothing changes a History's index arrays in place:
+    live updates (genpage.rank.live.splice_rows) build new matrices."""
+    first = matrices[0]
+    for matrix in matrices[1:]:
+        same = (matrix.shape == first.shape and matrix.indptr.dtype == first.indptr.dtype
+                and matrix.indices.dtype == first.indices.dtype and np.array_equal(matrix.indptr, first.indptr)
+                and np.array_equal(matrix.indices, first.indices))  # fmt: skip
+        if same:
+            matrix.indptr, matrix.indices = first.indptr, first.indices
+
+
 def _basket_items(rows: ShopperRows, n_items: int) -> sp.csr_matrix:
     """(baskets, items): which items each basket holds."""
     n_baskets = int(rows.buy_basket.max()) + 1 if len(rows.buy_basket) else 0
     return sp.csr_matrix((np.ones(len(rows.buy_basket)), (rows.buy_basket, rows.buy_item)), shape=(n_baskets, n_items))
 
 
-def _recent_queries(events: pd.DataFrame) -> dict[str, list[str]]:
-    """Each user's last five search queries, oldest first."""
+def _recent_queries(events: pd.DataFrame, use: np.ndarray) -> dict[str, list[str]]:
+    """Each user's last five search queries, oldest first, from the events where `use` is true."""
     queries: dict[str, list[str]] = {}
     if "query" in events.columns:
-        searches = events[(events["type"] == "search") & events["query"].notna()]
+        searches = events[(events["type"] == "search").to_numpy(bool) & events["query"].notna().to_numpy(bool) & use]
         for uid, group in searches.groupby("user_id", sort=False):
             queries[str(uid)] = group.sort_values("timestamp", kind="stable")["query"].astype(str).tolist()[-5:]
     return queries

@@ -42,7 +42,7 @@ from genpage.rank.profile import build_profile, semantic_planes
 from genpage.rank.reasons import PageContext, TitleWords, explain
 from genpage.rank.rules import RankFilters
 from genpage.rank.scorer import fit_scorer, predict
-from genpage.rank.split import split_last_basket
+from genpage.rank.split import last_basket_rows
 from genpage.schemas import Campaign, Product, RankedItem, RankedList, User
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ class Ranker:
         for step in range(max(cfg.train_baskets, 1)):
             if rest is None:
                 break
-            before, held_out = split_last_basket(rest)
+            keep, held_out = last_basket_rows(rest)
             if step == 0 and len(held_out) < cfg.min_train_users:
                 logger.info("only %d users with two baskets: using the hand-set blend", len(held_out))
                 return
@@ -206,9 +206,9 @@ class Ranker:
                 break
             if len(held_out) > cfg.max_train_users:
                 held_out = held_out.iloc[np.sort(rng.choice(len(held_out), cfg.max_train_users, replace=False))]
-            history = History.build(before, self.item_ids, neighbours_for=list(held_out["user_id"]))
-            rest = before if step + 1 < cfg.train_baskets else None  # the last step's copy is not kept
-            del before
+            history = History.build(rest, self.item_ids, neighbours_for=list(held_out["user_id"]), keep=keep)
+            # the events before this step's baskets: copied only for a next step
+            rest = rest[keep].reset_index(drop=True) if step + 1 < cfg.train_baskets else None
             parts.append(self._training_rows(history, held_out, users_seen))
             del history
             users_seen += len(held_out)

@@ -14,7 +14,17 @@ def split_last_basket(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
 
     The held-out frame has one row per user: user_id, day (float days, the basket's time), timestamp, items (list).
     Non-purchase events at or after the held-out basket's time are dropped from `before` too. `before` is the one
-    copy of the events made here (a fit holds it next to `events`)."""
+    copy of the events made here; `last_basket_rows` gives which rows it keeps instead of the copy."""
+    keep, held = last_basket_rows(events)
+    before = events[keep].copy(deep=False)
+    before["user_id"] = before["user_id"].astype(str)
+    before.index = pd.RangeIndex(len(before))
+    return before, held
+
+
+def last_basket_rows(events: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """(which rows of `events` come before, held-out baskets) of `split_last_basket`, without copying the events:
+    a fit builds its training history from the rows it keeps (History.build's `rows`)."""
     frame = events.copy(deep=False)
     frame["user_id"] = frame["user_id"].astype(str)
     is_purchase = (frame["type"] == "purchase").to_numpy(bool)
@@ -39,9 +49,7 @@ def split_last_basket(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     user_cut = lookup(frame["user_id"], cut, np.nan).astype(np.float64)
     drop = ~np.isnan(user_cut) & (to_days(frame["timestamp"]) >= user_cut) & ~is_purchase
     drop[np.nonzero(is_purchase)[0][is_held]] = True  # the held-out lines themselves
-    before = frame[~drop]
-    before.index = pd.RangeIndex(len(before))
-    return before, held_baskets(held_lines, cut)
+    return ~drop, held_baskets(held_lines, cut)
 
 
 def held_baskets(lines: pd.DataFrame, day_of: dict[str, float]) -> pd.DataFrame:

@@ -138,9 +138,9 @@ class History:
     @classmethod
     def build(cls, events: pd.DataFrame, item_ids: list[str], neighbours_for: list[str] | None = None,
               keep: np.ndarray | None = None) -> History:  # fmt: skip
-        """From an events frame, or only the events where `keep` is true (a boolean mask: a split's training part, with no
-        copy of the frame; see genpage.rank.split.last_basket_rows); `neighbours_for`: the only shoppers whose
-        user-kNN lists are wanted (a fit's training history; see build_neighbours), None for all."""
+        """From an events frame, or only its events where `keep` is true (a boolean mask: a split's training part,
+        with no copy of the frame; see genpage.rank.split.last_basket_rows); `neighbours_for`: the only shoppers
+        whose user-kNN lists are wanted (a fit's training history; see build_neighbours), None for all."""
         use = events["user_id"].notna().to_numpy(bool)  # events without a shopper are left out
         if keep is not None:
             use = use & keep
@@ -153,26 +153,35 @@ class History:
         days = to_days(events["timestamp"]) if len(events) else np.zeros(0)
         days = days if at is None else days[at]
         rows = shopper_rows(event_arrays(events, item_ids, user_index, days, at), *shape)
-        matrices = rows.matrices
-        interactions = (matrices["baskets"] + matrices["interact"]).tocsr()
-        user_vectors = unit_user_vectors(matrices)
+        now = float(days.max()) if len(days) else 0.0
+        del days
+        # The per-line arrays go once their statistics and the basket x item matrix are made (on 16 x Online Retail
+        # some 0.3 GB that the item neighbourhoods, ALS and user neighbours below would otherwise be built next to).
+        stats = {**rows.stats, **_item_stats(rows, shape[1]), **_daily_sales(rows, shape[1])}
+        basket_items, matrices = _basket_items(rows, shape[1]), rows.matrices
+        del rows
+        baskets = matrices["baskets"]  # the float64 counts, for the co-occurrences and ALS
+        stored = {name: m.astype(np.float32) if name in STORED_FLOAT32 else m for name, m in matrices.items()}
+        del matrices
+        interactions = (baskets + stored["interact"]).tocsr()
+        user_vectors = unit_user_vectors(stored)
         sim_user = _cosine_topk(interactions, NEIGHBOURS_PER_ITEM)
-        sim_basket = _cosine_topk(_basket_items(rows, shape[1]), NEIGHBOURS_PER_ITEM)
+        del interactions
+        sim_basket = _cosine_topk(basket_items, NEIGHBOURS_PER_ITEM)
+        del basket_items
         if shape[1] * shape[1] <= DENSE_LIMIT:
             sim_user, sim_basket = sim_user.toarray(), sim_basket.toarray()
-        factors = _als_factors(matrices["baskets"])
+        factors = _als_factors(baskets)
+        del baskets
         listed = None  # the shoppers whose neighbour lists are built: all
         if neighbours_for is not None:
             listed = np.array([user_index[u] for u in neighbours_for if u in user_index], dtype=np.int64)
-        stored = {name: m.astype(np.float32) if name in STORED_FLOAT32 else m for name, m in matrices.items()}
         _share_pattern([*stored.values(), user_vectors])
         return cls(
             user_index=user_index,
             item_ids=list(item_ids),
             **stored,
-            **rows.stats,
-            **_item_stats(rows, shape[1]),
-            **_daily_sales(rows, shape[1]),
+            **stats,
             sim_user=sim_user,
             sim_basket=sim_basket,
             user_vectors=user_vectors,
@@ -180,7 +189,7 @@ class History:
             user_factors=factors[0],
             item_factors=factors[1],
             queries=_recent_queries(events, use),
-            now=float(days.max()) if len(days) else 0.0,
+            now=now,
         )
 
     def __getstate__(self) -> dict[str, Any]:

@@ -16,7 +16,10 @@ at once and converting it held three copies: on 16 x Online Retail, 3.1 GB at th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import ctypes
+import ctypes.util
+import functools
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -59,8 +62,27 @@ def fit_events(store: Store, chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
     frame = _frame(chunks, np.argsort(np.concatenate(places), kind="stable") if places else np.zeros(0, np.int64))
     # Arrow's allocator keeps the pages the chunks and the unordered table were in, and the fit's numpy arrays come
     # on top of them: give them back (on 4 x Online Retail the process falls from 0.62 to 0.34 GB after the read).
-    pa.default_memory_pool().release_unused()
+    give_back_memory()
     return frame
+
+
+def give_back_memory() -> None:
+    """Hand the memory that the allocators keep after large frees back to the system: Arrow's pool, and the C heap
+    (glibc's malloc_trim; nothing elsewhere). A fit calls it after the read and after training: on 4 x Online
+    Retail the trim after training takes the process from 0.81 to 0.46 GB, so the full history is built on a
+    lower base instead of next to free but held pages."""
+    pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
 
 
 def _frame(chunks: list[pa.Table], order: np.ndarray) -> pd.DataFrame:

@@ -36,7 +36,7 @@ from genpage.rank import rules as policy
 from genpage.rank.catalogue import CandidateBatch, Catalogue
 from genpage.rank.diversity import WINDOW, diversify, interest_groups, product_families, top_order
 from genpage.rank.features import FEATURE_GROUPS, FEATURES, History, feature_block, users_per_batch
-from genpage.rank.fitdata import fit_events
+from genpage.rank.fitdata import fit_events, give_back_memory
 from genpage.rank.lists import collector_paused, interests, with_sections
 from genpage.rank.profile import build_profile, semantic_planes
 from genpage.rank.reasons import PageContext, TitleWords, explain
@@ -167,6 +167,7 @@ class Ranker:
         with _threads(ranker.config.threads):
             ranker._prepare_catalogue()
             ranker._train(events)
+            give_back_memory()  # the training's freed arrays: the full history is built on that base
             ranker.history = History.build(events, ranker.item_ids)
         ranker.fit_seconds = time.perf_counter() - started
         logger.info("ranker fitted in %.1fs (%s)", ranker.fit_seconds, ", ".join(ranker.models) or "hand-set blend")

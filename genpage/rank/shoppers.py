@@ -59,12 +59,17 @@ class ShopperRows:
     buy_basket: np.ndarray  # 0 .. baskets - 1
 
 
-def _csr(pairs: np.ndarray, values: np.ndarray, n_users: int, n_items: int) -> sp.csr_matrix:
-    """A CSR matrix from sorted distinct keys user * n_items + item and their values."""
+def _pattern(pairs: np.ndarray, n_users: int, n_items: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """(indices, indptr, shape) of a CSR matrix from sorted distinct keys user * n_items + item."""
     indptr = np.zeros(n_users + 1, dtype=np.int64)
     np.cumsum(np.bincount(pairs // n_items, minlength=n_users), out=indptr[1:])
-    indices = (pairs % n_items).astype(np.int32)
-    return sp.csr_matrix((values.astype(np.float64), indices, indptr), shape=(n_users, n_items))
+    return (pairs % n_items).astype(np.int32), indptr, (n_users, n_items)
+
+
+def _csr(pattern: tuple[np.ndarray, np.ndarray, tuple[int, int]], values: np.ndarray) -> sp.csr_matrix:
+    """A float64 CSR matrix of `values` at `_pattern`'s places (its index arrays shared, not copied)."""
+    indices, indptr, shape = pattern
+    return sp.csr_matrix((values.astype(np.float64), indices, indptr), shape=shape, copy=False)
 
 
 def _weighted_pairs(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -102,30 +107,38 @@ def shopper_rows(events: EventArrays, n_users: int, n_items: int) -> ShopperRows
     n_baskets = len(basket_order)
     order = basket_order[code]
     pair_keys, pair = np.unique(user * n_items + item, return_inverse=True)
+    del user, basket_order  # each array is dropped once used: the fit's peak is made in here (16 x: +1 GB)
     n_pairs = len(pair_keys)
     distinct, first_line = np.unique(pair * max(n_baskets, 1) + code, return_index=True)
     pair_baskets = np.bincount(distinct // max(n_baskets, 1), minlength=n_pairs)
+    del distinct
     pair_last = np.full(n_pairs, -np.inf)
     pair_first = np.full(n_pairs, np.inf)
     np.maximum.at(pair_last, pair, day)
     np.minimum.at(pair_first, pair, day)
     once = np.sort(first_line)  # each (item, basket) once, in event order
+    del first_line
     decay = np.bincount(pair[once], weights=BASKET_DECAY ** order[once].astype(np.float64), minlength=n_pairs)
+    del once
     in_last = np.bincount(pair[order == 0], minlength=n_pairs) > 0
+    del order
+    qty = np.bincount(pair, weights=events.qty[buy], minlength=n_pairs)
+    del pair
     other = known & (events.kind > RETURN)
     other_keys, other_weights = _weighted_pairs(events.user[other] * n_items + events.item[other],
                                                 _KIND_WEIGHTS[events.kind[other]])  # fmt: skip
     back = known & (events.kind == RETURN)
     returned = np.unique(events.user[back] * n_items + events.item[back])
+    bought = _pattern(pair_keys, n_users, n_items)  # one pair of index arrays for the five matrices of every pair
     matrices = {
-        "baskets": _csr(pair_keys, pair_baskets, n_users, n_items),
-        "decay": _csr(pair_keys, decay, n_users, n_items),
-        "last_t": _csr(pair_keys, pair_last, n_users, n_items),
-        "first_t": _csr(pair_keys, pair_first, n_users, n_items),
-        "qty": _csr(pair_keys, np.bincount(pair, weights=events.qty[buy], minlength=n_pairs), n_users, n_items),
-        "interact": _csr(other_keys, other_weights, n_users, n_items),
-        "returned": _csr(returned, np.ones(len(returned)), n_users, n_items),
-        "last_basket": _csr(pair_keys[in_last], np.ones(int(in_last.sum())), n_users, n_items),
+        "baskets": _csr(bought, pair_baskets),
+        "decay": _csr(bought, decay),
+        "last_t": _csr(bought, pair_last),
+        "first_t": _csr(bought, pair_first),
+        "qty": _csr(bought, qty),
+        "interact": _csr(_pattern(other_keys, n_users, n_items), other_weights),
+        "returned": _csr(_pattern(returned, n_users, n_items), np.ones(len(returned))),
+        "last_basket": _csr(_pattern(pair_keys[in_last], n_users, n_items), np.ones(int(in_last.sum()))),
     }
     pair_user = pair_keys // n_items
     stats = _user_stats(basket_user.astype(np.int64), basket_day, pair_user, pair_baskets, n_users)

@@ -238,6 +238,56 @@ def test_a_saved_ranker_keeps_aggregates_not_events(ranker: Ranker, store: Store
     assert loaded.history.baskets[loaded.history.user_index["u7"], loaded.item_index["new-lantern"]] == 1
 
 
+def _same(a: object, b: object) -> bool:
+    """Equal arrays (dtype too), sparse matrices (data, indices, indptr) or values, field by field."""
+    if sp.issparse(a):
+        return sp.issparse(b) and a.shape == b.shape and a.dtype == b.dtype and all(  # type: ignore[union-attr]
+            np.array_equal(getattr(a, k), getattr(b, k)) for k in ("data", "indices", "indptr"))  # fmt: skip
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+    if hasattr(a, "__dict__"):
+        return all(_same(value, vars(b)[name]) for name, value in vars(a).items())
+    return a == b
+
+
+def test_a_saved_history_is_the_fitted_one_and_keeps_shared_index_arrays_once(ranker: Ranker, tmp_path: Path) -> None:
+    """The History saves its daily sales sparse and its shopper x item matrices with one index array: loaded, every
+    field is the fitted one's, and the matrices of every bought pair still share their index arrays."""
+    history = ranker.history
+    assert history is not None
+    path = tmp_path / "ranker.pkl"
+    ranker.save(path)
+    loaded = Ranker.load(path, None, None).history
+    assert loaded is not None
+    assert [name for name, value in vars(history).items() if not _same(value, vars(loaded)[name])] == []
+    for h in (history, loaded):
+        assert all(m.indices is h.baskets.indices and m.indptr is h.baskets.indptr
+                   for m in (h.decay, h.last_t, h.first_t, h.qty))  # fmt: skip
+        assert h.user_vectors.nnz > h.baskets.nnz  # u1's view: not the bought pairs' pattern, so not shared
+    assert loaded.daily_cum.flags.c_contiguous and loaded.daily_cum[:, -1].sum() == history.baskets.sum()
+
+
+def test_the_training_history_of_a_row_mask_is_that_of_the_split_copy(store: Store) -> None:
+    """A fit builds its training history from the split's row mask, not from a copy of the events: the same
+    History as the copy gives."""
+    from genpage.rank.features import History
+    from genpage.rank.split import last_basket_rows, split_last_basket
+
+    events = fit_events(store)
+    items = [p.id for p in store.products()]
+    before, held = split_last_basket(events)
+    keep, held_too = last_basket_rows(events)
+    pd.testing.assert_frame_equal(held, held_too)
+    assert 0 < len(before) == keep.sum() < len(events) and len(held) == 40
+    who = list(held["user_id"])[:10]
+    copied = History.build(before, items, neighbours_for=who)
+    masked = History.build(events, items, neighbours_for=who, keep=keep)
+    assert [name for name, value in vars(copied).items() if not _same(value, vars(masked)[name])] == []
+    # u1's search and view came after its held-out basket: left out of the training history, not of the full one
+    assert masked.queries == {} and masked.interact.nnz == 0
+    assert History.build(events, items).queries == {"u1": ["lantern"]}
+
+
 def test_new_events_change_the_ranking_at_once(ranker: Ranker, store: Store) -> None:
     before = ranker.rank(["u5"], k=60)[0]
     fresh = "gar-3-0"

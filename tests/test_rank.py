@@ -264,7 +264,7 @@ def test_a_saved_history_is_the_fitted_one_and_keeps_shared_index_arrays_once(ra
         assert all(m.indices is h.baskets.indices and m.indptr is h.baskets.indptr
                    for m in (h.decay, h.last_t, h.first_t, h.qty))  # fmt: skip
         assert h.user_vectors.nnz > h.baskets.nnz  # u1's view: not the bought pairs' pattern, so not shared
-    assert loaded.daily_cum.flags.c_contiguous and loaded.daily_cum[:, -1].sum() == history.baskets.sum()
+    assert loaded.daily_cum.flags.c_contiguous and loaded.daily_cum[-1].sum() == history.baskets.sum()
 
 
 def test_the_training_history_of_a_row_mask_is_that_of_the_split_copy(store: Store) -> None:

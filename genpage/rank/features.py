@@ -121,7 +121,7 @@ class History:
     i_rebuy_rate: np.ndarray
     i_rebuy_gap: np.ndarray
     day0: int
-    daily_cum: np.ndarray  # (items, days+1) cumulative purchases per day
+    daily_cum: np.ndarray  # (days+1, items) cumulative purchases per day: a day's row is contiguous
     sim_user: sp.csr_matrix | np.ndarray  # bought by the same shoppers
     sim_basket: sp.csr_matrix | np.ndarray  # bought in the same basket
     user_vectors: sp.csr_matrix  # row-normalised decay (for user-kNN)
@@ -195,12 +195,16 @@ class History:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         # Each day's sales instead of their running total: mostly zeros, so a third of the size in a saved ranker.
-        state["daily_cum"] = sp.csr_matrix(np.diff(self.daily_cum, axis=1, prepend=np.float32(0)))
+        state["daily_sales"] = sp.csr_matrix(np.diff(state.pop("daily_cum"), axis=0, prepend=np.float32(0)))
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if sp.issparse(state["daily_cum"]):  # the same float32 sums as _daily_sales made: whole numbers, exact
-            state["daily_cum"] = np.cumsum(state["daily_cum"].toarray(), axis=1)
+        if "daily_sales" in state:  # the same float32 sums as _daily_sales made: whole numbers, exact
+            state["daily_cum"] = np.cumsum(state.pop("daily_sales").toarray(), axis=0)
+        else:  # a ranker saved before (Ranker.load of a file, not Engine's, which fits again): item-major totals
+            old = state["daily_cum"]
+            old = np.cumsum(old.toarray(), axis=1) if sp.issparse(old) else old
+            state["daily_cum"] = np.ascontiguousarray(old.T)
         self.__dict__.update(state)
 
     # ------------------------------------------------------------------ per-batch pieces
@@ -221,9 +225,9 @@ class History:
     def trend_counts(self, days: np.ndarray, window: int = TREND_DAYS) -> np.ndarray:
         """(batch, items) purchases in the `window` days strictly before each day (not on it: a basket on day d
         must not see purchases of its own day, some of which came after it)."""
-        end = np.clip(np.floor(days).astype(np.int64) - self.day0, 0, self.daily_cum.shape[1] - 1)
+        end = np.clip(np.floor(days).astype(np.int64) - self.day0, 0, self.daily_cum.shape[0] - 1)
         start = np.clip(end - window, 0, None)
-        return (self.daily_cum[:, end] - self.daily_cum[:, start]).T
+        return self.daily_cum[end] - self.daily_cum[start]  # whole rows: no gather across the items
 
     def neighbour_scores(self, rows: np.ndarray) -> np.ndarray:
         """User-kNN: similarity-weighted mean of the NEIGHBOUR_USERS nearest shoppers' decayed baskets (from the
@@ -330,7 +334,7 @@ def feature_block(
         ui_days = np.where(bought, now - last_t, np.nan)
         ui_gap = np.where(baskets > 1, (last_t - first_t) / np.maximum(baskets - 1, 1), np.nan)
         trend = history.trend_counts(days)
-        overall = history.daily_cum[:, -1] / max(history.daily_cum.shape[1] - 1, 1) * TREND_DAYS
+        overall = history.daily_cum[-1] / max(history.daily_cum.shape[0] - 1, 1) * TREND_DAYS
         decay = dense(history.decay)
         knn_user = _product(_rows_of(history.decay, safe), history.sim_user)
         knn_basket = _product(_rows_of(history.decay, safe), history.sim_basket)
@@ -437,13 +441,13 @@ def _item_stats(rows: ShopperRows, n_items: int) -> dict[str, Any]:
 
 
 def _daily_sales(rows: ShopperRows, n_items: int) -> dict[str, Any]:
-    """Cumulative purchases per item and day (column 0 is the day before the first sale)."""
+    """Cumulative purchases per day and item (row 0 is the day before the first sale)."""
     day_idx = np.floor(rows.buy_day).astype(np.int64)
     day0 = int(day_idx.min()) if len(day_idx) else 0
     n_days = int(day_idx.max()) - day0 + 2 if len(day_idx) else 2
-    daily = np.zeros((n_items, n_days), dtype=np.float32)
-    np.add.at(daily, (rows.buy_item, day_idx - day0 + 1), 1.0)
-    return {"day0": day0, "daily_cum": np.cumsum(daily, axis=1)}
+    daily = np.zeros((n_days, n_items), dtype=np.float32)
+    np.add.at(daily, (day_idx - day0 + 1, rows.buy_item), 1.0)
+    return {"day0": day0, "daily_cum": np.cumsum(daily, axis=0)}
 
 
 def _share_pattern(matrices: list[sp.csr_matrix]) -> None:

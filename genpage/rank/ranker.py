@@ -53,8 +53,8 @@ logger = logging.getLogger(__name__)
 # Part of the key of a saved ranker (`Engine`): bump when what a pickled Ranker holds changes, so files written by
 # an older layout are fitted again instead of loaded (2: the genpage.rank package, `Catalogue`; 3: the History's
 # user-neighbour index instead of its dense transposed user vectors; 4: no raw events frame; 5: the History's daily
-# sales saved sparse, read back only by its __setstate__).
-SAVE_FORMAT = 5
+# sales saved sparse, read back only by its __setstate__; 6: and day-major).
+SAVE_FORMAT = 6
 NON_CANDIDATE = -1.0  # scores of items outside the candidate set sit below every candidate (model scores are >= 0)
 _ITEMS = TypeAdapter(list[RankedItem])  # a list's items from dicts: checked, and faster than model_construct
 

@@ -77,7 +77,7 @@ def campaign_items(catalogue: Catalogue, campaign: Campaign | None) -> np.ndarra
 def new_arrivals(catalogue: Catalogue, history: History, day: float, new_arrival_days: float) -> np.ndarray:
     """Products created (or first sold) within `new_arrival_days`, or never sold: newest first."""
     sold = history.daily_cum > 0
-    first_sold = np.where(sold.any(axis=1), sold.argmax(axis=1) + history.day0 - 1, np.nan)
+    first_sold = np.where(sold.any(axis=0), sold.argmax(axis=0) + history.day0 - 1, np.nan)
     arrival = np.where(np.isnan(catalogue.created_day), first_sold, catalogue.created_day)
     recent = (day - arrival <= new_arrival_days) | (history.i_buyers == 0)
     idx = np.nonzero(recent)[0]

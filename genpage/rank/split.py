@@ -24,7 +24,7 @@ def split_last_basket(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
 
 def last_basket_rows(events: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """(which rows of `events` come before, held-out baskets) of `split_last_basket`, without copying the events:
-    a fit builds its training history from the rows it keeps (History.build's `rows`)."""
+    a fit builds its training history from the rows it keeps (History.build's `keep`)."""
     frame = events.copy(deep=False)
     frame["user_id"] = frame["user_id"].astype(str)
     is_purchase = (frame["type"] == "purchase").to_numpy(bool)

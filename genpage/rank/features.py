@@ -293,6 +293,14 @@ def _item_planes(history: History, item_price: np.ndarray) -> dict[str, np.ndarr
     return _ITEM_PLANES[0][2]
 
 
+def _dense_rows(matrix: sp.csr_matrix, rows: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Rows `rows` of `matrix` as dense float32, zeros where not `known` (shoppers the history has never seen)."""
+    block = _rows_of(matrix, rows).toarray()
+    if known.all():  # the same float32 numbers as the masked path's float64 round trip
+        return block.astype(np.float32, copy=False)
+    return np.where(known, block, 0.0).astype(np.float32)
+
+
 def users_per_batch(n_items: int, users: int = 256) -> int:
     """Shoppers whose dense (shoppers, items) feature planes are made at once: `users`, fewer for a large catalogue, so
     a batch's planes stay near BATCH_CELLS cells each (about 30 planes of float32 and their temporaries: ~0.3 GB).
@@ -316,9 +324,7 @@ def feature_block(
     known = (rows >= 0)[:, None]
 
     def dense(matrix: sp.csr_matrix) -> np.ndarray:
-        if known.all():  # the same float32 numbers as the masked path's float64 round trip
-            return _rows_of(matrix, safe).toarray().astype(np.float32, copy=False)
-        return np.where(known, _rows_of(matrix, safe).toarray(), 0.0).astype(np.float32)
+        return _dense_rows(matrix, safe, known)
 
     item_planes = _item_planes(history, item_price)
     baskets, last_t, first_t = dense(history.baskets), dense(history.last_t), dense(history.first_t)

@@ -21,7 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from genpage.events import lookup, to_days
-from genpage.rank.neighbours import UserNeighbours, build_neighbours, neighbour_mix
+from genpage.rank.neighbours import UserNeighbours, as_float32, build_neighbours, neighbour_mix
 from genpage.rank.shoppers import BASKET_DECAY, TYPE_CODES, EventArrays, ShopperRows, shopper_rows
 from genpage.rank.shoppers import user_vectors as unit_user_vectors
 
@@ -161,7 +161,7 @@ class History:
         basket_items, matrices = _basket_items(rows, shape[1]), rows.matrices
         del rows
         baskets = matrices["baskets"]  # the float64 counts, for the co-occurrences and ALS
-        stored = {name: m.astype(np.float32) if name in STORED_FLOAT32 else m for name, m in matrices.items()}
+        stored = {name: as_float32(m) if name in STORED_FLOAT32 else m for name, m in matrices.items()}
         del matrices
         interactions = (baskets + stored["interact"]).tocsr()
         user_vectors = unit_user_vectors(stored)
@@ -459,8 +459,9 @@ def _daily_sales(rows: ShopperRows, n_items: int) -> dict[str, Any]:
 def _share_pattern(matrices: list[sp.csr_matrix]) -> None:
     """Make the matrices that store exactly the first one's (user, item) pairs (counts, days, quantities, decayed
     baskets, user vectors: every pair a shopper bought) use its index arrays, so memory and a saved ranker (pickle
-    keeps shared objects once) hold them once. Safe because nothing changes a History's index arrays in place:
-    live updates (genpage.rank.live.splice_rows) build new matrices."""
+    keeps shared objects once) hold them once. shopper_rows already builds the pair matrices on one index array;
+    this catches the user vectors, made on their own. Safe because nothing changes a History's index arrays in
+    place: live updates (genpage.rank.live.splice_rows) build new matrices."""
     first = matrices[0]
     for matrix in matrices[1:]:
         same = (matrix.shape == first.shape and matrix.indptr.dtype == first.indptr.dtype

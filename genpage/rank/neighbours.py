@@ -72,7 +72,7 @@ def build_neighbours(user_vectors: sp.csr_matrix, k: int = NEIGHBOUR_USERS, only
     """Every shopper's k nearest shoppers by the cosine of their unit vectors; with `only` (rows), just those
     shoppers' lists (each the list a full build gives it), the others left empty: a ranker fit's training history
     needs the lists of the shoppers it learns from, a few thousand, not of every shopper."""
-    vectors = _float32(user_vectors)
+    vectors = as_float32(user_vectors)
     own = np.arange(vectors.shape[0]) if only is None else np.unique(np.asarray(only, dtype=np.int64))
     found, sims = _search(vectors, own, k, vectors.T.tocsr())
     if only is None:
@@ -83,8 +83,15 @@ def build_neighbours(user_vectors: sp.csr_matrix, k: int = NEIGHBOUR_USERS, only
     return UserNeighbours(rows, best)
 
 
-def _float32(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    return matrix if matrix.dtype == np.float32 and sp.isspmatrix_csr(matrix) else matrix.astype(np.float32).tocsr()
+def as_float32(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """`matrix` as CSR with float32 values; a canonical CSR matrix keeps its index arrays (scipy's astype copies
+    them: a History's float32 matrices would not share theirs)."""
+    if not sp.isspmatrix_csr(matrix) or not matrix.has_canonical_format:
+        return matrix.astype(np.float32).tocsr()
+    if matrix.dtype == np.float32:
+        return matrix
+    return sp.csr_matrix((matrix.data.astype(np.float32), matrix.indices, matrix.indptr), shape=matrix.shape,
+                         copy=False)  # fmt: skip
 
 
 def neighbour_mix(index: UserNeighbours, user_vectors: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
@@ -114,7 +121,7 @@ def with_shoppers(index: UserNeighbours, user_vectors: sp.csr_matrix, changed: n
     changed = np.unique(np.asarray(changed, dtype=np.int64))
     if n < 2 or not len(changed):
         return UserNeighbours(rows, sims)
-    vectors = _float32(user_vectors)
+    vectors = as_float32(user_vectors)
     # every shopper's similarity to each changed one, summed from their own side as a build sums it
     towards = (vectors @ vectors[changed].T.tocsr()).toarray()
     towards[changed, np.arange(len(changed))] = 0.0

@@ -2,13 +2,15 @@
 call <= 5 s from a warm ranker), with a profile of where the time goes and a check that rankings did not change.
 
     python bench/rank_speed.py [--data ../shared/data/online-retail/online_retail.csv.gz] [--profile]
-        [--write-reference ref.npz | --check-reference ref.npz] [--json out.json]
+        [--write-reference ref.npz | --check-reference ref.npz] [--threads 0,1] [--json out.json]
 
 The ranker is fitted once on the last-basket split's training events (as bench/ranking.py fits it) and pickled
 under $GENPAGE_HOME/bench-cache, so later runs (and other code versions) rank with the very same fitted ranker.
 Timings are taken as `genpage.evaluation.run.rank_timings` takes them (the numbers bench/ranking.py prints): a
 warm-up call, then one user per call (median of 50 held-out shoppers) and 1,000 held-out shoppers in one call,
 all with k=60 and the ranker's own "now". `--profile` adds cProfile's top functions of a second 1,000-user call.
+Each round times every `--threads` setting of `RankConfig.threads` in turn (default "0,1": auto, today's default,
+against one thread everywhere, the default before it), so the two are compared under the same load.
 
 `--write-reference` saves, for a fixed set of shoppers (200 held-out shoppers, plus unknown ones), their ranked
 lists (item ids, scores, reasons, interests; also with a campaign and a filter) and their whole-catalogue score
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
+import dataclasses  # noqa: E402
 import hashlib  # noqa: E402
 import importlib.util  # noqa: E402
 import io  # noqa: E402
@@ -169,11 +172,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="timing rounds (each: 50 single users + 1,000)")
     parser.add_argument("--write-reference", type=Path, default=None)
     parser.add_argument("--check-reference", type=Path, default=None)
+    parser.add_argument("--threads", default="0,1", help="RankConfig.threads settings timed in each round")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     from genpage.config import default_home
 
     ranker, held = fitted_ranker(args.data, default_home(), args.refit)
+    settings = [int(t) for t in args.threads.split(",")]
+    ranker.config = dataclasses.replace(ranker.config, threads=settings[0])  # the reference is checked with it
     doc: dict = {"load_before": os.getloadavg()}
     users = held[:: max(1, len(held) // REFERENCE_USERS)][:REFERENCE_USERS] + ["no-such-shopper-1", "no-such-2"]
     if args.write_reference or args.check_reference:
@@ -188,13 +194,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"reference check: {problems or 'identical (ids, reasons exact; scores to 1e-6)'}")
             if problems:
                 return 1
-    rounds = [timings(ranker, held) for _ in range(args.repeat)]
+    rounds = []
+    for i in range(args.repeat):
+        for threads in settings:
+            ranker.config = dataclasses.replace(ranker.config, threads=threads)
+            rounds.append({"round": i, "threads": threads, **timings(ranker, held)})
+    ranker.config = dataclasses.replace(ranker.config, threads=settings[0])
     doc["timings"] = rounds
     doc["load_after"] = os.getloadavg()
-    print(f"{'round':>5} {'one user ms':>12} {'(cpu ms)':>9} {'1,000 users s':>14} {'(cpu s)':>8}")
-    for i, t in enumerate(rounds):
+    print(f"{'round':>5} {'threads':>7} {'one user ms':>12} {'(cpu ms)':>9} {'1,000 users s':>14} {'(cpu s)':>8}")
+    for t in rounds:
         print(
-            f"{i:>5} {t['one_user_ms_median']:>12.1f} {t['one_user_cpu_ms_median']:>9.1f} "
+            f"{t['round']:>5} {t['threads']:>7} {t['one_user_ms_median']:>12.1f} {t['one_user_cpu_ms_median']:>9.1f} "
             f"{t['batch_1000_users_s']:>14.2f} {t['batch_1000_users_cpu_s']:>8.2f}"
         )
     print(f"load average before {doc['load_before'][0]:.2f}, after {doc['load_after'][0]:.2f} ({os.cpu_count()} cores)")

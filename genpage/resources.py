@@ -1,4 +1,5 @@
-"""Where the shipped prompt and page templates, pictures and example shop live.
+"""Where the shipped prompt and page templates, pictures and example shop live, and how many cores the process may
+use.
 
 In a wheel they are inside the package (`genpage/prompts`, `genpage/templates`, `genpage/pictures`,
 `genpage/examples`); in a source checkout or an editable install they are the top-level folders of the repository.
@@ -6,6 +7,7 @@ In a wheel they are inside the package (`genpage/prompts`, `genpage/templates`, 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -30,3 +32,23 @@ def templates_dir() -> Path:
 def pictures_dir() -> Path:
     """The packaged product pictures (one SVG per product kind, drawn by examples/draw_pictures.py)."""
     return resource_dir("pictures")
+
+
+def cpu_threads() -> int:
+    """The cores this process may use (affinity-aware), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def native_threads(threads: int, *, large: bool) -> int:
+    """Threads for native code (BLAS, tree prediction): `threads` when set (> 0). On auto (0), one for small work
+    such as a page (more threads only add their start-up cost), and for `large` work every thread the process may
+    use: OMP_NUM_THREADS where it is set (campaign workers set their share of the cores), else its cores."""
+    if threads > 0:
+        return threads
+    if not large:
+        return 1
+    share = os.environ.get("OMP_NUM_THREADS", "")
+    return int(share) if share.isdigit() and int(share) > 0 else cpu_threads()

@@ -163,8 +163,10 @@ def test_the_collector_pause_holds_across_overlapping_threads() -> None:
     assert gc.isenabled()  # the last to leave turned it back on
 
 
-def _plain_interests(vectors, weights, iterations=4):
-    """interest_vectors as it was: every iteration run, also after the assignment stopped changing."""
+def _plain_interests(vectors, weights, iterations=4, merge="product"):
+    """interest_vectors as it was: every iteration run, also after the assignment stopped changing. `merge`: each
+    interest's weighted sum as interest_vectors makes it ("product": one matrix product for all) or as it was made
+    before that (the interest's rows summed, one interest at a time)."""
     n = len(vectors)
     k = int(min(MAX_INTERESTS, max(1, n // ITEMS_PER_INTEREST)))
     seeds = [int(np.argmax(weights))]
@@ -174,6 +176,13 @@ def _plain_interests(vectors, weights, iterations=4):
     assign = np.zeros(n, dtype=np.int64)
     for _ in range(iterations):
         assign = np.argmax(vectors @ centroids.T, axis=1)
+        if merge == "product":
+            member = np.zeros((k, n), weights.dtype)
+            member[assign, np.arange(n)] = weights
+            merged = member @ vectors
+            norms = np.sqrt(np.einsum("ij,ij->i", merged, merged))
+            centroids[norms > 0] = merged[norms > 0] / norms[norms > 0, None]
+            continue
         for c in range(k):
             members = assign == c
             if members.any():
@@ -185,17 +194,31 @@ def _plain_interests(vectors, weights, iterations=4):
     return centroids.astype(np.float32), (shares / max(shares.sum(), 1e-9)).astype(np.float32)
 
 
-@pytest.mark.parametrize("seed", range(30))
-def test_interest_vectors_stop_early_with_the_same_result(seed: int) -> None:
+def _random_profile(seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 40))
     vectors = rng.standard_normal((n, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    weights = rng.random(n).astype(np.float32)
+    return vectors, rng.random(n).astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_interest_vectors_stop_early_with_the_same_result(seed: int) -> None:
+    vectors, weights = _random_profile(seed)
     for iterations in (1, 2, 4, 8):
         centroids, shares = interest_vectors(vectors, weights, iterations=iterations)
         plain_centroids, plain_shares = _plain_interests(vectors, weights, iterations)
         assert centroids.tobytes() == plain_centroids.tobytes() and shares.tobytes() == plain_shares.tobytes()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_interest_vectors_in_one_product_match_the_sums_one_interest_at_a_time(seed: int) -> None:
+    """The weighted sums from one matrix product differ from the row sums only in the last bits of float32."""
+    vectors, weights = _random_profile(seed)
+    centroids, shares = interest_vectors(vectors, weights)
+    summed_centroids, summed_shares = _plain_interests(vectors, weights, merge="sums")
+    np.testing.assert_allclose(centroids, summed_centroids, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(shares, summed_shares)
 
 
 def _plain_cosine_topk(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
@@ -237,3 +260,41 @@ def test_cosine_neighbours_in_blocks_are_the_whole_products(seed: int, monkeypat
             plain.sort_indices()
             assert (fast.indptr.tolist(), fast.indices.tolist()) == (plain.indptr.tolist(), plain.indices.tolist())
             assert np.array_equal(fast.data, plain.data.astype(np.float32))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_among_is_isin(seed: int) -> None:
+    from genpage.rank.reasons import _among
+
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 50, size=int(rng.integers(0, 80)))
+    pool = rng.integers(0, 50, size=int(rng.integers(0, 30)))  # unsorted, with repeats, sometimes empty
+    assert _among(values, pool).tolist() == np.isin(values, pool).tolist()
+
+
+def test_native_threads_are_one_for_a_page_and_the_process_share_for_a_batch(monkeypatch) -> None:
+    from genpage.resources import cpu_threads, native_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert native_threads(3, large=False) == 3 and native_threads(3, large=True) == 3  # set: always that
+    assert native_threads(0, large=False) == 1
+    assert native_threads(0, large=True) == cpu_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # a campaign worker's share
+    assert native_threads(0, large=True) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "many")
+    assert native_threads(0, large=True) == cpu_threads()
+
+
+def test_a_batch_scored_on_several_threads_scores_as_on_one() -> None:
+    pytest.importorskip("lightgbm")
+    from genpage.rank.scorer import PARALLEL_ROWS, fit_scorer, predict
+
+    rng = np.random.default_rng(0)
+    x = rng.random((PARALLEL_ROWS + 5_000, 6)).astype(np.float32)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    y = np.nan_to_num(x[:, 0]) + 0.3 * rng.random(len(x)) > 0.7
+    users = np.repeat(np.arange(len(x) // 50 + 1), 50)[: len(x)]
+    model = fit_scorer(x[:3_000], y[:3_000], users[:3_000], np.ones(3_000), seed=0)
+    one = predict(model, x, threads=1)
+    assert np.array_equal(predict(model, x, threads=2), one)
+    assert np.array_equal(predict(model, x, threads=0), one)  # auto: this many rows take every core

@@ -4,7 +4,6 @@ shareable prefix and the rest, requests batched by options, and words to avoid t
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from typing import Any
 
@@ -13,14 +12,6 @@ from genpage.text import title_case
 
 DEFAULT_BATCH_SIZE = 16
 MIN_PREFIX_TOKENS = 32
-
-
-def cpu_threads() -> int:
-    """The cores this process may use (affinity-aware), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 class ChatPrompts:

@@ -34,9 +34,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from genpage.backends.base import GenerationOptions, GenerationResult, TextModel
-from genpage.backends.chat import DEFAULT_BATCH_SIZE, ChatPrompts, banned_next, cpu_threads
+from genpage.backends.chat import DEFAULT_BATCH_SIZE, ChatPrompts, banned_next
 from genpage.backends.grammar import SchemaGrammars, constrain
 from genpage.errors import BackendError, ConfigError
+from genpage.resources import cpu_threads
 
 if TYPE_CHECKING:
     from genpage.config import Config

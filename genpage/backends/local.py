@@ -37,10 +37,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genpage.backends.base import GenerationOptions, GenerationResult, TextModel
-from genpage.backends.chat import DEFAULT_BATCH_SIZE, ChatPrompts, banned_next, cpu_threads
+from genpage.backends.chat import DEFAULT_BATCH_SIZE, ChatPrompts, banned_next
 from genpage.backends.grammar import RowGrammar, SchemaGrammars
 from genpage.backends.lora_gguf import adapter_digest
 from genpage.errors import BackendError, ConfigError
+from genpage.resources import cpu_threads
 
 if TYPE_CHECKING:
     from genpage.config import Config

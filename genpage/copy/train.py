@@ -183,7 +183,7 @@ def _load_model(settings: TrainSettings, home: Path | None, device: str) -> tupl
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from genpage.backends.chat import cpu_threads
+    from genpage.resources import cpu_threads
 
     path = resolve(settings.base, kind="generator", home=home)
     if device == "cpu":

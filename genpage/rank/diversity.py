@@ -181,11 +181,13 @@ def _greedy_sorted(scores: list[float], families: list[int], groups: list[int], 
     item's (a later one never beats it, and never ties it at an earlier place), so the pick is the heap's top:
     highest value, then first place. An entry is stale once its item left or its group was shown again; it is
     then replaced by the group's current best, never better, so the heap stays right."""
-    members: dict[int, list[int]] = {}  # family -> places
     places: dict[int, list[int]] = {}  # group -> places, in order
-    for i, (family, group) in enumerate(zip(families, groups, strict=True)):
-        members.setdefault(family, []).append(i)
+    for i, group in enumerate(groups):
         places.setdefault(group, []).append(i)
+    members: dict[int, list[int]] = {}  # family -> places, for the families seen more than once (most have one item)
+    if len(set(families)) < len(families):
+        for i, family in enumerate(families):
+            members.setdefault(family, []).append(i)
     available = [True] * len(scores)
     shown = dict.fromkeys(places, 0.0)
     first = dict.fromkeys(places, 0)  # group -> index into places[group] of its first available item
@@ -198,7 +200,7 @@ def _greedy_sorted(scores: list[float], families: list[int], groups: list[int], 
             _push_group(heap, scores, places[group], first, group, available, shown[group], step)
             continue
         chosen.append(place)
-        for i in members[families[place]]:  # its whole family leaves the page
+        for i in members.get(families[place], (place,)):  # its whole family leaves the page
             available[i] = False
         shown[group] += 1
         _push_group(heap, scores, places[group], first, group, available, shown[group], step)

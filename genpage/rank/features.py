@@ -385,7 +385,7 @@ def feature_block(
     out = {}
     for name in FEATURES if recency else [f for f in FEATURES if f not in FEATURE_GROUPS["recency"]]:
         plane = np.asarray(planes[name], dtype=np.float32)
-        if not np.isfinite(plane).all():
+        if np.isinf(plane).any():  # NaN (no value) is common and stays; infinities become NaN
             plane = np.where(np.isinf(plane), np.nan, plane)
         out[name] = plane
     return out

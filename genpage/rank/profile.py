@@ -27,6 +27,7 @@ class Profile:
     mean: np.ndarray | None  # (dim,) unit vector of the whole history
     last_basket: np.ndarray | None  # (dim,) unit vector of the latest basket
     queries: np.ndarray  # (q, dim) recent search queries, embedded as queries
+    own: tuple[np.ndarray, np.ndarray] | None = None  # History.user_item_weights of a known user (None: unknown)
 
 
 def _unit(vector: np.ndarray) -> np.ndarray | None:
@@ -57,12 +58,12 @@ def interest_vectors(
         if step and np.array_equal(new, assign):
             break  # the same assignment gives the same centroids again, to the last iteration
         assign = new
-        for c in range(k):
-            members = assign == c
-            if members.any():
-                merged = _unit((vectors[members] * weights[members, None]).sum(axis=0))
-                if merged is not None:
-                    centroids[c] = merged
+        member = np.zeros((k, n), weights.dtype)  # each item's weight in its interest's row
+        member[assign, np.arange(n)] = weights
+        merged = member @ vectors  # every interest's weighted sum in one product
+        norms = np.sqrt(np.einsum("ij,ij->i", merged, merged))
+        kept = norms > 0  # an interest left with no weight keeps its centroid
+        centroids[kept] = merged[kept] / norms[kept, None]
     shares = np.bincount(assign, weights=weights, minlength=k)
     shares = shares / max(shares.sum(), 1e-9)
     return centroids.astype(np.float32), shares.astype(np.float32)
@@ -86,6 +87,7 @@ def build_profile(
     if row < 0:
         return empty
     items, item_weights = history.user_item_weights(row)
+    empty.own = (items, item_weights)
     if len(items) == 0:
         return empty
     vectors = item_vectors[items]
@@ -97,6 +99,7 @@ def build_profile(
         mean=_unit((vectors * item_weights[:, None]).sum(axis=0)),
         last_basket=_unit(item_vectors[last].sum(axis=0)) if len(last) else None,
         queries=empty.queries,
+        own=empty.own,
     )
 
 

@@ -84,7 +84,7 @@ class RankConfig:
     just_bought_days: float = 1.0  # items bought this recently are hidden unless shoppers rebuy them
     repurchasable_rate: float = 0.1  # share of buyers who rebuy an item, above which it counts as repurchasable
     new_arrival_days: float = 30.0
-    threads: int = 1  # native threads for trees and BLAS; 1 is fastest on small, shared machines
+    threads: int = 0  # native threads for BLAS and trees; 0 = auto: BLAS on one, trees as resources.native_threads
     seed: int = 0
 
     @property
@@ -165,7 +165,7 @@ class Ranker:
         ranker._items_t = np.ascontiguousarray(ranker.item_vectors.T)
         ranker.users = {u.id: u for u in users or []}
         events = _normalise_events(events)
-        with _threads(ranker.config.threads):
+        with _threads(ranker.config.threads or 1):
             ranker._prepare_catalogue()
             ranker._train(events)
             give_back_memory()  # the training's freed arrays: the full history is built on that base
@@ -362,8 +362,9 @@ class Ranker:
         model = self.models.get(head) or self.models.get("all")
         if model is not None:
             if len(rr):
-                x = np.column_stack([planes[n][rr, cc] for n in self.config.features])
-                out[rr, cc] = predict(model, x)
+                at = rr * candidates.shape[1] + cc  # one flat index for every plane, not a 2-D one per plane
+                x = np.column_stack([planes[n].reshape(-1).take(at) for n in self.config.features])
+                out.reshape(-1)[at] = predict(model, x, self.config.threads)
             return out
         cfg = self.config
 
@@ -402,7 +403,7 @@ class Ranker:
         self, user_ids: list[str], *, now: Any = None, heads: tuple[str, ...] = ("all",), chunk: int = 256
     ) -> tuple[dict[str, np.ndarray], list[CandidateBatch]]:
         """Whole-catalogue scores of several heads ("all", "new") from one feature pass."""
-        with _threads(self.config.threads):
+        with _threads(self.config.threads or 1):
             return self._score_matrices(user_ids, now, heads, chunk)
 
     def _score_matrices(
@@ -523,8 +524,7 @@ class Ranker:
             row_scores = user_scores[r]
             picked, forced = self._pick(row_scores, k, keep[r], fresh_to_user[r], context.new_items, context.trend,
                                         campaign_items)  # fmt: skip
-            row = int(batch.rows[r])
-            own = history.user_item_weights(row) if row >= 0 else None
+            own = batch.profiles[r].own
             reasons = explain(catalogue, history, batch, r, picked, row_scores, forced, cold=bool(cold[r]),
                               context=context, user=self.users.get(uid), own=own)  # fmt: skip
             # diversity may lift an item: scores stay sorted

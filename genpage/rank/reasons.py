@@ -80,7 +80,15 @@ def _anchors(
     if unlinked.any():
         link[:, unlinked] = catalogue.item_vectors[own] @ catalogue.item_vectors[cols[unlinked]].T
     best = own[np.argmax(link, axis=0)]
-    return best, np.isin(best, bought, kind="table")
+    return best, _among(best, bought)
+
+
+def _among(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """`np.isin(values, pool)` by a search in the sorted pool: at a page's sizes np.isin takes ~70 us a call."""
+    if len(pool) == 0:
+        return np.zeros(len(values), dtype=bool)
+    ordered = np.sort(pool)
+    return ordered[np.minimum(np.searchsorted(ordered, values), len(ordered) - 1)] == values
 
 
 def _row(matrix: sp.csr_matrix, row: int) -> np.ndarray:

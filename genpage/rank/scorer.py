@@ -6,6 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from genpage.resources import native_threads
+
+PARALLEL_ROWS = 20_000  # candidate rows from which a prediction uses more than one thread (a page has a few hundred)
+
 
 def fit_scorer(x: np.ndarray, y: np.ndarray, users: np.ndarray, weight: np.ndarray, *, seed: int = 0) -> Any:
     """LambdaMART (LightGBM lambdarank, one query per user) when lightgbm is installed, else sklearn's
@@ -54,19 +58,20 @@ def fit_scorer(x: np.ndarray, y: np.ndarray, users: np.ndarray, weight: np.ndarr
     return model
 
 
-def predict(model: Any, x: np.ndarray) -> np.ndarray:
-    """Scores in (0, 1), above every non-candidate's."""
+def predict(model: Any, x: np.ndarray, threads: int = 1) -> np.ndarray:
+    """Scores in (0, 1), above every non-candidate's, on `threads` native threads (0: `native_threads`' choice)."""
     if hasattr(model, "predict_proba"):
         return model.predict_proba(x)[:, 1].astype(np.float32)
-    return (1.0 / (1.0 + np.exp(-_raw_scores(model, x)))).astype(np.float32)
+    raw = _raw_scores(model, x, native_threads(threads, large=len(x) >= PARALLEL_ROWS))
+    return (1.0 / (1.0 + np.exp(-raw))).astype(np.float32)
 
 
-def _raw_scores(model: Any, x: np.ndarray) -> np.ndarray:
-    """`model.predict(x)`; for a fitted LightGBM model, its booster's own predict with the wrapper's thread count:
-    the same call the wrapper makes, without its checks of `x` and copies of every parameter (2 ms a call on the
-    benchmark: a tenth of a one-user page)."""
-    booster, threads = getattr(model, "booster_", None), getattr(model, "n_jobs", None)
+def _raw_scores(model: Any, x: np.ndarray, threads: int) -> np.ndarray:
+    """`model.predict(x)`; for a fitted LightGBM model, its booster's own predict on `threads` threads: the same call
+    the wrapper makes, without its checks of `x` and copies of every parameter (2 ms a call on the benchmark: a tenth
+    of a one-user page)."""
+    booster = getattr(model, "booster_", None)
     plain = isinstance(x, np.ndarray) and x.ndim == 2 and x.shape[1] == getattr(model, "n_features_in_", -1)
-    if booster is None or not plain or not isinstance(threads, int) or threads < 1:
+    if booster is None or not plain:
         return model.predict(x)
     return booster.predict(x, num_threads=threads)

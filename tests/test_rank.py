@@ -205,6 +205,32 @@ def test_smaller_feature_batches_fit_and_score_the_same(store: Store, encoder, m
     ]
 
 
+def test_a_large_call_scores_one_batch_at_a_time_and_ranks_as_one_by_one(ranker: Ranker, monkeypatch) -> None:
+    """Ranker.rank scores and lists one batch of shoppers (users_per_batch) before it scores the next: a call for
+    many shoppers never holds every batch's feature planes at once; the lists are those of one shopper a call."""
+    import genpage.rank.features as features_module
+    import genpage.rank.ranker as ranker_module
+
+    monkeypatch.setattr(features_module, "BATCH_CELLS", 1)  # 8 shoppers a batch: six batches for 41 shoppers
+    monkeypatch.setattr(ranker_module, "users_per_batch", features_module.users_per_batch)
+    users = [f"u{u}" for u in range(40)] + ["nobody"]
+    alone = [ranker.rank([u], k=20)[0] for u in users]
+    scoring, scored = ranker.score_matrix, []
+
+    def recorded(ids: list[str], **kwargs):
+        scored.append(list(ids))
+        return scoring(ids, **kwargs)
+
+    monkeypatch.setattr(ranker, "score_matrix", recorded)
+    together = ranker.rank(users, k=20)
+    assert [len(ids) for ids in scored] == [8, 8, 8, 8, 8, 1] and sum(scored, []) == users
+    assert [r.user_id for r in together] == users
+    for one, many in zip(alone, together, strict=True):  # scores up to the last bits of BLAS sums (users_per_batch)
+        assert [(i.item_id, i.reason) for i in one.items] == [(i.item_id, i.reason) for i in many.items]
+        assert np.allclose([i.score for i in one.items], [i.score for i in many.items], atol=1e-5)
+        assert (one.cold_start, one.interests) == (many.cold_start, many.interests)
+
+
 def test_the_fit_reads_the_store_as_events_frame_does(store: Store) -> None:
     """genpage.rank.fitdata reads the rows in rowid chunks and puts them in order: the same rows, order (time, then
     id: every basket here has several lines at one time) and values as Store.events_frame, whatever the chunk."""

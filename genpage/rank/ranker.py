@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import sys
 import time
 import weakref
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from genpage.rank.reasons import PageContext, TitleWords, explain
 from genpage.rank.rules import RankFilters
 from genpage.rank.scorer import fit_scorer, predict
 from genpage.rank.split import last_basket_rows
+from genpage.resources import thread_limit
 from genpage.schemas import Campaign, Product, RankedItem, RankedList, User
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ class Ranker:
         ranker._items_t = np.ascontiguousarray(ranker.item_vectors.T)
         ranker.users = {u.id: u for u in users or []}
         events = _normalise_events(events)
-        with _threads(ranker.config.threads or 1):
+        with thread_limit(ranker.config.threads or 1):
             ranker._prepare_catalogue()
             ranker._train(events)
             give_back_memory()  # the training's freed arrays: the full history is built on that base
@@ -403,7 +403,7 @@ class Ranker:
         self, user_ids: list[str], *, now: Any = None, heads: tuple[str, ...] = ("all",), chunk: int = 256
     ) -> tuple[dict[str, np.ndarray], list[CandidateBatch]]:
         """Whole-catalogue scores of several heads ("all", "new") from one feature pass."""
-        with _threads(self.config.threads or 1):
+        with thread_limit(self.config.threads or 1):
             return self._score_matrices(user_ids, now, heads, chunk)
 
     def _score_matrices(
@@ -488,7 +488,6 @@ class Ranker:
         """Ranked products with a reason each, for many users in one call (unknown users get a cold-start list)."""
         rules = RankFilters.coerce(filters)
         history = self._history()
-        scores, batches = self.score_matrix(user_ids, now=now)
         days = self._now_days(history, len(user_ids), now)
         catalogue = self._catalogue()
         day = days[0] if len(days) else history.now
@@ -498,11 +497,13 @@ class Ranker:
         if campaign is not None and context.in_campaign.any():
             boost[context.in_campaign] = campaign.boost + 1.0
         allowed = policy.allowed(catalogue, rules)
+        step = users_per_batch(len(self.item_ids))
         results: list[RankedList] = []
         with collector_paused():  # the lists are some 100 objects a shopper, all kept: nothing to collect
-            for batch in batches:
-                at = slice(len(results), len(results) + len(batch.rows))
-                results += self._rank_batch(history, batch, user_ids[at], scores[at], allowed, boost, context, k)
+            for start in range(0, len(user_ids), step):  # one batch's planes at a time, not every batch's at once
+                part = slice(start, start + step)
+                scores, (batch,) = self.score_matrix(user_ids[part], now=days[part])
+                results += self._rank_batch(history, batch, user_ids[part], scores, allowed, boost, context, k)
         return results
 
     def _rank_batch(self, history: History, batch: CandidateBatch, user_ids: list[str], scores: np.ndarray,
@@ -567,21 +568,6 @@ class Ranker:
             cache.clear()
             cache[key] = np.argsort(-trend, kind="stable")
         return cache[key]
-
-
-def _threads(limit: int) -> Any:
-    """A context that limits native thread pools (BLAS, OpenMP) to `limit` threads. The libraries are looked up
-    once, not on every call (a look-up reads every loaded library: 6 ms on the benchmark, a third of a one-user
-    page), and again only after new modules were imported, which may have loaded new libraries."""
-    from threadpoolctl import ThreadpoolController
-
-    global _CONTROLLER
-    if _CONTROLLER is None or _CONTROLLER[0] != len(sys.modules):
-        _CONTROLLER = (len(sys.modules), ThreadpoolController())
-    return _CONTROLLER[1].limit(limits=limit)
-
-
-_CONTROLLER: tuple[int, Any] | None = None
 
 
 def _normalise_events(events: pd.DataFrame) -> pd.DataFrame:

@@ -298,3 +298,14 @@ def test_a_batch_scored_on_several_threads_scores_as_on_one() -> None:
     one = predict(model, x, threads=1)
     assert np.array_equal(predict(model, x, threads=2), one)
     assert np.array_equal(predict(model, x, threads=0), one)  # auto: this many rows take every core
+
+
+def test_als_factors_are_the_same_on_any_number_of_threads() -> None:
+    pytest.importorskip("implicit")
+    from genpage.rank.features import _als_factors
+
+    baskets = sp.random(600, 150, density=0.05, random_state=1, format="csr")
+    baskets.data = np.ceil(baskets.data * 4)  # basket counts 1-4
+    one, two = _als_factors(baskets, threads=1), _als_factors(baskets, threads=2)
+    assert one[0] is not None and one[1] is not None
+    assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])

@@ -137,10 +137,11 @@ class History:
 
     @classmethod
     def build(cls, events: pd.DataFrame, item_ids: list[str], neighbours_for: list[str] | None = None,
-              keep: np.ndarray | None = None) -> History:  # fmt: skip
+              keep: np.ndarray | None = None, threads: int = 1) -> History:  # fmt: skip
         """From an events frame, or only its events where `keep` is true (a boolean mask: a split's training part,
         with no copy of the frame; see genpage.rank.split.last_basket_rows); `neighbours_for`: the only shoppers
-        whose user-kNN lists are wanted (a fit's training history; see build_neighbours), None for all."""
+        whose user-kNN lists are wanted (a fit's training history; see build_neighbours), None for all; `threads`:
+        ALS's (the same factors on any number: each shopper's and item's solve is its own)."""
         use = events["user_id"].notna().to_numpy(bool)  # events without a shopper are left out
         if keep is not None:
             use = use & keep
@@ -171,7 +172,7 @@ class History:
         del basket_items
         if shape[1] * shape[1] <= DENSE_LIMIT:
             sim_user, sim_basket = sim_user.toarray(), sim_basket.toarray()
-        factors = _als_factors(baskets)
+        factors = _als_factors(baskets, threads)
         del baskets
         listed = None  # the shoppers whose neighbour lists are built: all
         if neighbours_for is not None:
@@ -235,8 +236,9 @@ class History:
         return neighbour_mix(self.neighbours, self.user_vectors, rows)
 
 
-def _als_factors(baskets: sp.csr_matrix) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(user, item) factors of implicit's ALS on log-confidence basket counts, or (None, None)."""
+def _als_factors(baskets: sp.csr_matrix, threads: int = 1) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(user, item) factors of implicit's ALS on log-confidence basket counts, or (None, None); its solves on
+    `threads` threads, BLAS on one (as implicit asks)."""
     if baskets.nnz < 100 or min(baskets.shape) < 2:
         return None, None
     try:
@@ -246,8 +248,8 @@ def _als_factors(baskets: sp.csr_matrix) -> tuple[np.ndarray | None, np.ndarray 
         return None, None
     confidence = baskets.astype(np.float32).tocsr(copy=True)
     confidence.data = 1.0 + ALS_ALPHA * np.log1p(confidence.data)
-    model = AlternatingLeastSquares(random_state=0, num_threads=1, **ALS_PARAMS)
-    with threadpool_limits(1, "blas"):
+    with threadpool_limits(1, "blas"):  # before the model is made: it checks BLAS's threads then
+        model = AlternatingLeastSquares(random_state=0, num_threads=threads, **ALS_PARAMS)
         model.fit(confidence, show_progress=False)
     return np.ascontiguousarray(model.user_factors, np.float32), np.ascontiguousarray(model.item_factors, np.float32)
 

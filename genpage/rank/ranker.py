@@ -42,7 +42,7 @@ from genpage.rank.reasons import PageContext, TitleWords, explain
 from genpage.rank.rules import RankFilters
 from genpage.rank.scorer import fit_scorer, predict
 from genpage.rank.split import last_basket_rows
-from genpage.resources import thread_limit
+from genpage.resources import native_threads, thread_limit
 from genpage.schemas import Campaign, Product, RankedItem, RankedList, User
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ class Ranker:
             ranker._prepare_catalogue()
             ranker._train(events)
             give_back_memory()  # the training's freed arrays: the full history is built on that base
-            ranker.history = History.build(events, ranker.item_ids)
+            ranker.history = History.build(events, ranker.item_ids, threads=ranker._fit_threads())
         ranker.fit_seconds = time.perf_counter() - started
         logger.info("ranker fitted in %.1fs (%s)", ranker.fit_seconds, ", ".join(ranker.models) or "hand-set blend")
         return ranker
@@ -208,7 +208,8 @@ class Ranker:
                 break
             if len(held_out) > cfg.max_train_users:
                 held_out = held_out.iloc[np.sort(rng.choice(len(held_out), cfg.max_train_users, replace=False))]
-            history = History.build(rest, self.item_ids, neighbours_for=list(held_out["user_id"]), keep=keep)
+            history = History.build(rest, self.item_ids, neighbours_for=list(held_out["user_id"]), keep=keep,
+                                    threads=self._fit_threads())
             # the events before this step's baskets: copied only for a next step
             rest = rest[keep].reset_index(drop=True) if step + 1 < cfg.train_baskets else None
             parts.append(self._training_rows(history, held_out, users_seen))
@@ -289,6 +290,10 @@ class Ranker:
         self.history = history
         if store_version is not None:
             self._store_version = store_version
+
+    def _fit_threads(self) -> int:
+        """A fit's ALS threads: every core the process may use on auto (a live refresh keeps to one)."""
+        return native_threads(self.config.threads, large=True)
 
     def mark_current(self, store_version: int) -> None:
         """The store's data at `store_version` is reflected (the caller rebuilt the changed shoppers' rows)."""

@@ -1,5 +1,5 @@
-"""Where the shipped prompt and page templates, pictures and example shop live, and how many cores the process may
-use.
+"""Where the shipped prompt and page templates, pictures and example shop live, and how many threads the process's
+native code (BLAS, OpenMP) may use.
 
 In a wheel they are inside the package (`genpage/prompts`, `genpage/templates`, `genpage/pictures`,
 `genpage/examples`); in a source checkout or an editable install they are the top-level folders of the repository.
@@ -45,7 +45,7 @@ def cpu_threads() -> int:
 
 
 def native_threads(threads: int, *, large: bool) -> int:
-    """Threads for native code (BLAS, tree prediction): `threads` when set (> 0). On auto (0), one for small work
+    """Threads for native code (tree prediction, ALS): `threads` when set (> 0). On auto (0), one for small work
     such as a page (more threads only add their start-up cost), and for `large` work every thread the process may
     use: OMP_NUM_THREADS where it is set (campaign workers set their share of the cores), else its cores."""
     if threads > 0:

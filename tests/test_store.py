@@ -49,6 +49,45 @@ def test_upserts_are_idempotent_and_round_trip(tmp_path):
     assert list(frame["item_id"]) == ["a"] and frame["timestamp"].iloc[0] == datetime(2026, 2, 1, 10, 0)
 
 
+def test_the_data_fingerprint_follows_every_change_of_the_data_and_only_that(tmp_path):
+    """It changes with a new, changed or deleted row of events, products or users; not with an upsert of the same
+    values (a file ingested again), nor with cached copy; and every process opening the store reads the same."""
+    path = tmp_path / "s.sqlite"
+    store = Store(path)
+    event = Event(user_id="u1", type="purchase", item_id="a", timestamp=datetime(2026, 2, 1, 10, 0))
+    store.upsert_products([Product(id="a", title="Lamp", price=9.5)])
+    store.upsert_users([User(id="u1", country="France")])
+    store.upsert_events([("k1", event)])
+    seen = [store.data_fingerprint()]
+
+    def changed() -> bool:
+        now = store.data_fingerprint()
+        new = now not in seen
+        seen.append(now)
+        return new
+
+    store.upsert_products([Product(id="a", title="Lamp", price=9.5)])
+    store.upsert_users([User(id="u1", country="France")])
+    store.upsert_events([("k1", event)])
+    store.put_copy("key", "m", {"title": "T", "blurb": "B"})
+    assert not changed()  # the same values again, and a cache write
+    with Store(path, create=False) as other:
+        assert other.data_fingerprint() == seen[-1]
+    store.upsert_events([("k1", event.model_copy(update={"quantity": 3}))])  # the same id, one value changed
+    assert changed()
+    store.upsert_products([Product(id="a", title="Lamp", price=8.5)])
+    assert changed()
+    store.upsert_users([User(id="u1", country="Spain")])
+    assert changed()
+    store.upsert_events([("k2", event)])  # a new row
+    assert changed()
+    with store.transaction() as conn:  # a delete, then a new row taking the freed rowid back
+        conn.execute("DELETE FROM events WHERE id = 'k2'")
+        conn.execute("INSERT INTO events (id, user_id, type, item_id, quantity, timestamp) "
+                     "VALUES ('k3', 'u1', 'view', 'a', 1, '2026-02-02 10:00:00')")  # fmt: skip
+    assert changed()
+
+
 def test_embedding_and_copy_caches(tmp_path):
     store = Store(tmp_path / "s.sqlite")
     vec = np.arange(4, dtype=np.float32)

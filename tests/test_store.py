@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from genpage.schemas import Event, Product, User
-from genpage.store import MIGRATIONS, Store
+from genpage.store import CHANGE_COLUMNS, EVENT_COLUMNS, MIGRATIONS, PRODUCT_COLUMNS, USER_COLUMNS, Store
 
 
 def test_migrations_are_recorded_and_run_once(tmp_path):
@@ -47,6 +47,16 @@ def test_upserts_are_idempotent_and_round_trip(tmp_path):
     assert store.user_events("u1") == [event]
     frame = store.events_frame(types=["purchase"])
     assert list(frame["item_id"]) == ["a"] and frame["timestamp"].iloc[0] == datetime(2026, 2, 1, 10, 0)
+
+
+def test_the_change_triggers_watch_every_column_of_the_data_tables(tmp_path):
+    """Migration 009's triggers name every column the store writes: a column added to a data table without new
+    triggers would change the data without changing Store.data_fingerprint."""
+    written = {"events": EVENT_COLUMNS, "products": PRODUCT_COLUMNS, "users": USER_COLUMNS}
+    with Store(tmp_path / "s.sqlite") as store:
+        for table, columns in written.items():
+            in_table = [row["name"] for row in store.query(f"PRAGMA table_info({table})")]
+            assert sorted(in_table) == sorted(columns) == sorted(("id", *CHANGE_COLUMNS[table]))
 
 
 def test_the_data_fingerprint_follows_every_change_of_the_data_and_only_that(tmp_path):

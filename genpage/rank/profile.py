@@ -87,8 +87,8 @@ def build_profile(
     if row < 0:
         return empty
     items, item_weights = history.user_item_weights(row)
-    empty.own = (items, item_weights)
     if len(items) == 0:
+        empty.own = (items, item_weights)  # a known shopper with nothing weighed yet
         return empty
     vectors = item_vectors[items]
     interests, shares = interest_vectors(vectors, item_weights)
@@ -99,7 +99,7 @@ def build_profile(
         mean=_unit((vectors * item_weights[:, None]).sum(axis=0)),
         last_basket=_unit(item_vectors[last].sum(axis=0)) if len(last) else None,
         queries=empty.queries,
-        own=empty.own,
+        own=(items, item_weights),
     )
 
 

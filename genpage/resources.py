@@ -1,5 +1,5 @@
-"""Where the shipped prompt and page templates, pictures and example shop live, and how many threads the process's
-native code (BLAS, OpenMP) may use.
+"""Where the shipped prompt and page templates, pictures and example shop live, how many threads the process's
+native code (BLAS, OpenMP) may use, and a map over threads for native work that releases the GIL.
 
 In a wheel they are inside the package (`genpage/prompts`, `genpage/templates`, `genpage/pictures`,
 `genpage/examples`); in a source checkout or an editable install they are the top-level folders of the repository.
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -69,3 +71,15 @@ def thread_limit(limit: int) -> Any:
 
 
 _CONTROLLER: tuple[int, Any] | None = None
+
+T = TypeVar("T")
+
+
+def map_threads(function: Callable[[Any], T], items: Iterable[Any], threads: int) -> list[T]:
+    """[function(item) for item in items], in their order, on `threads` threads: for native work that releases the
+    GIL (scipy's sparse products, numpy's partitions), such as a fit's neighbour searches."""
+    items = list(items)
+    if threads <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(min(threads, len(items))) as pool:
+        return list(pool.map(function, items))

@@ -415,6 +415,12 @@ def test_neighbour_lists_of_some_shoppers_are_theirs_in_the_full_index() -> None
     assert (part.rows[others] == -1).all() and not part.sims[others].any()
 
 
+def test_neighbour_lists_do_not_depend_on_the_search_threads() -> None:
+    vectors = _unit_rows(np.random.default_rng(3), 700, 30)  # several search chunks for each thread
+    one, two = build_neighbours(vectors, k=5), build_neighbours(vectors, k=5, threads=2)
+    assert np.array_equal(one.rows, two.rows) and np.array_equal(one.sims, two.sims)
+
+
 def test_a_live_change_updates_the_neighbour_index_as_a_new_build_would() -> None:
     """Full lists (k=5 of 60 shoppers): changed shoppers enter, move in and leave the others' lists, and a list
     a changed shopper left is searched again; new shoppers get rows at the end."""

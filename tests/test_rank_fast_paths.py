@@ -254,8 +254,8 @@ def test_cosine_neighbours_in_blocks_are_the_whole_products(seed: int, monkeypat
     matrix.data[:] = 1.0  # binary: many equal cosines, so ties decide which neighbours are kept
     for cells in (4_000_000, 1_000, 1):  # one block, several, one item a block
         monkeypatch.setattr(features, "COSINE_BLOCK_CELLS", cells)
-        for k in (3, 10, 200):
-            fast, plain = features._cosine_topk(matrix, k), _plain_cosine_topk(matrix, k)
+        for k, threads in ((3, 1), (10, 2), (200, 1), (3, 2)):
+            fast, plain = features._cosine_topk(matrix, k, threads), _plain_cosine_topk(matrix, k)
             fast.sort_indices()
             plain.sort_indices()
             assert (fast.indptr.tolist(), fast.indices.tolist()) == (plain.indptr.tolist(), plain.indices.tolist())

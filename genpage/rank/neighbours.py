@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from genpage.resources import map_threads
+
 NEIGHBOUR_USERS = 50
-_CHUNK = 256  # shoppers per product when lists are searched
+_CHUNK = 128  # shoppers per product when lists are searched (16 x: a product and its dense rows, ~0.1 GB)
 Lists = tuple[np.ndarray, np.ndarray]  # (rows, sims) of some shoppers' lists
 
 
@@ -52,29 +54,36 @@ def _top(sims: np.ndarray, own: np.ndarray, k: int) -> Lists:
     return rows, best
 
 
-def _search(vectors: sp.csr_matrix, own: np.ndarray, k: int, by_item: sp.csr_matrix | None = None) -> Lists:
+def _search(vectors: sp.csr_matrix, own: np.ndarray, k: int, by_item: sp.csr_matrix | None = None, threads: int = 1
+            ) -> Lists:  # fmt: skip
     """Lists of the shoppers `own`, from a product of their vectors against everyone's. `by_item`: all the vectors
-    transposed (items x users, CSR), for many shoppers; without it only the columns of their own items are
-    transposed, which sums every similarity in the same order (the same float32 numbers)."""
+    transposed (items x users, CSR), for many shoppers, _CHUNK at a time on `threads` threads; without it only the
+    columns of their own items are transposed, which sums every similarity in the same order (the same float32
+    numbers)."""
     if not len(own):
         return np.zeros((0, k), np.int32), np.zeros((0, k), np.float32)
     if by_item is None:
         items = np.unique(vectors[own].indices)
         mine, by_item = vectors[own][:, items], vectors[:, items].T.tocsr()
         return _top((mine @ by_item).toarray(), own, k)
-    parts = [_top((vectors[own[s : s + _CHUNK]] @ by_item).toarray(), own[s : s + _CHUNK], k)
-             for s in range(0, len(own), _CHUNK)]  # fmt: skip
+
+    def chunk(start: int) -> Lists:
+        some = own[start : start + _CHUNK]
+        return _top((vectors[some] @ by_item).toarray(), some, k)
+
+    parts = map_threads(chunk, range(0, len(own), _CHUNK), threads)
     return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
 
-def build_neighbours(user_vectors: sp.csr_matrix, k: int = NEIGHBOUR_USERS, only: np.ndarray | None = None
-                     ) -> UserNeighbours:  # fmt: skip
+def build_neighbours(user_vectors: sp.csr_matrix, k: int = NEIGHBOUR_USERS, only: np.ndarray | None = None,
+                     threads: int = 1) -> UserNeighbours:  # fmt: skip
     """Every shopper's k nearest shoppers by the cosine of their unit vectors; with `only` (rows), just those
     shoppers' lists (each the list a full build gives it), the others left empty: a ranker fit's training history
-    needs the lists of the shoppers it learns from, a few thousand, not of every shopper."""
+    needs the lists of the shoppers it learns from, a few thousand, not of every shopper. The search runs on
+    `threads` threads; the lists do not depend on how many."""
     vectors = as_float32(user_vectors)
     own = np.arange(vectors.shape[0]) if only is None else np.unique(np.asarray(only, dtype=np.int64))
-    found, sims = _search(vectors, own, k, vectors.T.tocsr())
+    found, sims = _search(vectors, own, k, vectors.T.tocsr(), threads)
     if only is None:
         return UserNeighbours(found, sims)
     rows = np.full((vectors.shape[0], k), -1, dtype=np.int32)

@@ -300,6 +300,24 @@ def test_a_batch_scored_on_several_threads_scores_as_on_one() -> None:
     assert np.array_equal(predict(model, x, threads=0), one)  # auto: this many rows take every core
 
 
+def test_the_scorer_grows_the_same_trees_on_any_number_of_threads() -> None:
+    pytest.importorskip("lightgbm")
+    from genpage.rank.scorer import fit_scorer
+
+    rng = np.random.default_rng(1)
+    x = rng.random((20_000, 8)).astype(np.float32)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    y = np.nan_to_num(x[:, 0]) + np.nan_to_num(x[:, 3]) + 0.5 * rng.random(len(x)) > 1.2
+    users = np.repeat(np.arange(len(x) // 40), 40)
+
+    def trees(threads: int) -> str:
+        text = fit_scorer(x, y, users, np.ones(len(x)), seed=0, threads=threads).booster_.model_to_string()
+        return text[: text.index("end of trees")]  # the parameters after it name the threads
+
+    one = trees(1)
+    assert one.count("Tree=") == 150 and trees(2) == one
+
+
 def test_als_factors_are_the_same_on_any_number_of_threads() -> None:
     pytest.importorskip("implicit")
     from genpage.rank.features import _als_factors
@@ -309,3 +327,17 @@ def test_als_factors_are_the_same_on_any_number_of_threads() -> None:
     one, two = _als_factors(baskets, threads=1), _als_factors(baskets, threads=2)
     assert one[0] is not None and one[1] is not None
     assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
+
+
+def test_product_families_do_not_depend_on_the_threads() -> None:
+    """Families from cosines compared in blocks on two threads: those of one thread, chained across blocks."""
+    from genpage.rank.diversity import product_families
+
+    rng = np.random.default_rng(4)
+    base = rng.normal(size=(1500, 16)).astype(np.float32)
+    vectors = np.vstack([base, base[::7] + rng.normal(scale=0.05, size=base[::7].shape).astype(np.float32)])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)  # near twins of every 7th product, in a later block
+    titles = [f"product {i}" for i in range(len(vectors))]
+    one, two = product_families(titles, vectors, 0.93), product_families(titles, vectors, 0.93, threads=2)
+    assert one.tolist() == two.tolist()
+    assert len(np.unique(one)) < len(vectors) - 100  # the twins joined their originals

@@ -13,6 +13,7 @@ import logging
 
 import numpy as np
 
+from genpage.resources import map_threads
 from genpage.text import letter_runs
 
 logger = logging.getLogger(__name__)
@@ -73,8 +74,9 @@ def variant_key(title: str) -> str:
     return " ".join(sorted(words))
 
 
-def product_families(titles: list[str], vectors: np.ndarray, threshold: float = 0.93) -> np.ndarray:
-    """Family id per product: shared variant key, or (chained) embedding cosine >= threshold."""
+def product_families(titles: list[str], vectors: np.ndarray, threshold: float = 0.93, threads: int = 1) -> np.ndarray:
+    """Family id per product: shared variant key, or (chained) embedding cosine >= threshold; the cosines are
+    compared a block of products at a time on `threads` threads (the same families on any number)."""
     n = len(titles)
     parent = np.arange(n)
 
@@ -97,12 +99,16 @@ def product_families(titles: list[str], vectors: np.ndarray, threshold: float = 
                 union(i, first_with_key[key])
             else:
                 first_with_key[key] = i
-    for start in range(0, n, 1024):
-        sims = vectors[start : start + 1024] @ vectors.T
-        rows, cols = np.nonzero(sims >= threshold)
-        for a, b in zip(rows + start, cols, strict=False):
-            if a < b:
-                union(int(a), int(b))
+
+    def close_pairs(start: int) -> tuple[list[int], list[int]]:
+        rows, cols = np.nonzero(vectors[start : start + 1024] @ vectors.T >= threshold)
+        rows += start
+        later = rows < cols
+        return rows[later].tolist(), cols[later].tolist()
+
+    for rows, cols in map_threads(close_pairs, range(0, n, 1024), threads):
+        for a, b in zip(rows, cols, strict=True):
+            union(a, b)
     return np.array([find(i) for i in range(n)], dtype=np.int64)
 
 

@@ -177,7 +177,7 @@ class Ranker:
     def _prepare_catalogue(self) -> None:
         cfg = self.config
         titles = [p.title for p in self.products]
-        self.families = product_families(titles, self.item_vectors, cfg.dedup_threshold)
+        self.families = product_families(titles, self.item_vectors, cfg.dedup_threshold, self._fit_threads())
         categories = [p.category for p in self.products]
         if any(categories):
             codes, _ = pd.factorize(pd.Series(categories))
@@ -225,7 +225,8 @@ class Ranker:
         for head, mask in (("all", np.ones(len(y), bool)), ("new", ~own)):
             if y[mask].sum() < 5:
                 continue
-            self.models[head] = fit_scorer(x[mask], y[mask], users[mask], weight[mask], seed=cfg.seed)
+            self.models[head] = fit_scorer(x[mask], y[mask], users[mask], weight[mask], seed=cfg.seed,
+                                           threads=self._fit_threads())
         logger.info("trained on %d candidate rows of %d baskets (%.1f%% positive)", len(y), users_seen, 100 * y.mean())
 
     def _training_rows(self, history: History, held_out: pd.DataFrame, offset: int) -> tuple[np.ndarray, ...]:

@@ -11,9 +11,12 @@ from genpage.resources import native_threads
 PARALLEL_ROWS = 20_000  # candidate rows from which a prediction uses more than one thread (a page has a few hundred)
 
 
-def fit_scorer(x: np.ndarray, y: np.ndarray, users: np.ndarray, weight: np.ndarray, *, seed: int = 0) -> Any:
+def fit_scorer(x: np.ndarray, y: np.ndarray, users: np.ndarray, weight: np.ndarray, *, seed: int = 0,
+               threads: int = 1) -> Any:  # fmt: skip
     """LambdaMART (LightGBM lambdarank, one query per user) when lightgbm is installed, else sklearn's
-    gradient-boosted trees as a pointwise classifier. Rows must be grouped by user."""
+    gradient-boosted trees as a pointwise classifier. Rows must be grouped by user. LightGBM grows its trees on
+    `threads` threads, column-wise: each feature's histogram is summed by one thread over every row in order, so the
+    trees are the same on any number of threads (its row-wise mode merges per-thread partial sums)."""
     empty = np.isnan(x).all(axis=0)
     if empty.any():  # a column with no values at all (e.g. rebuy gaps among new items) cannot be binned
         x = x.copy()
@@ -37,7 +40,9 @@ def fit_scorer(x: np.ndarray, y: np.ndarray, users: np.ndarray, weight: np.ndarr
             colsample_bytree=0.8,
             reg_lambda=1.0,
             lambdarank_truncation_level=20,
-            n_jobs=1,
+            n_jobs=threads,
+            force_col_wise=True,
+            deterministic=True,
             random_state=seed,
             verbose=-1,
         )

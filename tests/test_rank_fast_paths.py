@@ -4,6 +4,7 @@ code (kept here as the reference) on random cases full of ties, so a ranking doe
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -341,3 +342,15 @@ def test_product_families_do_not_depend_on_the_threads() -> None:
     one, two = product_families(titles, vectors, 0.93), product_families(titles, vectors, 0.93, threads=2)
     assert one.tolist() == two.tolist()
     assert len(np.unique(one)) < len(vectors) - 100  # the twins joined their originals
+
+
+def test_basket_keys_are_sessions_and_the_minutes_of_purchases_without_one() -> None:
+    from genpage.events import basket_keys
+
+    stamps = pd.to_datetime(["2024-03-01 10:15:42", "2024-03-01 10:15:59", "2024-03-02 08:00:00",
+                             "2024-03-02 09:30:10"])
+    purchases = pd.DataFrame({"timestamp": stamps, "session_id": ["s1", None, "", "s2"]}, index=[7, 3, 9, 4])
+    keys = basket_keys(purchases)
+    assert keys.index.tolist() == [7, 3, 9, 4]
+    assert keys.tolist() == ["s1", "t:2024-03-01 10:15:00", "t:2024-03-02 08:00:00", "s2"]
+    assert basket_keys(purchases.drop(columns="session_id")).tolist()[:2] == ["t:2024-03-01 10:15:00"] * 2

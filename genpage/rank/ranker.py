@@ -42,7 +42,7 @@ from genpage.rank.reasons import PageContext, TitleWords, explain
 from genpage.rank.rules import RankFilters
 from genpage.rank.scorer import fit_scorer, predict
 from genpage.rank.split import last_basket_rows
-from genpage.resources import native_threads, thread_limit
+from genpage.resources import map_threads, native_threads, thread_limit
 from genpage.schemas import Campaign, Product, RankedItem, RankedList, User
 
 if TYPE_CHECKING:
@@ -233,9 +233,9 @@ class Ranker:
         """(features, labels, owned, query ids from `offset`) of every candidate of the held-out baskets' shoppers,
         each at their basket's day, from `history` (what came before)."""
         names = self.config.features
-        feats, labels, owned, groups = [], [], [], []
         step = users_per_batch(len(self.item_ids))
-        for start in range(0, len(held_out), step):
+
+        def rows_of(start: int) -> tuple[np.ndarray, ...]:
             chunk = held_out.iloc[start : start + step]
             batch = self._batch(history, list(chunk["user_id"]), chunk["day"].to_numpy())
             truth = np.zeros_like(batch.candidates)
@@ -243,10 +243,14 @@ class Ranker:
                 idx = [self.item_index[i] for i in items if i in self.item_index]
                 truth[r, idx] = True
             rr, cc = np.nonzero(batch.candidates)
-            feats.append(np.column_stack([batch.planes[n][rr, cc] for n in names]))
-            labels.append(truth[rr, cc])
-            owned.append(batch.planes["ui_baskets"][rr, cc] > 0)
-            groups.append(rr + start + offset)
+            return (np.column_stack([batch.planes[n][rr, cc] for n in names]), truth[rr, cc],
+                    batch.planes["ui_baskets"][rr, cc] > 0, rr + start + offset)  # fmt: skip
+
+        # Batches on the fit's threads (numpy releases the GIL in most of a batch): the same rows, in order. Their
+        # shoppers' searches are encoded first, in one call, so no two batches encode (or cache) at once.
+        self._query_vectors(list(dict.fromkeys(q for u in held_out["user_id"] for q in history.queries.get(u, []))))
+        feats, labels, owned, groups = zip(*map_threads(rows_of, range(0, len(held_out), step), self._fit_threads()),
+                                           strict=True)  # fmt: skip
         return np.vstack(feats), np.concatenate(labels), np.concatenate(owned), np.concatenate(groups)
 
     # ------------------------------------------------------------------ saving a fitted ranker

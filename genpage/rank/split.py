@@ -55,7 +55,8 @@ def last_basket_rows(events: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
 def held_baskets(lines: pd.DataFrame, day_of: dict[str, float]) -> pd.DataFrame:
     """One row per shopper from the purchase lines of their held-out basket: user_id, items (sorted, distinct),
     timestamp (the latest line's) and day (`day_of[user_id]`, the basket's day)."""
-    items = lines.groupby("user_id")["item_id"].agg(lambda s: sorted(set(map(str, s))))
+    pairs = pd.DataFrame({"user_id": lines["user_id"], "item_id": lines["item_id"].astype(str)}).drop_duplicates()
+    items = pairs.sort_values(["user_id", "item_id"]).groupby("user_id")["item_id"].agg(list)
     times = lines.groupby("user_id")["timestamp"].max()
     held = pd.DataFrame(
         {"user_id": items.index, "items": items.to_numpy(), "timestamp": times.reindex(items.index).to_numpy()}

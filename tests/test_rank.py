@@ -415,6 +415,27 @@ def test_neighbour_lists_of_some_shoppers_are_theirs_in_the_full_index() -> None
     assert (part.rows[others] == -1).all() and not part.sims[others].any()
 
 
+@pytest.mark.parametrize("block", [32, 3, 1000])
+def test_neighbour_lists_are_the_most_similar_ties_to_the_lower_row(block: int, monkeypatch) -> None:
+    """Each list is what sorting the row by (similarity descending, row) puts first, searched a block at a time."""
+    from genpage.rank import neighbours
+
+    monkeypatch.setattr(neighbours, "_BLOCK", block)
+    rng = np.random.default_rng(block)
+    for _ in range(10):
+        n, m = int(rng.integers(1, 30)), int(rng.integers(2, 2000))
+        sims = np.round(rng.random((n, m)), int(rng.integers(1, 3))).astype(np.float32)  # many ties
+        sims[rng.random((n, m)) < rng.random()] = 0.0
+        own, k = rng.integers(0, m, size=n), int(rng.integers(1, 60))
+        rows, best = neighbours._top(sims.copy(), own, k)
+        for r in range(n):
+            row = sims[r].copy()
+            row[own[r]] = 0.0
+            expected = [c for c in np.lexsort((np.arange(m), -row))[: min(k, m - 1)] if row[c] > 0]
+            assert rows[r].tolist() == expected + [-1] * (k - len(expected))
+            assert best[r].tolist() == row[expected].tolist() + [0.0] * (k - len(expected))
+
+
 def test_neighbour_lists_do_not_depend_on_the_search_threads() -> None:
     vectors = _unit_rows(np.random.default_rng(3), 700, 30)  # several search chunks for each thread
     one, two = build_neighbours(vectors, k=5), build_neighbours(vectors, k=5, threads=2)

@@ -354,3 +354,17 @@ def test_basket_keys_are_sessions_and_the_minutes_of_purchases_without_one() -> 
     assert keys.index.tolist() == [7, 3, 9, 4]
     assert keys.tolist() == ["s1", "t:2024-03-01 10:15:00", "t:2024-03-02 08:00:00", "s2"]
     assert basket_keys(purchases.drop(columns="session_id")).tolist()[:2] == ["t:2024-03-01 10:15:00"] * 2
+
+
+@pytest.mark.parametrize("dtype", ["str", "string[pyarrow]", object])
+def test_lookup_of_arrow_strings_is_the_index_lookup(dtype) -> None:
+    from genpage.events import lookup
+
+    rng = np.random.default_rng(5)
+    keys = [f"u{i}" for i in range(40)] + ["", "é", "a b"]
+    values = pd.Series([*rng.choice([*keys, "other"], 300), None], dtype=dtype)
+    for mapping, missing in (({k: i for i, k in enumerate(keys)}, -1), ({"u1": 2.5, "é": 1.0}, np.nan), ({}, -1)):
+        at = pd.Index(list(mapping)).get_indexer(values.astype(object))
+        found = np.array([mapping[k] for k in mapping])
+        expected = np.where(at >= 0, found[np.maximum(at, 0)] if len(found) else missing, missing)
+        assert np.array_equal(lookup(values, mapping, missing), expected, equal_nan=True)

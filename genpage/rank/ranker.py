@@ -84,7 +84,7 @@ class RankConfig:
     just_bought_days: float = 1.0  # items bought this recently are hidden unless shoppers rebuy them
     repurchasable_rate: float = 0.1  # share of buyers who rebuy an item, above which it counts as repurchasable
     new_arrival_days: float = 30.0
-    threads: int = 0  # native threads for BLAS and trees; 0 = auto: BLAS on one, trees as resources.native_threads
+    threads: int = 0  # native threads for BLAS, trees and a fit; 0 = auto: BLAS on one, the rest native_threads
     seed: int = 0
 
     @property

@@ -368,23 +368,3 @@ def test_lookup_of_arrow_strings_is_the_index_lookup(dtype) -> None:
         found = np.array([mapping[k] for k in mapping])
         expected = np.where(at >= 0, found[np.maximum(at, 0)] if len(found) else missing, missing)
         assert np.array_equal(lookup(values, mapping, missing), expected, equal_nan=True)
-
-
-def test_semantic_planes_are_the_same_on_more_threads() -> None:
-    """A large catalogue's semantic product for a page runs on every core: the same planes as on one thread."""
-    from genpage.rank.profile import PARALLEL_CELLS, Profile, semantic_planes
-
-    rng = np.random.default_rng(6)
-    dim = 64
-    items_t = np.ascontiguousarray(rng.normal(size=(dim, PARALLEL_CELLS // dim + 1)).astype(np.float32))
-
-    def unit(rows: int) -> np.ndarray:
-        vectors = rng.normal(size=(rows, dim)).astype(np.float32)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-    profiles = [Profile(unit(3), np.array([0.5, 0.3, 0.2], np.float32), unit(1)[0], unit(1)[0], unit(2)),
-                Profile(unit(1), np.ones(1, np.float32), unit(1)[0], None, unit(0))]  # fmt: skip
-    one, two = semantic_planes(profiles, items_t, 1), semantic_planes(profiles, items_t, 2)
-    assert one.keys() == two.keys()
-    for name in one:
-        assert np.array_equal(one[name], two[name]), name

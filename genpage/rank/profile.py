@@ -13,16 +13,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from genpage.rank.features import History
-from genpage.resources import thread_limit
 
 logger = logging.getLogger(__name__)
 
 MAX_INTERESTS = 3
 ITEMS_PER_INTEREST = 4  # a user needs this many distinct items per extra interest
-# Item-vector cells (items x dim) from which a page's semantic product runs on every core the process may use: on
-# 16 x Online Retail (31 k items) one shopper's product takes 8.7 ms on one thread, 6.0 on two; below this, threads
-# would only add their start-up.
-PARALLEL_CELLS = 4_000_000
 
 
 @dataclass
@@ -108,12 +103,11 @@ def build_profile(
     )
 
 
-def semantic_planes(profiles: list[Profile], items_t: np.ndarray, threads: int = 1) -> dict[str, np.ndarray]:
+def semantic_planes(profiles: list[Profile], items_t: np.ndarray) -> dict[str, np.ndarray]:
     """(batch, items) similarity planes: best interest (share-weighted), mean, latest basket, best query.
     `items_t`: the (dim, items) item vectors, transposed and contiguous once by the caller (not per call). Every
     profile vector meets the item vectors in one product: for a page's few shoppers it is bound by reading the item
-    vectors (47 MB on 16 x Online Retail), which happens once, not once per kind of vector. The product runs on
-    `threads` BLAS threads; BLAS splits the output, not the sums, so the numbers are the same on any number."""
+    vectors (47 MB on 16 x Online Retail), which happens once, not once per kind of vector."""
     dim, n_items = items_t.shape
     n = len(profiles)
     k = MAX_INTERESTS
@@ -131,11 +125,7 @@ def semantic_planes(profiles: list[Profile], items_t: np.ndarray, threads: int =
                 singles[r, c] = vector
     if sum(n_queries):
         vectors[n * (k + 2) :] = np.vstack([profile.queries for profile in profiles if len(profile.queries)])
-    if threads > 1:
-        with thread_limit(threads):
-            sims = vectors @ items_t
-    else:
-        sims = vectors @ items_t
+    sims = vectors @ items_t
     planes = {
         "sem_interest": (sims[: n * k].reshape(n, k, n_items) * scale).max(axis=1),
         "sem_mean": sims[n * k : n * (k + 2) : 2],

@@ -37,7 +37,7 @@ from genpage.rank.diversity import WINDOW, diversify, interest_groups, product_f
 from genpage.rank.features import FEATURE_GROUPS, FEATURES, History, feature_block, users_per_batch
 from genpage.rank.fitdata import fit_events, give_back_memory
 from genpage.rank.lists import collector_paused, interests, with_sections
-from genpage.rank.profile import PARALLEL_CELLS, build_profile, semantic_planes
+from genpage.rank.profile import build_profile, semantic_planes
 from genpage.rank.reasons import PageContext, TitleWords, explain
 from genpage.rank.rules import RankFilters
 from genpage.rank.scorer import fit_scorer, predict
@@ -329,16 +329,14 @@ class Ranker:
         found = [self._query_cache[q] for q in queries if q in self._query_cache]
         return np.vstack(found) if found else np.zeros((0, self.item_vectors.shape[1]), np.float32)
 
-    def _batch(self, history: History, user_ids: list[str], days: np.ndarray, serving: bool = False) -> CandidateBatch:
+    def _batch(self, history: History, user_ids: list[str], days: np.ndarray) -> CandidateBatch:
         rows = history.rows(user_ids)
         profiles = []
         for uid, row in zip(user_ids, rows, strict=False):
             profile = build_profile(history, int(row), self.item_vectors)
             profile.queries = self._query_vectors(history.queries.get(uid, []))
             profiles.append(profile)
-        items_t = self._items_transposed()  # serving a large catalogue: its semantic product on every core
-        threads = native_threads(self.config.threads, large=True) if serving and items_t.size >= PARALLEL_CELLS else 1
-        planes = feature_block(history, rows, days, semantic_planes(profiles, items_t, threads),
+        planes = feature_block(history, rows, days, semantic_planes(profiles, self._items_transposed()),
                                self._catalogue().price, recency=self.config.use_recency)  # fmt: skip
         return CandidateBatch(rows, days, profiles, planes, self._candidates(planes))
 
@@ -427,7 +425,7 @@ class Ranker:
         out = {h: np.empty((len(user_ids), len(self.item_ids)), dtype=np.float32) for h in heads}
         batches = []
         for start in range(0, len(user_ids), chunk):
-            batch = self._batch(history, user_ids[start : start + chunk], days[start : start + chunk], serving=True)
+            batch = self._batch(history, user_ids[start : start + chunk], days[start : start + chunk])
             fallback = NON_CANDIDATE + (batch.planes["i_trend"] / 100.0 + batch.planes["sem_interest"] / 1000.0) / 10.0
             cold, neighbours, weights = self._cold_neighbours(history)
             for head in heads:

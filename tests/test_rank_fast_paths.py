@@ -368,3 +368,13 @@ def test_lookup_of_arrow_strings_is_the_index_lookup(dtype) -> None:
         found = np.array([mapping[k] for k in mapping])
         expected = np.where(at >= 0, found[np.maximum(at, 0)] if len(found) else missing, missing)
         assert np.array_equal(lookup(values, mapping, missing), expected, equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sorted_union_is_union1d(seed: int) -> None:
+    from genpage.rank.shoppers import _sorted_union
+
+    rng = np.random.default_rng(seed)
+    a, b = (rng.integers(0, 50, size=int(rng.integers(0, 40))) for _ in range(2))  # unsorted, repeats, maybe empty
+    assert _sorted_union(a, b).tolist() == np.union1d(a, b).tolist()
+    assert _sorted_union(np.unique(a), np.zeros(0, np.int64)).tolist() == np.unique(a).tolist()

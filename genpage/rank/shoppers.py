@@ -167,6 +167,14 @@ def _row_keys(matrix: sp.csr_matrix) -> np.ndarray:
     return rows * matrix.shape[1] + matrix.indices
 
 
+def _sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`np.union1d(a, b)`, the sorted distinct values, by one sort: numpy 2.4's union1d took 6.9 s on the 4.3 M keys
+    of 16 x Online Retail (its unique without an inverse no longer sorts), this 0.1 s."""
+    keys = np.concatenate([a, b])
+    keys.sort()
+    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
+
+
 def user_vectors(matrices: dict[str, sp.csr_matrix]) -> sp.csr_matrix:
     """Each user's decayed baskets plus half their other interactions, as a unit row (for user-kNN); the same
     numbers for one user as for all (what scipy's sum, sum of squares and row scaling would give, without its
@@ -174,7 +182,7 @@ def user_vectors(matrices: dict[str, sp.csr_matrix]) -> sp.csr_matrix:
     decay, interact = matrices["decay"], matrices["interact"]
     n_users, n_items = decay.shape
     decay_keys, interact_keys = _row_keys(decay), _row_keys(interact)
-    keys = np.union1d(decay_keys, interact_keys)
+    keys = _sorted_union(decay_keys, interact_keys)
     weighted = np.zeros(len(keys), dtype=np.float64)
     weighted[np.searchsorted(keys, decay_keys)] = decay.data
     at = np.searchsorted(keys, interact_keys)

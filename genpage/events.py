@@ -24,7 +24,7 @@ def to_days(timestamps: pd.Series) -> np.ndarray:
 
 def basket_keys(purchases: pd.DataFrame) -> pd.Series:
     """One key per basket: the session id where the data has one, else the purchase minute (written out only for
-    the purchases without a session: on 16 x Online Retail, where every one has a session, that was 3 s a split)."""
+    the purchases without a session: on Online Retail, where every one has a session, that was 40 % of a split)."""
 
     def minutes(timestamps: pd.Series) -> pd.Series:
         return "t:" + pd.to_datetime(timestamps).dt.floor("min").astype(str)

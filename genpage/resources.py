@@ -47,9 +47,10 @@ def cpu_threads() -> int:
 
 
 def native_threads(threads: int, *, large: bool) -> int:
-    """Threads for native code (tree prediction, ALS): `threads` when set (> 0). On auto (0), one for small work
-    such as a page (more threads only add their start-up cost), and for `large` work every thread the process may
-    use: OMP_NUM_THREADS where it is set (campaign workers set their share of the cores), else its cores."""
+    """Threads for native code (tree prediction, a fit's ALS, trees and `map_threads` work): `threads` when set
+    (> 0). On auto (0), one for small work such as a page (more threads only add their start-up cost), and for
+    `large` work every thread the process may use: OMP_NUM_THREADS where it is set (campaign workers set their share
+    of the cores), else its cores."""
     if threads > 0:
         return threads
     if not large:

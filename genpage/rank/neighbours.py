@@ -53,7 +53,6 @@ def _top_columns(sims: np.ndarray, take: int) -> np.ndarray:
     blocks of _BLOCK columns with the largest maxima (ties to the earlier block), so only those blocks are searched:
     a partition of every row (70 k shoppers at 16 x) was about 40 % of a fit's user-kNN search."""
     n, m = sims.shape
-    columns = np.broadcast_to(np.arange(m, dtype=np.int64), (n, m))
     blocks = -(-m // _BLOCK)
     if blocks > 4 * take:
         full = m // _BLOCK
@@ -67,7 +66,7 @@ def _top_columns(sims: np.ndarray, take: int) -> np.ndarray:
         values = np.where(outside, np.float32(-np.inf), np.take_along_axis(sims, columns, axis=1))
         columns = np.where(outside, m, columns)  # after every real column, so never before one in a tie
     else:
-        values = sims
+        columns, values = np.broadcast_to(np.arange(m, dtype=np.int64), (n, m)), sims
     pick = _largest(values, take, columns)
     found, found_values = np.take_along_axis(columns, pick, axis=1), np.take_along_axis(values, pick, axis=1)
     order = np.lexsort((found, -found_values), axis=1)

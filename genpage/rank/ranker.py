@@ -297,7 +297,8 @@ class Ranker:
             self._store_version = store_version
 
     def _fit_threads(self) -> int:
-        """A fit's ALS threads: every core the process may use on auto (a live refresh keeps to one)."""
+        """A fit's threads (ALS, trees, neighbour searches, training batches): every core the process may use on
+        auto (a live refresh keeps to one)."""
         return native_threads(self.config.threads, large=True)
 
     def mark_current(self, store_version: int) -> None:

@@ -84,9 +84,7 @@ def encoder():
     return load_encoder("minilm")
 
 
-@pytest.fixture()
-def store(tmp_path: Path):
-    store = Store(tmp_path / "shop.sqlite")
+def _fill(store: Store) -> Store:
     products = _catalogue()
     store.upsert_products(products)
     store.upsert_users([User(id=f"u{u}", country=["United Kingdom", "France"][u % 2]) for u in range(40)])
@@ -96,6 +94,12 @@ def store(tmp_path: Path):
     store.upsert_events(
         [("u2-return", Event(user_id="u2", type="return", item_id=bought, timestamp=START + timedelta(days=40)))]
     )
+    return store
+
+
+@pytest.fixture()
+def store(tmp_path: Path):
+    store = _fill(Store(tmp_path / "shop.sqlite"))
     yield store
     store.close()
 
@@ -232,18 +236,43 @@ def test_a_large_call_scores_one_batch_at_a_time_and_ranks_as_one_by_one(ranker:
 
 
 def test_the_fit_reads_the_store_as_events_frame_does(store: Store) -> None:
-    """genpage.rank.fitdata reads the rows in rowid chunks and puts them in order: the same rows, order (time, then
-    id: every basket here has several lines at one time) and values as Store.events_frame, whatever the chunk."""
+    """genpage.rank.fitdata reads a store file through Arrow's SQLite driver in rowid chunks and an in-memory store
+    through its own connection, and puts the rows in order: the same rows, order (time, then id: every basket here
+    has several lines at one time), values and dtypes as Store.events_frame, whatever the chunk. With 7 rows a
+    chunk, most chunks have no search: the driver types their query column int64, and the read makes it text."""
     expected = store.events_frame()[list(FIT_COLUMNS)]
 
     def values(frame: pd.DataFrame, name: str) -> list[object]:
         return [None if pd.isna(v) else v for v in frame[name].tolist()]
 
-    for chunk_rows in (7, 100_000):
-        got = fit_events(store, chunk_rows=chunk_rows)
+    memory = _fill(Store(":memory:"))
+    for got in [fit_events(store, chunk_rows=7), fit_events(store, chunk_rows=100_000), fit_events(memory)]:
         assert list(got.columns) == list(FIT_COLUMNS) and len(got) == len(expected) > 400
+        assert got["quantity"].dtype == np.float64 and got["timestamp"].dtype == expected["timestamp"].dtype
         for name in FIT_COLUMNS:
             assert values(got, name) == values(expected, name), name
+    memory.close()
+
+
+def test_the_fit_reads_one_snapshot_of_the_events(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chunks of a file store are read in one read transaction: an event written between two chunks (here by
+    the store's own connection, right after the first chunk) is not in this read, and is in the next one."""
+    from genpage.rank import fitdata
+
+    read = fitdata._file_chunks
+
+    def write_after_first(path: Path, chunk_rows: int):
+        for number, chunk in enumerate(read(path, chunk_rows)):
+            if number == 0:
+                store.upsert_events([("u1-late", Event(user_id="u1", type="view", item_id="gar-0-0",
+                                                       timestamp=START + timedelta(days=90)))])  # fmt: skip
+            yield chunk
+
+    before = len(store.events_frame())
+    monkeypatch.setattr(fitdata, "_file_chunks", write_after_first)
+    assert len(fit_events(store, chunk_rows=50)) == before
+    monkeypatch.undo()
+    assert len(fit_events(store, chunk_rows=50)) == before + 1 == len(store.events_frame())
 
 
 def test_a_saved_ranker_keeps_aggregates_not_events(ranker: Ranker, store: Store, encoder, tmp_path: Path) -> None:

@@ -465,6 +465,32 @@ def test_neighbour_lists_are_the_most_similar_ties_to_the_lower_row(block: int, 
             assert best[r].tolist() == row[expected].tolist() + [0.0] * (k - len(expected))
 
 
+@pytest.mark.parametrize("kept", [6, 64])
+def test_many_lists_from_the_top_n_product_hold_every_tie(kept: int, monkeypatch) -> None:
+    """Many shoppers' lists come from the similarities sparse_dot_topn keeps per row (`kept`); a row whose kept ones
+    may cut a tie at its list's last place is searched again as a whole row. Shoppers of a few items, so many share
+    a similarity: the lists are still what sorting each whole row by (similarity descending, row) puts first."""
+    from genpage.rank import neighbours
+
+    monkeypatch.setattr(neighbours, "_KEPT", kept)
+    monkeypatch.setattr(neighbours, "_MANY", 70)  # several products
+    whole_rows = []
+    top = neighbours._top
+    monkeypatch.setattr(neighbours, "_top", lambda sims, own, k: whole_rows.append(len(own)) or top(sims, own, k))
+    dense = (np.random.default_rng(4).random((300, 8)) < 0.3).astype(np.float32)
+    dense[::50] = 0.0  # shoppers with no item: empty lists
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    vectors = sp.csr_matrix(dense / np.where(norms > 0, norms, 1.0))
+    index = build_neighbours(vectors, k=5)
+    sims = (vectors @ vectors.T).toarray()
+    np.fill_diagonal(sims, 0.0)
+    for row in range(300):
+        expected = [c for c in np.lexsort((np.arange(300), -sims[row]))[:5] if sims[row, c] > 0]
+        assert index.rows[row].tolist() == expected + [-1] * (5 - len(expected)), row
+        assert index.sims[row].tolist() == sims[row, expected].tolist() + [0.0] * (5 - len(expected)), row
+    assert (sum(whole_rows) > 0) == (kept == 6)  # with 64 kept, no list here ends in a tie with the smallest kept
+
+
 def test_neighbour_lists_do_not_depend_on_the_search_threads() -> None:
     vectors = _unit_rows(np.random.default_rng(3), 700, 30)  # several search chunks for each thread
     one, two = build_neighbours(vectors, k=5), build_neighbours(vectors, k=5, threads=2)

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from genpage.resources import map_threads
-
 NEIGHBOUR_USERS = 50
-_CHUNK = 128  # shoppers per product when lists are searched (16 x: a product and its dense rows, ~0.1 GB)
+_MANY = 4096  # shoppers per top-n product when many lists are searched (_search_many)
+_KEPT = 64  # similarities kept per shopper by that product: a list's NEIGHBOUR_USERS and room for ties at its end
 _BLOCK = 32  # columns whose maximum is compared first when a row's best columns are searched (_top_columns)
 Lists = tuple[np.ndarray, np.ndarray]  # (rows, sims) of some shoppers' lists
 
@@ -51,7 +50,8 @@ def _top_columns(sims: np.ndarray, take: int) -> np.ndarray:
     """The columns (n, take) of each row's `take` largest values, best first, ties to the smaller column: what a
     sort of every row by (value descending, column) would put first. Each row's take largest values lie in the take
     blocks of _BLOCK columns with the largest maxima (ties to the earlier block), so only those blocks are searched:
-    a partition of every row (70 k shoppers at 16 x) was about 40 % of a fit's user-kNN search."""
+    a partition of every row (70 k shoppers at 16 x) was about 40 % of a fit's user-kNN search when every list
+    was picked from whole rows."""
     n, m = sims.shape
     blocks = -(-m // _BLOCK)
     if blocks > 4 * take:
@@ -93,22 +93,51 @@ def _top(sims: np.ndarray, own: np.ndarray, k: int) -> Lists:
 def _search(vectors: sp.csr_matrix, own: np.ndarray, k: int, by_item: sp.csr_matrix | None = None, threads: int = 1
             ) -> Lists:  # fmt: skip
     """Lists of the shoppers `own`, from a product of their vectors against everyone's. `by_item`: all the vectors
-    transposed (items x users, CSR), for many shoppers, _CHUNK at a time on `threads` threads; without it only the
-    columns of their own items are transposed, which sums every similarity in the same order (the same float32
-    numbers)."""
+    transposed (items x users, CSR), for many shoppers (`_search_many`); without it only the columns of their own
+    items are transposed, which sums every similarity in the same order (the same float32 numbers)."""
     if not len(own):
         return np.zeros((0, k), np.int32), np.zeros((0, k), np.float32)
-    if by_item is None:
-        items = np.unique(vectors[own].indices)
-        mine, by_item = vectors[own][:, items], vectors[:, items].T.tocsr()
-        return _top((mine @ by_item).toarray(), own, k)
+    if by_item is not None:
+        return _search_many(vectors, own, k, by_item, threads)
+    items = np.unique(vectors[own].indices)
+    mine, by_item = vectors[own][:, items], vectors[:, items].T.tocsr()
+    return _top((mine @ by_item).toarray(), own, k)
 
-    def chunk(start: int) -> Lists:
-        some = own[start : start + _CHUNK]
-        return _top((vectors[some] @ by_item).toarray(), some, k)
 
-    parts = map_threads(chunk, range(0, len(own), _CHUNK), threads)
-    return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
+def _search_many(vectors: sp.csr_matrix, own: np.ndarray, k: int, by_item: sp.csr_matrix, threads: int) -> Lists:
+    """The lists of many shoppers, _MANY at a time: sparse_dot_topn's product keeps each row's _KEPT largest
+    similarities (above 0, on `threads` threads), the same float32 sums as scipy's product; each list is then picked
+    from them as `_top` picks it. Where the kept ones may not hold every tie at a list's last place (the row's
+    smallest kept value is the last place's), that shopper's list is searched again as a whole row: exact either
+    way. The dense rows and the sparse product of every pair were about 2 x the time."""
+    from sparse_dot_topn import sp_matmul_topn
+
+    rows, sims = np.full((len(own), k), -1, dtype=np.int32), np.zeros((len(own), k), dtype=np.float32)
+    kept = max(_KEPT, k + 1)
+    for start in range(0, len(own), _MANY):
+        some = own[start : start + _MANY]
+        found = sp_matmul_topn(vectors[some], by_item, top_n=kept, threshold=0.0, n_threads=threads or None)
+        counts = np.diff(found.indptr)
+        width = max(int(counts.max()), 1) if len(counts) else 1
+        place = np.arange(found.nnz) - np.repeat(found.indptr[:-1], counts)
+        values = np.full((len(some), width), -np.inf, dtype=np.float32)
+        columns = np.full((len(some), width), np.iinfo(np.int32).max, dtype=np.int64)
+        line = np.repeat(np.arange(len(some)), counts)
+        values[line, place], columns[line, place] = found.data, found.indices
+        smallest = np.where(counts > 0, values.min(axis=1, initial=np.inf, where=np.isfinite(values)), np.inf)
+        values[columns == some[:, None]] = -np.inf  # a shopper is not their own neighbour
+        order = np.lexsort((columns, -values), axis=1)[:, :k]
+        best, best_columns = np.take_along_axis(values, order, axis=1), np.take_along_axis(columns, order, axis=1)
+        if best.shape[1] < k:
+            best = np.hstack([best, np.full((len(some), k - best.shape[1]), -np.inf, np.float32)])
+            best_columns = np.hstack([best_columns, np.zeros((len(some), k - best_columns.shape[1]), np.int64)])
+        listed = np.isfinite(best)
+        rows[start : start + len(some)] = np.where(listed, best_columns, -1)
+        sims[start : start + len(some)] = np.where(listed, best, 0.0)
+        again = np.nonzero((counts == kept) & (best[:, -1] <= smallest))[0]
+        if len(again):
+            rows[start + again], sims[start + again] = _top((vectors[some[again]] @ by_item).toarray(), some[again], k)
+    return rows, sims
 
 
 def build_neighbours(user_vectors: sp.csr_matrix, k: int = NEIGHBOUR_USERS, only: np.ndarray | None = None,

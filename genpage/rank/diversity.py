@@ -101,8 +101,11 @@ def product_families(titles: list[str], vectors: np.ndarray, threshold: float = 
                 first_with_key[key] = i
 
     def close_pairs(start: int) -> tuple[list[int], list[int]]:
-        rows, cols = np.nonzero(vectors[start : start + 1024] @ vectors.T >= threshold)
+        """The block's pairs with a later product: only the products from the block's first on are compared (half
+        the cosines of all of them)."""
+        rows, cols = np.nonzero(vectors[start : start + 1024] @ vectors[start:].T >= threshold)
         rows += start
+        cols += start
         later = rows < cols
         return rows[later].tolist(), cols[later].tolist()
 

@@ -37,13 +37,13 @@ def last_basket_rows(events: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     per_basket = per_basket.sort_values(["user_id", "day", "basket"])
     counts = per_basket.groupby("user_id")["basket"].transform("size")
     last = per_basket[counts >= 2].groupby("user_id").tail(1)
-    # (user, basket) pairs as integers: a held-out line is one whose pair is a shopper's last (no string per line)
+    # users and baskets as integers: a held-out line is one whose basket is its shopper's last (no string per line;
+    # each shopper has one last basket, so one array lookup a line instead of np.isin over pairs: 1.8 s at 16 x)
     user_codes, user_names = pd.factorize(buys["user_id"])
     key_codes, key_names = pd.factorize(key)
-    width = max(len(key_names), 1)
-    line_pair = user_codes.astype(np.int64) * width + key_codes
-    held_pair = user_names.get_indexer(last["user_id"]).astype(np.int64) * width + key_names.get_indexer(last["basket"])
-    is_held = np.isin(line_pair, held_pair)
+    held_key = np.full(len(user_names), -1, dtype=np.int64)
+    held_key[user_names.get_indexer(last["user_id"])] = key_names.get_indexer(last["basket"])
+    is_held = (held_key[user_codes] == key_codes) & (key_codes >= 0)
     held_lines = buys[is_held]
     cut = dict(zip(last["user_id"], last["day"], strict=False))
     user_cut = lookup(frame["user_id"], cut, np.nan).astype(np.float64)
@@ -56,7 +56,12 @@ def held_baskets(lines: pd.DataFrame, day_of: dict[str, float]) -> pd.DataFrame:
     """One row per shopper from the purchase lines of their held-out basket: user_id, items (sorted, distinct),
     timestamp (the latest line's) and day (`day_of[user_id]`, the basket's day)."""
     pairs = pd.DataFrame({"user_id": lines["user_id"], "item_id": lines["item_id"].astype(str)}).drop_duplicates()
-    items = pairs.sort_values(["user_id", "item_id"]).groupby("user_id")["item_id"].agg(list)
+    pairs = pairs.sort_values(["user_id", "item_id"])
+    # each shopper's run of the sorted pairs as a list (a groupby's agg(list) took 11 s on 16 x Online Retail)
+    users, item_ids = pairs["user_id"].to_numpy(), pairs["item_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]]) if len(users) else np.zeros(0, np.int64)
+    items = pd.Series([list(run) for run in np.split(item_ids, starts[1:])] if len(users) else [], dtype=object,
+                      index=pd.Index(users[starts], name="user_id"))  # fmt: skip
     times = lines.groupby("user_id")["timestamp"].max()
     held = pd.DataFrame(
         {"user_id": items.index, "items": items.to_numpy(), "timestamp": times.reindex(items.index).to_numpy()}

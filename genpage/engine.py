@@ -105,6 +105,13 @@ class Engine:
                 self._encoder = load_encoder(self.config.encoder, device=self.config.device, home=self.config.home)
             return self._encoder
 
+    def _fit_encoder(self) -> Encoder:
+        """The encoder for a fit: the loaded one, or one loaded only if the fit has text to embed (the catalogue's
+        embeddings are cached in the store; a held-out shopper's searches are not)."""
+        from genpage.embed.encoder import DeferredEncoder
+
+        return self._encoder or DeferredEncoder(self.config.encoder, lambda: self.encoder)
+
     @property
     def encoder_name(self) -> str:
         """The encoder's name without loading it (what the saved ranker and the page record): a page served from a
@@ -143,7 +150,7 @@ class Engine:
                     except Exception as exc:  # noqa: BLE001 - a stale or broken cache file: fit again
                         logger.warning("could not load %s (%s); fitting the ranker again", path, exc)
                 if ranker is None:
-                    ranker = Ranker.fit(self.store, self.encoder)
+                    ranker = Ranker.fit(self.store, self._fit_encoder())
                     logger.info("fitted the ranker in %.1f s", time.perf_counter() - started)
                     try:
                         ranker.save(path)
@@ -369,7 +376,7 @@ class Engine:
             self._written_during_refit, self._events_since_fit = set(), 0
         try:
             started = time.perf_counter()
-            ranker = Ranker.fit(self.store, self.encoder)
+            ranker = Ranker.fit(self.store, self._fit_encoder())
             logger.info("refitted the ranker in the background in %.1f s", time.perf_counter() - started)
         except Exception:  # noqa: BLE001 - the current ranker keeps serving
             logger.exception("the background refit failed; the current ranker keeps serving")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 
 from genpage.config import Config
@@ -63,3 +64,26 @@ def test_changed_data_is_fitted_again(shop_db, tmp_path):
     engine.ranker  # noqa: B018 - the store changed: fitted again and saved under a new key
     assert len(list((tmp_path / "home" / "rankers").glob("*.pkl"))) == 2
     engine.close()
+
+
+def test_a_fit_on_cached_embeddings_loads_no_encoder_until_a_search_needs_it(shop_db, tmp_path):
+    with Store(shop_db) as store, store.transaction() as conn:
+        conn.execute("DELETE FROM events WHERE type = 'search'")  # no held-out shopper's search to embed
+    config = Config(home=tmp_path / "home", db_path=shop_db, backend="echo")
+    first = Engine(config)
+    users = first.store.user_ids()[:5]
+    first.ranker  # noqa: B018 - embeds the catalogue into the store's cache: the encoder is loaded
+    assert first._encoder is not None
+    first.close()
+
+    second = Engine(config)
+    event = Event(user_id=users[0], type="purchase", item_id=second.store.products()[0].id,
+                  timestamp=datetime(2026, 1, 1, tzinfo=timezone.utc))  # fmt: skip
+    second.store.upsert_events([("new-purchase", event)])  # new data: the next page fits again
+    ranked = _ranked(second, users)
+    assert second._encoder is None  # every product's embedding was in the cache
+    assert second.ranker.encoder_name == config.encoder and all(ranked)
+    vector = second.ranker._query_vectors(["a query no shopper searched"])
+    assert second._encoder is not None and vector.shape == (1, second.encoder.dim)  # loaded for the search
+    assert not np.allclose(vector, 0)
+    second.close()

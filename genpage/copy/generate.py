@@ -194,6 +194,7 @@ def prompt_interests(section: Section, plan: PagePlan, copy_level: str) -> list[
 ThemeKey = tuple[str, str, tuple[str, ...], str]  # store file, catalogue version, theme label, kind-theme key or ""
 _THEME_CACHE_SIZE = 512  # themes kept per cache; all three are emptied when one fills (a new catalogue, mostly)
 _THEME_TITLES: dict[ThemeKey, tuple[str, ...]] = {}
+_CATALOGUE_TITLES: dict[tuple[str, str], list[tuple[str | None, str]]] = {}  # (store file, catalogue) -> rows
 _VOCABULARIES: dict[tuple[ThemeKey, int], tuple[str, ...]] = {}
 _THEME_KINDS: dict[tuple[ThemeKey, int], tuple[str, ...]] = {}
 
@@ -208,13 +209,17 @@ def _theme_titles(store: Store, theme: list[str], section: Section) -> tuple[The
         if len(_THEME_TITLES) >= _THEME_CACHE_SIZE:
             for cache in (_THEME_TITLES, _VOCABULARIES, _THEME_KINDS):
                 cache.clear()
-        rows = store.query("SELECT category, title FROM products")
+        if _CATALOGUE_TITLES.get(key[:2]) is None:  # one catalogue's rows, read once for all its themes
+            _CATALOGUE_TITLES.clear()
+            _CATALOGUE_TITLES[key[:2]] = [(category, title) for category, title in
+                                          store.query("SELECT category, title FROM products")]  # fmt: skip
+        rows = _CATALOGUE_TITLES[key[:2]]
         if kind:
             _THEME_TITLES[key] = tuple(title for _, title in rows if kind_key(product_kind(title)) == kind)
         else:
             wanted = {c.lower() for c in theme}
-            _THEME_TITLES[key] = tuple(title for category, title in rows
-                                       if category and clean_name(category, max_words=4).lower() in wanted)  # fmt: skip
+            named = {category: clean_name(category, max_words=4).lower() for category in {c for c, _ in rows if c}}
+            _THEME_TITLES[key] = tuple(title for category, title in rows if category and named[category] in wanted)
     return key, _THEME_TITLES[key]
 
 

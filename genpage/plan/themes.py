@@ -40,6 +40,13 @@ def plural(word: str) -> str:
     return word + ("es" if word.endswith(("x", "ch", "sh")) else "s")
 
 
+@lru_cache(maxsize=1)
+def _phrase_lookup() -> tuple[frozenset[tuple[str, ...]], tuple[int, ...]]:
+    """`product_types()` as a set, and the phrase lengths in it: a title's phrases are looked up, not compared."""
+    phrases = product_types()
+    return frozenset(phrases), tuple(sorted({len(p) for p in phrases}))
+
+
 @lru_cache(maxsize=65536)
 def product_kind(title: str) -> str:
     """What a product is, by `product_types()`: the listed phrase that ends latest in its title, the longest on a
@@ -47,11 +54,11 @@ def product_kind(title: str) -> str:
     -> "hot water bottles"); "" when none is listed."""
     tokens = [w.lower() for w in words(clean_name(title, max_words=12))]
     stemmed = [stem(w) for w in tokens]
+    listed, lengths = _phrase_lookup()
     best: tuple[int, int] = (-1, 0)  # (end, length)
-    for phrase in product_types():
-        n = len(phrase)
+    for n in lengths:
         for start in range(len(stemmed) - n + 1):
-            if tuple(stemmed[start : start + n]) == phrase:
+            if tuple(stemmed[start : start + n]) in listed:
                 best = max(best, (start + n, n))
     end, length = best
     if end < 0:

@@ -343,6 +343,44 @@ def test_the_training_history_of_a_row_mask_is_that_of_the_split_copy(store: Sto
     assert History.build(events, items).queries == {"u1": ["lantern"]}
 
 
+def test_the_full_history_fits_its_als_on_from_the_training_history(store: Store) -> None:
+    """The full history's ALS starts from the training history's factors (everything but the held-out baskets) and
+    runs ALS_WARM_ITERATIONS: it ends where a fit from random factors ends, up to the small differences of where
+    ALS stops (the scores it gives every pair agree), and a shopper the start lacks starts as implicit starts one."""
+    from genpage.rank import features
+    from genpage.rank.split import last_basket_rows
+
+    events = fit_events(store)
+    items = [p.id for p in store.products()]
+    keep, _ = last_basket_rows(events)
+    start = features.History.build(events, items, keep=keep).als_start()
+    assert start is not None and features.ALS_WARM_ITERATIONS < features.ALS_PARAMS["iterations"]
+    warm, cold = features.History.build(events, items, start=start), features.History.build(events, items)
+    assert not np.allclose(warm.user_factors, start.users)  # fitted on, to the new baskets
+    warm_scores, cold_scores = (h.user_factors @ h.item_factors.T for h in (warm, cold))
+    assert np.corrcoef(warm_scores.ravel(), cold_scores.ravel())[0, 1] > 0.95
+    users, item_factors = start.factors(["u3", "nobody", "u0"])
+    assert np.array_equal(users[[0, 2]], start.users[[start.user_index["u3"], start.user_index["u0"]]])
+    assert item_factors is start.items and ((users[1] >= 0) & (users[1] < 0.01)).all()
+
+
+def test_a_fit_starts_the_full_historys_als_where_training_left_it_and_reads_events_when_asked(
+    store: Store, encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genpage.rank import features
+
+    starts = []
+    als = features._als_factors
+    monkeypatch.setattr(features, "_als_factors", lambda m, t, s=None: starts.append(s) or als(m, t, s))
+    products, events = store.products(), fit_events(store)
+    framed = Ranker.fit_frame(events, products, encoder)
+    assert starts[0] is None and starts[1] is not None and len(starts) == 2  # the training history's, the full one's
+    read: list[int] = []
+    called = Ranker.fit_frame(lambda: read.append(1) or events, products, encoder)  # as Ranker.fit passes its read
+    users = [f"u{u}" for u in range(40)]
+    assert read == [1] and np.array_equal(framed.score_matrix(users)[0], called.score_matrix(users)[0])
+
+
 def test_new_events_change_the_ranking_at_once(ranker: Ranker, store: Store) -> None:
     before = ranker.rank(["u5"], k=60)[0]
     fresh = "gar-3-0"

@@ -222,45 +222,36 @@ def test_interest_vectors_in_one_product_match_the_sums_one_interest_at_a_time(s
     np.testing.assert_array_equal(shares, summed_shares)
 
 
-def _plain_cosine_topk(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """_cosine_topk as it was: the whole item x item product at once."""
-    binary = matrix.copy().tocsc().astype(np.float32)
-    binary.data[:] = 1.0
-    norms = np.sqrt(np.asarray(binary.sum(axis=0)).ravel())
-    norms[norms == 0] = 1.0
-    co = (binary.T @ binary).tocsr().astype(np.float32)
-    co.setdiag(0.0)
-    co.eliminate_zeros()
-    co = (sp.diags(1.0 / norms) @ co @ sp.diags(1.0 / norms)).tocsr()
-    rows, cols, vals = [], [], []
-    for i in range(co.shape[0]):
-        data, idx = co.data[co.indptr[i] : co.indptr[i + 1]], co.indices[co.indptr[i] : co.indptr[i + 1]]
-        if len(data) > k:
-            keep = np.argpartition(-data, k)[:k]
-            data, idx = data[keep], idx[keep]
-        rows.append(np.full(len(idx), i))
-        cols.append(idx)
-        vals.append(data)
-    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=co.shape)
-
-
 @pytest.mark.parametrize("seed", range(6))
-def test_cosine_neighbours_in_blocks_are_the_whole_products(seed: int, monkeypatch) -> None:
-    """Item-item neighbours made a block of items at a time keep the same k per item, ties included."""
+def test_cosine_neighbours_are_each_items_k_most_similar_others(seed: int) -> None:
+    """Each item keeps its k largest cosines to other items (all of them where it has k or fewer), as float32 of
+    the exact cosine; where items tie at the last place any of them may be kept, the same on 1 or 2 threads."""
     from genpage.rank import features
 
     matrix = sp.random(300, 120, density=0.05, random_state=seed, format="lil")
     matrix[:, 5] = 0  # an item nobody bought
+    matrix[:, 7] = matrix[:, 8] = matrix[:, 9]  # the same shoppers: cosine 1, tied with the item itself
     matrix = matrix.tocsr()
-    matrix.data[:] = 1.0  # binary: many equal cosines, so ties decide which neighbours are kept
-    for cells in (4_000_000, 1_000, 1):  # one block, several, one item a block
-        monkeypatch.setattr(features, "COSINE_BLOCK_CELLS", cells)
-        for k, threads in ((3, 1), (10, 2), (200, 1), (3, 2)):
-            fast, plain = features._cosine_topk(matrix, k, threads), _plain_cosine_topk(matrix, k)
-            fast.sort_indices()
-            plain.sort_indices()
-            assert (fast.indptr.tolist(), fast.indices.tolist()) == (plain.indptr.tolist(), plain.indices.tolist())
-            assert np.array_equal(fast.data, plain.data.astype(np.float32))
+    matrix.data[:] = 2.0  # counted as bought, whatever the count; binary: many equal cosines, so ties are frequent
+    pattern = (matrix > 0).astype(np.float64).toarray()
+    norms = np.sqrt(pattern.sum(axis=0))
+    exact = pattern.T @ pattern / np.maximum(np.outer(norms, norms), 1e-300)
+    np.fill_diagonal(exact, 0.0)
+    for k in (3, 10, 200):
+        found = features._cosine_topk(matrix, k, threads=1)
+        assert found.dtype == np.float32 and found.shape == (120, 120)
+        again = features._cosine_topk(matrix, k, threads=2)
+        assert (found != again).nnz == 0
+        for item in range(120):
+            cols = found.indices[found.indptr[item] : found.indptr[item + 1]]
+            values = found.data[found.indptr[item] : found.indptr[item + 1]]
+            others = np.flatnonzero(exact[item] > 0)
+            assert item not in cols and len(cols) == min(k, len(others)) and set(cols) <= set(others)
+            np.testing.assert_array_equal(values, exact[item, cols].astype(np.float32))
+            left = np.setdiff1d(others, cols)
+            if len(left):  # nothing left out is more similar than what was kept
+                assert exact[item, left].max() <= exact[item, cols].min() + 1e-12
+    assert features._cosine_topk(matrix, 3)[5].nnz == 0
 
 
 @pytest.mark.parametrize("seed", range(20))

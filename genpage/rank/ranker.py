@@ -20,6 +20,7 @@ import pickle
 import time
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -34,8 +35,8 @@ from genpage.events import to_days
 from genpage.rank import rules as policy
 from genpage.rank.catalogue import CandidateBatch, Catalogue
 from genpage.rank.diversity import WINDOW, diversify, interest_groups, product_families, top_order
-from genpage.rank.features import FEATURE_GROUPS, FEATURES, History, feature_block, users_per_batch
-from genpage.rank.fitdata import fit_events, give_back_memory
+from genpage.rank.features import FEATURE_GROUPS, FEATURES, AlsStart, History, feature_block, users_per_batch
+from genpage.rank.fitdata import fit_events, give_back_memory, normalise_events
 from genpage.rank.lists import collector_paused, interests, with_sections
 from genpage.rank.profile import build_profile, semantic_planes
 from genpage.rank.reasons import PageContext, TitleWords, explain
@@ -128,11 +129,14 @@ class Ranker:
     # ------------------------------------------------------------------ fitting
     @classmethod
     def fit(cls, store: Store, encoder: Encoder, config: RankConfig | None = None) -> Ranker:
-        """Fit on everything in the store; embeddings come from (and go to) the store's cache."""
-        products = store.products()
-        users = [User(id=r["id"], country=r["country"]) for r in store.query("SELECT id, country FROM users")]
-        _, vectors = embed_products(store, encoder, products)
-        ranker = cls.fit_frame(fit_events(store), products, encoder, config, users=users, item_vectors=vectors)
+        """Fit on everything in the store; embeddings come from (and go to) the store's cache. The events are read
+        on a thread of their own (mostly one core's work) while the catalogue's part of the fit runs."""
+        with ThreadPoolExecutor(1, thread_name_prefix="genpage-fit-read") as pool:
+            events = pool.submit(fit_events, store)
+            products = store.products()
+            users = [User(id=r["id"], country=r["country"]) for r in store.query("SELECT id, country FROM users")]
+            _, vectors = embed_products(store, encoder, products)
+            ranker = cls.fit_frame(events.result, products, encoder, config, users=users, item_vectors=vectors)
         ranker.store = store
         ranker._store_version = store.version
         return ranker
@@ -140,7 +144,7 @@ class Ranker:
     @classmethod
     def fit_frame(
         cls,
-        events: pd.DataFrame,
+        events: pd.DataFrame | Callable[[], pd.DataFrame],
         products: list[Product],
         encoder: Encoder | None,
         config: RankConfig | None = None,
@@ -149,7 +153,8 @@ class Ranker:
         item_vectors: np.ndarray | None = None,
     ) -> Ranker:
         """Fit from an events frame (columns user_id, type, item_id, timestamp; optional query, quantity,
-        session_id). The scorer is trained on each user's latest basket, predicted from everything before it."""
+        session_id), or a function that returns it (called once the catalogue is prepared). The scorer is trained
+        on each user's latest basket, predicted from everything before it."""
         started = time.perf_counter()
         ranker = cls(config)
         ranker._encoder = encoder
@@ -164,12 +169,12 @@ class Ranker:
         ranker.item_vectors = np.ascontiguousarray(item_vectors, dtype=np.float32)
         ranker._items_t = np.ascontiguousarray(ranker.item_vectors.T)
         ranker.users = {u.id: u for u in users or []}
-        events = _normalise_events(events)
         with thread_limit(ranker.config.threads or 1):
             ranker._prepare_catalogue()
-            ranker._train(events)
+            events = normalise_events(events() if callable(events) else events)
+            trained = ranker._train(events)
             give_back_memory()  # the training's freed arrays: the full history is built on that base
-            ranker.history = History.build(events, ranker.item_ids, threads=ranker._fit_threads())
+            ranker.history = History.build(events, ranker.item_ids, threads=ranker._fit_threads(), start=trained)
         ranker.fit_seconds = time.perf_counter() - started
         logger.info("ranker fitted in %.1fs (%s)", ranker.fit_seconds, ", ".join(ranker.models) or "hand-set blend")
         return ranker
@@ -186,15 +191,17 @@ class Ranker:
             self.groups = interest_groups(self.item_vectors, seed=cfg.seed)
         self.catalogue = Catalogue.build(self.products, self.item_vectors)
 
-    def _train(self, events: pd.DataFrame) -> None:
+    def _train(self, events: pd.DataFrame) -> AlsStart | None:
         """Hold out each user's latest basket, build features from the rest, learn to find the held-out items; with
-        `train_baskets` > 1 the basket before it too (predicted from everything before that one), and so on."""
+        `train_baskets` > 1 the basket before it too (predicted from everything before that one), and so on. Returns
+        the ALS factors of all but the latest baskets (the full history's ALS starts there), or None."""
         cfg = self.config
         self.models = {}
         if not cfg.learned:
-            return
+            return None
         rng = np.random.default_rng(cfg.seed)
         parts: list[tuple[np.ndarray, ...]] = []
+        latest: AlsStart | None = None  # the first step's factors
         rest: pd.DataFrame | None = events
         users_seen, started = 0, time.perf_counter()
         for step in range(max(cfg.train_baskets, 1)):
@@ -203,7 +210,7 @@ class Ranker:
             keep, held_out = last_basket_rows(rest)
             if step == 0 and len(held_out) < cfg.min_train_users:
                 logger.info("only %d users with two baskets: using the hand-set blend", len(held_out))
-                return
+                return None
             if len(held_out) < cfg.min_train_users:
                 break
             if len(held_out) > cfg.max_train_users:
@@ -213,6 +220,7 @@ class Ranker:
             # the events before this step's baskets: copied only for a next step
             rest = rest[keep].reset_index(drop=True) if step + 1 < cfg.train_baskets else None
             parts.append(self._training_rows(history, held_out, users_seen))
+            latest = history.als_start() if step == 0 else latest
             del history
             users_seen += len(held_out)
         rest = None
@@ -228,6 +236,7 @@ class Ranker:
             self.models[head] = fit_scorer(x[mask], y[mask], users[mask], weight[mask], seed=cfg.seed,
                                            threads=self._fit_threads())
         logger.info("trained on %d candidate rows of %d baskets (%.1f%% positive)", len(y), users_seen, 100 * y.mean())
+        return latest
 
     def _training_rows(self, history: History, held_out: pd.DataFrame, offset: int) -> tuple[np.ndarray, ...]:
         """(features, labels, owned, query ids from `offset`) of every candidate of the held-out baskets' shoppers,
@@ -308,7 +317,7 @@ class Ranker:
     def _refresh_from_store(self) -> None:
         if self.store is None or self.store.version == self._store_version:
             return
-        self.history = History.build(_normalise_events(fit_events(self.store)), self.item_ids)
+        self.history = History.build(normalise_events(fit_events(self.store)), self.item_ids)
         for r in self.store.query("SELECT id, country FROM users"):
             self.users[r["id"]] = User(id=r["id"], country=r["country"])
         self._store_version = self.store.version
@@ -579,17 +588,6 @@ class Ranker:
             cache.clear()
             cache[key] = np.argsort(-trend, kind="stable")
         return cache[key]
-
-
-def _normalise_events(events: pd.DataFrame) -> pd.DataFrame:
-    """`events` with text user and item ids and parsed timestamps: a new frame whose columns share the caller's
-    data where they are already so (no copy of the whole frame)."""
-    frame = events.copy(deep=False)
-    frame["user_id"] = frame["user_id"].astype(str)
-    if "item_id" in frame:
-        frame["item_id"] = frame["item_id"].where(frame["item_id"].isna(), frame["item_id"].astype(str))
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
-    return frame
 
 
 def ablated(config: RankConfig, **switches: bool) -> RankConfig:

@@ -275,6 +275,34 @@ def test_the_fit_reads_one_snapshot_of_the_events(store: Store, monkeypatch: pyt
     assert len(fit_events(store, chunk_rows=50)) == before + 1 == len(store.events_frame())
 
 
+def test_the_fit_reads_a_file_store_beside_the_stores_own_connection(store: Store, tmp_path: Path) -> None:
+    """Arrow's SQLite driver reads in a child process: its own copy of SQLite in this process truncated the WAL index
+    the store's connection had mapped (a bus error in the test suite when a fit read while the store was queried).
+    Here the store reads and writes while fits read, ten in a row; a store file it cannot read is an error that
+    says so."""
+    import threading
+
+    from genpage.rank import fitdata
+
+    expected = len(store.events_frame())
+    got: list[int] = []
+    reader = threading.Thread(target=lambda: got.extend(len(fit_events(store, chunk_rows=50)) for _ in range(10)))
+    reader.start()
+    writes = 0
+    while reader.is_alive():
+        assert len(store.products()) > 0
+        store.upsert_events([(f"late-{writes}", Event(user_id="u1", type="view", item_id="gar-0-0",
+                                                       timestamp=START + timedelta(days=90)))])  # fmt: skip
+        writes += 1
+    reader.join()
+    assert expected <= min(got) <= max(got) <= expected + writes and writes > 0 and got == sorted(got)
+    assert len(fit_events(store)) == expected + writes
+    broken = tmp_path / "broken.sqlite"
+    broken.write_bytes(b"not a database" * 100)
+    with pytest.raises(RuntimeError, match="reading the events of .*broken.sqlite failed"):
+        list(fitdata._file_chunks(broken, 10))
+
+
 def test_a_saved_ranker_keeps_aggregates_not_events(ranker: Ranker, store: Store, encoder, tmp_path: Path) -> None:
     """The raw events are not kept after the fit, so they are not in the saved file (a session id is only in the
     events); the loaded ranker ranks as the fitted one and still follows new events in the store."""

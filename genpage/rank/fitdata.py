@@ -4,10 +4,12 @@
 
 The frame is the one `Store.events_frame` returns less the columns the fit never reads (id, value, rating), in the
 same order (time, then id) and with the timestamps parsed as it parses them, so a fit on it is the same fit.
-A store in a file is read through Arrow's SQLite driver (ADBC): SQLite's rows go into Arrow columns in C, in rowid
-chunks of CHUNK_ROWS, all in one read transaction, so rows written while it reads are left out. Python's `sqlite3`
-makes a Python object of every cell first. On 16 x Online Retail (6.5 M events; one machine, three runs) its read
-took 75-113 s; this one takes 16.5-24 s, with the same frame, and 1.8 GB at its peak where the old one took 1.7 GB.
+A store in a file is read through Arrow's SQLite driver (ADBC), in a child process (genpage/rank/eventreader.py:
+the driver's own copy of SQLite must not share a process with Python's): SQLite's rows go into Arrow columns in C,
+in rowid chunks of CHUNK_ROWS, all in one read transaction, so rows written while it reads are left out, and come
+back as an Arrow stream. Python's `sqlite3` makes a Python object of every cell first. On 16 x Online Retail (6.5 M
+events; one machine, three runs) its read took 75-113 s; the driver's in this process 16.5-24 s, with the same
+frame, and 1.8 GB at its peak where the old one took 1.7 GB.
 The chunks are ordered in the frame (`_frame`); the memory Arrow's allocator kept for them is given back at the end.
 An in-memory store (`Store(":memory:")`) has no file for a second connection: it is read through its own
 connection, in one query.
@@ -18,6 +20,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,24 +32,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from genpage.rank import eventreader
+from genpage.rank.eventreader import FIT_COLUMNS, SCHEMA, SELECT
 from genpage.resources import map_threads
 
 if TYPE_CHECKING:
     from genpage.store import Store
 
-FIT_COLUMNS = ("user_id", "type", "item_id", "query", "quantity", "timestamp", "session_id")
 CHUNK_ROWS = 500_000
-# What a chunk's columns become whatever SQLite's values were (its driver types a column by the values it sees: a
-# column of NULLs only comes as int64; a quantity as int64 or, with one REAL among them, float64).
-SCHEMA = pa.schema([("rowid", pa.int64()), ("id", pa.string())]
-                   + [(name, pa.float64() if name == "quantity" else pa.string()) for name in FIT_COLUMNS])
-_SELECT = f"SELECT rowid, id, {', '.join(FIT_COLUMNS)} FROM events"
 
 
 def fit_events(store: Store, chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
     """The store's events (FIT_COLUMNS), ordered by time, then id; rows written while it reads are left out."""
     if str(store.path) == ":memory:":
-        rows = store.query(_SELECT)
+        rows = store.query(SELECT)
         columns = list(zip(*rows, strict=True)) or [()] * len(SCHEMA)
         del rows
         chunks = [pa.table([pa.array(values, type=field.type) for values, field in zip(columns, SCHEMA, strict=True)],
@@ -63,24 +64,26 @@ def fit_events(store: Store, chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
 
 
 def _file_chunks(path: Path, chunk_rows: int) -> Iterator[pa.Table]:
-    """The events of the store file at `path`, chunk_rows at a time in rowid order, as tables of SCHEMA: one
-    read-only connection of Arrow's SQLite driver, one read transaction (the driver's autocommit is off)."""
-    import adbc_driver_sqlite
-    import adbc_driver_sqlite.dbapi
-
-    with adbc_driver_sqlite.dbapi.connect(f"{path.resolve().as_uri()}?mode=ro") as connection:
-        with connection.cursor() as cursor:
-            # a chunk is one batch, so the driver types each column from all of the chunk's values
-            cursor.adbc_statement.set_options(**{adbc_driver_sqlite.StatementOptions.BATCH_ROWS.value:
-                                                 str(chunk_rows)})  # fmt: skip
-            last = 0
-            while True:
-                cursor.execute(f"{_SELECT} WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, chunk_rows))
-                chunk = cursor.fetch_arrow_table()
-                if not chunk.num_rows:
-                    return
-                last = chunk.column("rowid")[-1].as_py()
-                yield chunk.cast(SCHEMA)
+    """The events of the store file at `path`, chunk_rows at a time in rowid order, as tables of SCHEMA, read in one
+    read transaction by genpage/rank/eventreader.py in a child process (why a child: its docstring) and streamed
+    back as Arrow IPC."""
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen([sys.executable, eventreader.__file__, str(path), str(chunk_rows)],  # noqa: S603
+                                 stdout=subprocess.PIPE, stderr=errors)  # fmt: skip
+        try:
+            with pa.ipc.open_stream(child.stdout) as stream:
+                for batch in stream:
+                    yield pa.Table.from_batches([batch])
+        except pa.ArrowInvalid:  # no stream: the child failed before it began one; its error is raised below
+            pass
+        finally:
+            if child.poll() is None and child.stdout is not None and not child.stdout.closed:
+                child.stdout.close()  # a reader that stopped early: the child ends on its closed pipe
+            code = child.wait()
+        if code != 0:
+            errors.seek(0)
+            raise RuntimeError(f"reading the events of {path} failed: "
+                               f"{errors.read().decode(errors='replace').strip()[-2000:]}")  # fmt: skip
 
 
 def give_back_memory() -> None:

@@ -1,6 +1,6 @@
 """The events a fit reads, streamed out of a store file by a process of their own (genpage.rank.fitdata starts it).
 
-    python genpage/rank/eventreader.py STORE_FILE CHUNK_ROWS   # writes an Arrow IPC stream of SCHEMA to stdout
+    python genpage/rank/eventreader.py STORE_FILE CHUNK_ROWS OUT   # writes an Arrow IPC file of SCHEMA to OUT
 
 Arrow's SQLite driver (ADBC) puts SQLite's rows into Arrow columns in C, CHUNK_ROWS rows at a time in rowid order,
 all in one read transaction. It carries its own copy of SQLite, and two copies of SQLite in one process break each
@@ -47,10 +47,10 @@ def chunks(path: Path, chunk_rows: int) -> Iterator[pa.Table]:
 
 
 def main(argv: list[str]) -> int:
-    path, chunk_rows = Path(argv[1]), int(argv[2])
-    with pa.ipc.new_stream(sys.stdout.buffer, SCHEMA) as stream:
+    path, chunk_rows, out = Path(argv[1]), int(argv[2]), Path(argv[3])
+    with pa.OSFile(str(out), "wb") as sink, pa.ipc.new_file(sink, SCHEMA) as file:
         for chunk in chunks(path, chunk_rows):
-            stream.write_table(chunk)
+            file.write_table(chunk)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The events a fit reads, streamed out of a store file by a process of their own (genpage.rank.fitdata starts it).
+"""The events a fit reads, copied out of a store file by a process of their own (genpage.rank.fitdata starts it).
 
     python genpage/rank/eventreader.py STORE_FILE CHUNK_ROWS OUT   # writes an Arrow IPC file of SCHEMA to OUT
 

@@ -70,8 +70,9 @@ def _cosine_topk(matrix: sp.csr_matrix, k: int, threads: int = 1) -> sp.csr_matr
     sparse_dot_topn's top-n product of the items' unit vectors (float64 sums, on `threads` threads of its own: it
     holds the GIL) keeps each item's k + 1 largest cosines, the item's own among them, which is then dropped; the
     values are the float64 cosines rounded to float32. Where items tie at the last place, the product's choice is
-    kept (the same on any number of threads). On 16 x Online Retail about half the time of scipy's product in
-    blocks with each block's top k picked in numpy (9.1 -> 5.8 s and 7.1 -> 3.6 s, the users' and the baskets')."""
+    kept (the same on any number of threads). On 16 x Online Retail 9.4 -> 8.0 s and 7.1 -> 6.3 s (the users' and
+    the baskets', before the shuffle below) against scipy's product in blocks with each block's top k picked in
+    numpy."""
     from sparse_dot_topn import sp_matmul_topn
 
     n = matrix.shape[1]

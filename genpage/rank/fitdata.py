@@ -7,9 +7,9 @@ same order (time, then id) and with the timestamps parsed as it parses them, so 
 A store in a file is read through Arrow's SQLite driver (ADBC), in a child process (genpage/rank/eventreader.py:
 the driver's own copy of SQLite must not share a process with Python's): SQLite's rows go into Arrow columns in C,
 in rowid chunks of CHUNK_ROWS, all in one read transaction, so rows written while it reads are left out, and come
-back as an Arrow file mapped into this process. Python's `sqlite3` makes a Python object of every cell first. On 16 x Online Retail (6.5 M
-events; one machine, three runs) its read took 75-113 s; the driver's in this process 16.5-24 s, with the same
-frame, and 1.8 GB at its peak where the old one took 1.7 GB.
+back as an Arrow file mapped into this process. Python's `sqlite3` makes a Python object of every cell first. On
+16 x Online Retail (6.5 M events; one machine, three runs) its read took 75-113 s; the driver's in this process
+16.5-24 s, with the same frame, and 1.8 GB at its peak where the old one took 1.7 GB.
 The chunks are ordered in the frame (`_frame`); the memory Arrow's allocator kept for them is given back at the end.
 An in-memory store (`Store(":memory:")`) has no file for a second connection: it is read through its own
 connection, in one query.
@@ -71,8 +71,8 @@ def _file_chunks(path: Path, chunk_rows: int) -> Iterator[pa.Table]:
     chunk."""
     with tempfile.TemporaryDirectory(prefix="genpage-events-") as folder:
         out = Path(folder) / "events.arrow"
-        done = subprocess.run([sys.executable, eventreader.__file__, str(path), str(chunk_rows), str(out)],  # noqa: S603
-                              capture_output=True, check=False)  # fmt: skip
+        command = [sys.executable, eventreader.__file__, str(path), str(chunk_rows), str(out)]
+        done = subprocess.run(command, capture_output=True, check=False)  # noqa: S603 - our own script, no shell
         if done.returncode != 0:
             raise RuntimeError(f"reading the events of {path} failed: "
                                f"{done.stderr.decode(errors='replace').strip()[-2000:]}")  # fmt: skip

@@ -34,12 +34,13 @@ def last_basket_rows(events: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     is_purchase = (frame["type"] == "purchase").to_numpy(bool)
     line_columns = [c for c in ("user_id", "item_id", "timestamp", "session_id") if c in frame.columns]
     buys = frame.loc[is_purchase, line_columns]  # only what the baskets need: no copy of the other columns
-    buyer, day = user_code[is_purchase], to_days(buys["timestamp"])
+    days = to_days(frame["timestamp"])
+    buyer, day = user_code[is_purchase], days[is_purchase]
     key, _ = pd.factorize(basket_keys(buys), sort=True)
     # a basket's day is its latest line's: the last of its run when lines are sorted by shopper, basket and day
     lines = np.lexsort((day, key, buyer))
-    ends = lines[np.flatnonzero(np.r_[(buyer[lines][1:] != buyer[lines][:-1]) | (key[lines][1:] != key[lines][:-1]),
-                                      True])] if len(lines) else lines  # fmt: skip
+    by_buyer, by_key = buyer[lines], key[lines]
+    ends = lines[np.r_[(by_buyer[1:] != by_buyer[:-1]) | (by_key[1:] != by_key[:-1]), True]] if len(lines) else lines
     # each shopper's baskets by day, then basket name: the last is held out where there are two or more
     ends = ends[np.lexsort((key[ends], day[ends], buyer[ends]))]
     last = ends[np.r_[buyer[ends][1:] != buyer[ends][:-1], True]] if len(ends) else ends
@@ -50,7 +51,7 @@ def last_basket_rows(events: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     cut_day = np.full(len(user_names), np.nan)
     cut_day[buyer[last]] = day[last]
     user_cut = cut_day[user_code]
-    drop = ~np.isnan(user_cut) & (to_days(frame["timestamp"]) >= user_cut) & ~is_purchase
+    drop = ~np.isnan(user_cut) & (days >= user_cut) & ~is_purchase
     drop[np.nonzero(is_purchase)[0][is_held]] = True  # the held-out lines themselves
     return ~drop, held_baskets(buys[is_held], dict(zip(user_names[buyer[last]], day[last], strict=True)))
 
